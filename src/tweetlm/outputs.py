@@ -1,0 +1,53 @@
+"""Write outputs all at once or not at all: a failed or killed stage leaves the old file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path: Path | str, directory: bool = False):
+    """Yield a temporary sibling of `path`; on success it replaces `path` in one rename.
+
+    Files and directories both work. On an exception the temporary is removed and
+    `path`, if it existed, is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    target = tmp if directory else tmp / path.name
+    try:
+        yield target
+        if directory:
+            old = None
+            if path.exists() or path.is_symlink():
+                old = path.with_name(f".{path.name}.old")
+                _remove(old)
+                os.replace(path, old)
+            os.replace(tmp, path)
+            if old is not None:
+                _remove(old)
+        else:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            os.replace(target, path)
+    finally:
+        _remove(tmp)
+
+
+def write_json(path: Path | str, obj) -> None:
+    """Atomically write `obj` as indented JSON with a trailing newline."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
