@@ -1,0 +1,31 @@
+# Two commands on a fresh machine:  `make run` (the pipeline on the sample handle) and
+# `make test`. Both build .venv first. TORCH pins the CPU wheel this project is tested
+# with; on a GPU machine use your CUDA build, e.g. `make run TORCH=torch`.
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PYTHON ?= python3
+
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: run test bench clean-venv
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet "$(TORCH)"
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	dvc repro
+
+test: $(VENV)/.installed
+	pytest
+
+bench: $(VENV)/.installed
+	python benchmarks/bench_data.py
+	python benchmarks/bench_train.py
+
+clean-venv:
+	rm -rf $(VENV)
