@@ -42,13 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: list[str] | None = None) -> None:
     """Parse `argv` and run one command; raises TweetlmError on bad input."""
     args = build_parser().parse_args(argv)
-    from tweetlm.params import check_name, load_params
-
-    if args.command == "sample":
+    if args.command == "sample":  # needs no params: its stage doesn't depend on them
         from tweetlm import sample
 
         sample.main(args.out, args.tweets, args.seed)
         return
+    from tweetlm.params import check_name, load_params
+
     params = load_params(args.params)
     if args.command == "validate":
         from tweetlm.outputs import write_json

@@ -56,7 +56,7 @@ class IngestParams(Section):
 @dataclass(frozen=True)
 class FilterParams(Section):
     min_words: int = 3  # fewer real words than this (no http/@/#) makes a tweet short
-    keep_newlines: bool = False  # collapse runs of spaces but keep line breaks
+    keep_newlines: bool = False  # true: whitespace holding a line break becomes one "\n"
 
     def check(self, file, prefix):
         if self.min_words < 0:
@@ -83,10 +83,15 @@ class TinyParams(Section):
     n_head: int = 2
     n_embd: int = 128
     vocab_size: int = 2048
+    # From scratch in a minute needs a larger step than fine-tuning: replaces train.learning_rate
+    learning_rate: float = 2e-3
+    dropout: float = 0.0  # GPT-2's embd/attn/resid dropout; a few epochs on tweets barely overfit
 
     def check(self, file, prefix):
-        for key in ("n_layer", "n_head", "n_embd", "vocab_size"):
+        for key in ("n_layer", "n_head", "n_embd", "vocab_size", "learning_rate"):
             _positive(file, f"{prefix}.{key}", getattr(self, key))
+        if not 0.0 <= self.dropout < 1.0:
+            raise ParamError(file, f"{prefix}.dropout", f"must be in [0, 1), got {self.dropout}")
         if self.n_embd % self.n_head:
             raise ParamError(file, f"{prefix}.n_embd", "must be a multiple of n_head")
         if self.vocab_size < 300:
@@ -98,6 +103,7 @@ class TinyParams(Section):
 @dataclass(frozen=True)
 class ModelParams(Section):
     base: str = "gpt2"  # 'tiny', a local directory, or a hub id found offline
+    revision: str = ""  # pins a hub base to a commit, tag or branch ("" = main as cached)
     tiny: TinyParams = field(default_factory=TinyParams)
 
     def check(self, file, prefix):
@@ -119,14 +125,19 @@ class TrainParams(Section):
     compile: bool = False  # torch.compile on a GPU
     checkpoint_steps: int = 200  # save a resumable checkpoint this often
     logging_steps: int = 10
+    max_grad_norm: float = 1.0  # clip the gradient norm (0 = off), as Trainer does
+    device: str = "auto"  # auto (cuda when available, else cpu), cuda or cpu
 
     def check(self, file, prefix):
         for key in ("block_size", "epochs", "learning_rate", "batch_size", "grad_accum",
                     "checkpoint_steps", "logging_steps"):
             _positive(file, f"{prefix}.{key}", getattr(self, key))
-        for key in ("warmup_steps", "weight_decay"):
+        for key in ("warmup_steps", "weight_decay", "max_grad_norm"):
             if getattr(self, key) < 0:
                 raise ParamError(file, f"{prefix}.{key}", "must be >= 0")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ParamError(file, f"{prefix}.device",
+                             f"must be auto, cpu or cuda, got {self.device!r}")
         schedulers = ("cosine", "linear", "constant")
         if self.lr_scheduler not in schedulers:
             raise ParamError(
@@ -144,14 +155,18 @@ class PredictParams(Section):
     max_length: int = 160  # tokens, prompt included
     do_sample: bool = True
     top_p: float = 0.95
+    top_k: int = 0  # 0 turns top-k off: nucleus (top_p) sampling only
     temperature: float = 1.0
     seed: int = 42
+    batch_size: int = 64  # sequences per generate() call: bounds memory, changes the samples
 
     def check(self, file, prefix):
         if not self.prompts:
             raise ParamError(file, f"{prefix}.prompts", "needs at least one prompt")
-        for key in ("num_sequences", "max_length", "temperature"):
+        for key in ("num_sequences", "max_length", "temperature", "batch_size"):
             _positive(file, f"{prefix}.{key}", getattr(self, key))
+        if self.top_k < 0:
+            raise ParamError(file, f"{prefix}.top_k", f"must be >= 0 (0 is off), got {self.top_k}")
         if not 0.0 < self.top_p <= 1.0:
             raise ParamError(file, f"{prefix}.top_p", f"must be in (0, 1], got {self.top_p}")
 
@@ -160,6 +175,19 @@ class PredictParams(Section):
 class CardParams(Section):
     language: str = "en"
     author: str = ""  # shown in the card's About section when set
+    # handle -> the name shown on the card and predictions.png (default: the handle itself)
+    display_names: dict[str, str] = field(default_factory=dict)
+    hub_namespace: str = ""  # Hub user or org the bot would be published under ("" shows <user>)
+
+    def check(self, file, prefix):
+        for handle, name in self.display_names.items():
+            if not name.strip() or "\n" in name:
+                key = f"{prefix}.display_names.{handle}"
+                raise ParamError(file, key, "must be one non-empty line of text")
+        namespace = self.hub_namespace
+        if namespace and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}", namespace):
+            raise ParamError(file, f"{prefix}.hub_namespace",
+                             "must be a Hub user or org name (letters, digits, '-', '_', '.')")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,231 @@
+"""Data-path benchmark: ingest + filter against a plain-Python loop, and a no-op `dvc repro`.
+
+    .venv/bin/python benchmarks/bench_data.py            # 1,000,000 tweets (~1.2 GB archive)
+    .venv/bin/python benchmarks/bench_data.py --quick    # 50,000 tweets, 3 handles: a smoke run
+
+1. Writes a synthetic Twitter/X archive tweets.js of N tweets (tweetlm.sample.write_archive:
+   the real archive's layout, ~1.2 KB per entry, the sample's texts) and the same tweets
+   as v1.1 JSON Lines, into a scratch project folder.
+2. Times, each in its own fresh subprocess (so memory peaks never mix):
+   - tweetlm: the real stages, `ingest.main` then `filter.main`, each in its own process
+     as `dvc repro` runs them (Parquet written and read back, stats.json); the time is the
+     two stages' own, without interpreter start-up and imports;
+   - reference: the same rules as a plain Python loop over the same file: `json.load` of
+     the archive (prefix stripped) or `json.loads` per line, de-duplication with a set,
+     text choice, and tweetlm.filter's own per-tweet reference functions for retweets,
+     cleaning and short tweets. It writes nothing, so the comparison flatters it.
+   Both must report the same stats (downloaded, retweets, short, kept) or the run fails.
+   Peak memory is each process's own RSS high-water mark (ru_maxrss), ingest/filter
+   shown apart. The tweetlm path also runs at N/4 tweets to show how the peak grows.
+3. Times a no-op `dvc repro` of the whole pipeline over 10 handles (3 with --quick) in a
+   temporary git+DVC copy of the project (tests/conftest.copy_project): one repro to build,
+   then the median of 3 timed no-op runs.
+
+Targets: ratio >= 10x, peak < 1 GB, no-op repro <= 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+STAGE = r"""
+import importlib, json, os, resource, sys, time
+stage = importlib.import_module("tweetlm." + sys.argv[1])
+from tweetlm.params import load_params
+params = load_params("params.yaml")
+t0 = time.perf_counter()
+stage.main("bench", params)
+seconds = time.perf_counter() - t0
+stats = json.load(open("reports/bench/stats.json")) if os.path.exists("reports/bench/stats.json") else None
+print(json.dumps({"seconds": seconds, "stats": stats,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+REFERENCE = r"""
+import json, resource, sys, time
+from tweetlm.filter import clean_text_reference, is_retweet_reference, is_short_reference
+path, min_words, keep_newlines = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+
+def tweets(path):
+    if path.endswith(".js"):  # the archive: strip `window.YTD.tweets.part0 = `, load the array
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        for entry in json.loads(text[text.index("="):].lstrip("= \n")):
+            yield entry.get("tweet", entry)
+    else:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    yield json.loads(line)
+
+t0 = time.perf_counter()
+seen = set()
+stats = {"downloaded": 0, "retweets": 0, "short": 0, "kept": 0}
+for t in tweets(path):
+    tid = t.get("id_str") or str(t["id"])
+    if tid in seen:
+        continue
+    seen.add(tid)
+    text = (t.get("extended_tweet") or {}).get("full_text")
+    if text is None:
+        text = t.get("full_text")
+    if text is None:
+        text = t.get("text")
+    if text is None:
+        continue
+    stats["downloaded"] += 1
+    if is_retweet_reference(text, t.get("retweeted_status") is not None):
+        stats["retweets"] += 1
+        continue
+    if is_short_reference(clean_text_reference(text, keep_newlines), min_words):
+        stats["short"] += 1
+        continue
+    stats["kept"] += 1
+seconds = time.perf_counter() - t0
+print(json.dumps({"seconds": seconds, "stats": stats,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def env() -> dict:
+    e = dict(os.environ, DVC_NO_ANALYTICS="1", WANDB_MODE="disabled", HF_HUB_OFFLINE="1",
+             TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT / "src"))
+    e["PATH"] = f"{Path(PY).parent}{os.pathsep}{e.get('PATH', '')}"
+    return e
+
+
+def run_child(code: str, cwd: Path, *args: str) -> dict:
+    proc = subprocess.run([PY, "-c", code, *args], cwd=cwd, env=env(), capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"benchmark child failed:\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def project(folder: Path, raw: Path) -> Path:
+    """A scratch project: params.yaml with one handle, `bench`, whose raw folder holds `raw`."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["handles"] = ["bench"]
+    params["bots"] = {}
+    folder.mkdir(parents=True)
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (folder / "data/raw/bench").mkdir(parents=True)
+    os.link(raw, folder / "data/raw/bench" / raw.name)
+    return folder
+
+
+def bench_pair(scratch: Path, raw: Path, label: str, n: int, reference: bool = True) -> dict:
+    size = raw.stat().st_size
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())["filter"]
+    folder = project(scratch / f"p-{label}-{n}", raw)
+    ingest, filter_ = run_child(STAGE, folder, "ingest"), run_child(STAGE, folder, "filter")
+    fast = {"seconds": ingest["seconds"] + filter_["seconds"], "stats": filter_["stats"],
+            "ingest_s": ingest["seconds"], "filter_s": filter_["seconds"],
+            "peak_mb": max(ingest["peak_mb"], filter_["peak_mb"]),
+            "ingest_peak_mb": ingest["peak_mb"], "filter_peak_mb": filter_["peak_mb"]}
+    line = (f"{label:7s} {n:>9,} tweets {size / 1e6:5.0f} MB | tweetlm {fast['seconds']:5.2f} s "
+            f"(ingest {ingest['seconds']:.2f} + filter {filter_['seconds']:.2f}) "
+            f"{n / fast['seconds']:>7,.0f} tweets/s {size / 1e6 / fast['seconds']:4.0f} MB/s "
+            f"peak {ingest['peak_mb']:.0f}/{filter_['peak_mb']:.0f} MB")
+    result = {"label": label, "tweets": n, "mb": size / 1e6, "tweetlm": fast}
+    if reference:
+        ref = run_child(REFERENCE, ROOT, str(raw), str(params["min_words"]),
+                        "1" if params["keep_newlines"] else "0")
+        if ref["stats"] != fast["stats"]:
+            sys.exit(f"stats differ: tweetlm {fast['stats']} vs reference {ref['stats']}")
+        result["reference"] = ref
+        result["ratio"] = ref["seconds"] / fast["seconds"]
+        line += (f" | plain loop {ref['seconds']:5.2f} s {n / ref['seconds']:>6,.0f} tweets/s "
+                 f"peak {ref['peak_mb']:.0f} MB | {result['ratio']:4.1f}x")
+    print(line, flush=True)
+    return result
+
+
+def bench_repro(scratch: Path, handles: int) -> dict:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import copy_project  # the tests' own throwaway project copy
+
+    from tweetlm.sample import write_sample
+
+    proj = copy_project(scratch / "repro")
+    names = [f"user{i}" for i in range(handles)]
+    for i, name in enumerate(names):
+        (proj.root / "data/raw" / name).mkdir(parents=True)
+        write_sample(proj.root / "data/raw" / name, 200, seed=100 + i)
+    proj.set_params(**{"handles": names + ["sample"], "train.epochs": 1,
+                       "predict.num_sequences": 1, "predict.max_length": 24})
+    t0 = time.perf_counter()
+    build = proj.dvc("repro", check=False, timeout=3600)
+    built = time.perf_counter() - t0
+    if build.returncode:
+        print(f"dvc repro (build) failed, no-op timing skipped:\n{build.stderr[-2000:]}")
+        return {"error": build.stderr[-2000:]}
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        out = proj.dvc("repro")
+        runs.append(time.perf_counter() - t0)
+        if "Running stage" in out.stdout:
+            sys.exit(f"the second `dvc repro` was not a no-op:\n{out.stdout}")
+    median = statistics.median(runs)
+    print(f"dvc repro, {handles} handles + sample: build {built:.0f} s; no-op "
+          f"{', '.join(f'{r:.2f}' for r in runs)} s -> median {median:.2f} s (target <= 1.5 s)")
+    return {"handles": handles, "build_s": built, "noop_s": runs, "median_s": median}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="50,000 tweets, 3 handles")
+    parser.add_argument("--tweets", type=int, help="archive size (default 1,000,000)")
+    parser.add_argument("--no-repro", action="store_true", help="skip the dvc repro timing")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    n = args.tweets or (50_000 if args.quick else 1_000_000)
+    from tweetlm.sample import write_archive
+
+    print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
+    results = {"tweets": n, "runs": []}
+    with tempfile.TemporaryDirectory(prefix="tweetlm-bench-") as tmp:
+        scratch = Path(tmp)
+        for count in (n // 4, n):
+            t0 = time.perf_counter()
+            size = write_archive(scratch / f"tweets-{count}.js", count, seed=0)
+            print(f"wrote a {count:,}-tweet archive ({size / 1e6:.0f} MB) in "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+        t0 = time.perf_counter()
+        write_archive(scratch / f"tweets-{n}.jsonl", n, seed=0, jsonl=True)
+        print(f"wrote the same {n:,} tweets as JSON Lines in {time.perf_counter() - t0:.0f} s",
+              flush=True)
+        # the archive is at its own path in each project: hard links, not copies
+        results["runs"].append(bench_pair(scratch, scratch / f"tweets-{n}.js", "archive", n))
+        results["runs"].append(bench_pair(scratch, scratch / f"tweets-{n // 4}.js", "archive",
+                                          n // 4, reference=False))
+        results["runs"].append(bench_pair(scratch, scratch / f"tweets-{n}.jsonl", "jsonl", n))
+        for stage in ("ingest", "filter"):
+            big, small = (r["tweetlm"][f"{stage}_peak_mb"] for r in results["runs"][:2])
+            print(f"{stage} peak memory: {small:.0f} MB at {n // 4:,} tweets, {big:.0f} MB at "
+                  f"{n:,} ({big / small:.2f}x for 4x the archive)")
+        if not args.no_repro:
+            results["repro"] = bench_repro(scratch, 3 if args.quick else 10)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end (other work on this machine "
+          "slows the 2-core tweetlm path more than the 1-core loop)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Find the base model named by `model.base`, offline first, and load it safely.
+
+`model.base` is 'tiny' (a small GPT-2 trained from scratch, see tokenize/train), a local
+model folder, or a Hugging Face Hub id. A hub id is looked up in the local Hugging Face
+cache and downloaded only when the network is allowed (HF_HUB_OFFLINE unset); nothing
+ever falls back to a different model. Weights load only from safetensors and never with
+remote code: a pickle checkpoint (pytorch_model.bin) can run arbitrary code when loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tweetlm.errors import TweetlmError
+
+TINY = "tiny"
+WHERE = "params.yaml: model.base"
+# What a base needs to fine-tune and to ship: config, safetensors weights, tokenizer.
+# Pickle formats are left out on purpose, so a download never fetches them.
+HUB_FILES = [
+    "config.json", "generation_config.json", "*.safetensors", "model.safetensors.index.json",
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
+    "merges.txt", "vocab.txt", "*.model", "*.tiktoken", "added_tokens.json",
+]
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model", "vocab.txt")
+REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+
+
+@dataclass(frozen=True)
+class Base:
+    """A resolved `model.base`: `path` is None for the tiny preset."""
+
+    name: str
+    path: Path | None = None
+    revision: str | None = None  # hub commit of a cached/downloaded base
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.path is None
+
+    def describe(self) -> dict:
+        # Not the path: it differs between machines (the HF cache), the commit does not.
+        return {"base": self.name, "base_revision": self.revision}
+
+
+def hub_offline() -> bool:
+    """True where the Hub must not be contacted (read fresh, not at import time)."""
+    return any(os.environ.get(k, "").strip().lower() in ("1", "true", "yes", "on")
+               for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def resolve(base: str, revision: str = "") -> Base:
+    """Resolve `model.base`: 'tiny', else a local folder, else the HF cache, else the Hub."""
+    if base == TINY:
+        return Base(TINY)
+    path = Path(base).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise TweetlmError(f"{WHERE}: {base} is a file: point it at a model folder")
+        check_model_dir(path, base)
+        return Base(base, path.resolve())
+    if base.startswith((".", "/", "~")) or not REPO_ID.fullmatch(base):
+        raise TweetlmError(f"{WHERE}: folder {base} not found: point model.base at a model "
+                           "folder (config.json, model.safetensors, tokenizer), a hub id or 'tiny'")
+    return _from_hub(base, revision or None)
+
+
+def _from_hub(repo_id: str, revision: str | None) -> Base:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    pin = f"@{revision}" if revision else ""
+    how = (f"run `hf download {repo_id}{' --revision ' + revision if revision else ''} "
+           "--include '*.json' '*.safetensors' '*.txt'` on a machine with network and copy "
+           "its ~/.cache/huggingface/hub here, or set model.base to a local model folder")
+    folder = None
+    try:  # the cache first, even when the network is allowed
+        folder = snapshot_download(repo_id, revision=revision, local_files_only=True,
+                                   allow_patterns=HUB_FILES)
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        pass
+    if folder is not None and (_complete(Path(folder)) or _pickle_only(Path(folder))):
+        return _cached(repo_id, Path(folder), revision)  # the latter raises
+    if hub_offline():
+        state = "is incomplete in" if folder else "is not in"
+        raise TweetlmError(f"{WHERE}: {repo_id}{pin} is not a local folder and {state} the "
+                           f"Hugging Face cache, and HF_HUB_OFFLINE is set: {how}")
+    try:
+        folder = snapshot_download(repo_id, revision=revision, allow_patterns=HUB_FILES)
+    except (HfHubHTTPError, OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TweetlmError(f"{WHERE}: could not download {repo_id}{pin} ({first}): {how}")
+    return _cached(repo_id, Path(folder), revision)
+
+
+def _complete(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
+
+
+def _pickle_only(folder: Path) -> bool:
+    return not any(folder.glob("*.safetensors")) and any(
+        p for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern))
+
+
+def _cached(repo_id: str, folder: Path, revision: str | None) -> Base:
+    check_model_dir(folder, repo_id)
+    # The snapshot folder is named after the commit: record it, so a card or a
+    # metrics file says exactly which weights were fine-tuned.
+    return Base(repo_id, folder, folder.name)
+
+
+def check_model_dir(path: Path, name: str) -> None:
+    """Refuse folders that are not a model, hold only pickle weights, or need remote code."""
+    config = path / "config.json"
+    if not config.is_file():
+        raise TweetlmError(f"{WHERE}: {name} has no config.json: point model.base at a Hugging "
+                           "Face model folder (as written by save_pretrained)")
+    if not any(path.glob("*.safetensors")):
+        pickles = sorted(p.name for pattern in PICKLE_WEIGHTS for p in path.glob(pattern))
+        if pickles:
+            raise TweetlmError(
+                f"{WHERE}: {name} holds only pickle weights ({pickles[0]}), which can run code "
+                "when loaded and are refused: convert them to safetensors on a machine you trust "
+                "(from_pretrained(..., use_safetensors=False) then save_pretrained) and point "
+                "model.base at the converted folder")
+        raise TweetlmError(f"{WHERE}: {name} has no *.safetensors weights: point model.base at "
+                           "a folder written by save_pretrained")
+    try:
+        cfg = json.loads(config.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TweetlmError(f"{config}: not valid JSON ({e}): re-download or re-save the model")
+    if "auto_map" in cfg:
+        raise TweetlmError(f"{config}: auto_map: this model needs its own Python code "
+                           "(trust_remote_code), which tweetlm never runs: pick a model "
+                           "transformers supports natively")
+    if not any((path / f).is_file() for f in TOKENIZER_FILES):
+        raise TweetlmError(f"{WHERE}: {name} has no tokenizer (tokenizer.json): save the "
+                           "tokenizer next to the model (tokenizer.save_pretrained)")
+
+
+def load_tokenizer(path: Path):
+    """The tokenizer saved in `path`; it must have an end-of-text token to join tweets."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+    except (OSError, ValueError, KeyError) as e:
+        raise TweetlmError(f"{path}: cannot load the tokenizer ({_first_line(e)}): re-save it "
+                           "with tokenizer.save_pretrained")
+    if tokenizer.eos_token_id is None:
+        raise TweetlmError(f"{path}: the tokenizer has no eos_token to separate tweets: set "
+                           "eos_token in tokenizer_config.json")
+    return tokenizer
+
+
+def load_model(path: Path, **kwargs):
+    """A causal LM from `path`: safetensors only, never remote code."""
+    from transformers import AutoModelForCausalLM
+
+    try:
+        return AutoModelForCausalLM.from_pretrained(
+            path, use_safetensors=True, trust_remote_code=False, **kwargs
+        )
+    except (OSError, ValueError, KeyError) as e:
+        raise TweetlmError(f"{path}: cannot load a causal language model ({_first_line(e)}): "
+                           "model.base must be a text-generation model with safetensors weights")
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

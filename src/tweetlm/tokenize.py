@@ -1,0 +1,236 @@
+"""tokenize: tweets -> fixed blocks of token ids, ready to train on.
+
+data/processed/<handle>/tweets.parquet (every handle of a bot) -> data/tokenized/<bot>/:
+
+    train/, validation/, dataset_dict.json   a Hugging Face DatasetDict (Arrow, save_to_disk)
+                                             with one column, input_ids; labels are the inputs
+    tokenizer/                               the tokenizer train must use
+    meta.json                                tweet and token counts per split, for the card
+
+Tweets are split into train and validation FIRST (by distinct text, so a repeated tweet
+never sits on both sides), then each side is encoded, every tweet followed by the
+end-of-text token as huggingtweets did, concatenated and cut into blocks of
+`train.block_size` tokens, as run_clm.py's group_texts does. The train side drops its
+last partial block (under one block of tokens, never padding); validation keeps it as
+one shorter final row, so even a small handle is evaluated on all its held-out tweets.
+Epochs are the trainer's business: every tweet is stored once.
+
+`model.base: tiny` trains a byte-level BPE tokenizer (GPT-2's scheme, vocabulary
+`model.tiny.vocab_size`) on the training tweets only; any other base uses its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from tweetlm import pretrained, tracking
+from tweetlm.errors import TweetlmError
+from tweetlm.outputs import atomic_path, write_json
+from tweetlm.params import Params
+
+EOS = "<|endoftext|>"  # GPT-2's end-of-text token, also the tiny tokenizer's only special one
+
+
+def read_tweets(path: Path) -> list[str]:
+    """The non-empty `text` values of a processed tweets file, in file order."""
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise TweetlmError(f"{path}: not found: run `dvc repro` (ingest and filter) first")
+    try:
+        table = pq.read_table(path, columns=["text"])
+    except (OSError, ValueError, KeyError) as e:  # pyarrow: ArrowInvalid is a ValueError
+        raise TweetlmError(f"{path}: cannot read column `text` ({e}): rerun `dvc repro filter`")
+    texts = [t for t in table.column("text").to_pylist() if t and t.strip()]
+    if not texts:
+        raise TweetlmError(f"{path}: no tweets left to train on: add raw tweets or relax "
+                           "the filter params (filter.min_words)")
+    return texts
+
+
+def split_tweets(texts: list[str], val_fraction: float, seed: int, key: str = ""):
+    """Seeded train/validation split by distinct text; both keep the original order.
+
+    `key` (the handle) feeds the seed, so a handle splits the same way in every bot.
+    """
+    distinct = list(dict.fromkeys(texts))
+    n = len(distinct)
+    n_val = min(n - 1, max(1, round(val_fraction * n))) if val_fraction > 0 and n >= 2 else 0
+    rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
+    held_out = {distinct[i] for i in rng.permutation(n)[:n_val]}
+    train = [t for t in texts if t not in held_out]
+    validation = [t for t in texts if t in held_out]
+    return train, validation
+
+
+def train_tiny_tokenizer(texts: list[str], vocab_size: int, max_length: int):
+    """A GPT-2 style byte-level BPE tokenizer trained on `texts`; deterministic."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import GPT2Tokenizer  # transformers 5's GPT2TokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, min_frequency=2, special_tokens=[EOS], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),  # all 256 bytes: no unknowns
+    )
+    bpe.train_from_iterator(texts, trainer)
+    state = json.loads(bpe.to_str())["model"]
+    return GPT2Tokenizer(
+        vocab=state["vocab"], merges=[tuple(m) for m in state["merges"]],
+        bos_token=EOS, eos_token=EOS, unk_token=EOS, model_max_length=max_length,
+    )
+
+
+def encode(tokenizer, texts: list[str]) -> np.ndarray:
+    """One stream of token ids: each tweet followed by the end-of-text token.
+
+    A tweet that literally contains '<|endoftext|>' is encoded as text, not as the token.
+    """
+    if not texts:
+        return np.zeros(0, dtype=np.int32)
+    # verbose=False: a tweet longer than the model's context is fine here, it gets packed
+    ids = tokenizer(texts, add_special_tokens=False, split_special_tokens=True,
+                    verbose=False)["input_ids"]
+    eos = tokenizer.eos_token_id
+    lengths = np.fromiter((len(x) + 1 for x in ids), dtype=np.int64, count=len(ids))
+    stream = np.full(int(lengths.sum()), eos, dtype=np.int32)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    for start, x in zip(starts, ids):
+        stream[start:start + len(x)] = x
+    return stream
+
+
+def pack(stream: np.ndarray, block_size: int, keep_remainder: bool) -> list[np.ndarray]:
+    """Cut `stream` into blocks of `block_size`; the last partial one is kept only if asked
+    (and only if it holds at least two tokens: one prediction)."""
+    n_full = len(stream) // block_size
+    blocks = list(stream[: n_full * block_size].reshape(n_full, block_size))
+    rest = stream[n_full * block_size:]
+    if keep_remainder and len(rest) >= 2:
+        blocks.append(rest)
+    return blocks
+
+
+def to_dataset(blocks: list[np.ndarray], split: str):
+    """An Arrow-backed `datasets.Dataset` with a content-derived fingerprint, so the same
+    blocks always save to the same bytes (DVC hashes them)."""
+    import datasets
+    import pyarrow as pa
+
+    features = datasets.Features({"input_ids": datasets.List(datasets.Value("int32"))})
+    values = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int32)
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in blocks])]).astype(np.int32)
+    column = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=pa.int32()))
+    table = pa.table({"input_ids": column}).cast(features.arrow_schema)
+    digest = hashlib.sha256(offsets.tobytes() + values.tobytes()).hexdigest()[:16]
+    return datasets.Dataset(table, info=datasets.DatasetInfo(features=features),
+                            split=split, fingerprint=digest)
+
+
+# How a tokenizer was loaded, which transformers copies into tokenizer_config.json: it
+# would make the same tokenizer save differently per machine (HF_HUB_OFFLINE, cache path).
+LOAD_TIME_KEYS = ("is_local", "local_files_only", "name_or_path", "_commit_hash", "cache_dir",
+                  "revision", "token", "trust_remote_code", "force_download", "proxies")
+
+
+def save_tokenizer(tokenizer, folder: Path) -> None:
+    """save_pretrained, minus the load-time keys: same tokenizer, same bytes everywhere."""
+    tokenizer.save_pretrained(folder)
+    path = folder / "tokenizer_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    for key in LOAD_TIME_KEYS:
+        config.pop(key, None)
+    path.write_text(json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+
+
+def tokenize(tweets: dict[str, list[str]], params: Params, base: pretrained.Base,
+             source: str = "the tweets"):
+    """Split, encode and pack the tweets of each handle -> (DatasetDict, tokenizer, meta)."""
+    import datasets
+
+    tp, block_size = params.tokenize, params.train.block_size
+    train_texts, val_texts = [], []
+    for handle, texts in tweets.items():
+        train, val = split_tweets(texts, tp.val_fraction, tp.seed, handle)
+        train_texts += train
+        val_texts += val
+    if base.is_tiny:
+        tokenizer = train_tiny_tokenizer(train_texts, params.model.tiny.vocab_size, block_size)
+    else:
+        tokenizer = pretrained.load_tokenizer(base.path)
+    limit = getattr(tokenizer, "model_max_length", None)
+    if not base.is_tiny and limit and limit < block_size:
+        raise TweetlmError(f"params.yaml: train.block_size: {block_size} is longer than "
+                           f"{base.name} can attend to ({limit} tokens): lower it")
+    streams = {"train": encode(tokenizer, train_texts), "validation": encode(tokenizer, val_texts)}
+    blocks = {
+        "train": pack(streams["train"], block_size, keep_remainder=False),
+        "validation": pack(streams["validation"], block_size, keep_remainder=True),
+    }
+    if not blocks["train"]:
+        raise TweetlmError(
+            f"{source}: {len(train_texts)} training tweets make {len(streams['train'])} tokens, "
+            f"less than one block (train.block_size: {block_size}): add tweets or lower "
+            "train.block_size in params.yaml")
+    # no validation tweets (val_fraction: 0): no validation split (datasets cannot reload
+    # an empty one)
+    dataset = datasets.DatasetDict({k: to_dataset(v, k) for k, v in blocks.items() if v})
+    texts = {"train": train_texts, "validation": val_texts}
+    meta = {
+        **base.describe(),
+        "handles": list(tweets),
+        "tokenizer": type(tokenizer).__name__,
+        "vocab_size": len(tokenizer),
+        "eos_token": tokenizer.eos_token,
+        "eos_token_id": tokenizer.eos_token_id,
+        "block_size": block_size,
+        "val_fraction": tp.val_fraction,
+        "seed": tp.seed,
+        "splits": {
+            split: {
+                "tweets": len(texts[split]),
+                "tokens": int(len(streams[split])),
+                "blocks": len(blocks[split]),
+                "tokens_in_blocks": int(sum(len(b) for b in blocks[split])),
+            }
+            for split in ("train", "validation")
+        },
+    }
+    return dataset, tokenizer, meta
+
+
+def main(name: str, params: Params) -> None:
+    import datasets
+
+    datasets.disable_progress_bars()
+    handles = params.bot_handles(name)
+    sources = [Path("data/processed") / h / "tweets.parquet" for h in handles]
+    base = pretrained.resolve(params.model.base, params.model.revision)
+    tweets = {h: read_tweets(p) for h, p in zip(handles, sources)}
+    out = Path("data/tokenized") / name
+    config = {"tokenize": asdict(params.tokenize), "block_size": params.train.block_size,
+              "base": params.model.base, "revision": params.model.revision,
+              "tiny_vocab_size": params.model.tiny.vocab_size, "handles": handles}
+    with tracking.stage_run("tokenize", name, params, config) as run:
+        for handle, path in zip(handles, sources):
+            tracking.use_artifact(run, f"processed-{handle}", "dataset", path)
+        dataset, tokenizer, meta = tokenize(tweets, params, base, ", ".join(map(str, sources)))
+        with atomic_path(out, directory=True) as tmp:
+            dataset.save_to_disk(str(tmp))
+            save_tokenizer(tokenizer, tmp / "tokenizer")
+            write_json(tmp / "meta.json", meta)
+        split = meta["splits"]
+        print(f"tokenize {name}: {split['train']['tweets']} train / "
+              f"{split['validation']['tweets']} validation tweets -> "
+              f"{split['train']['blocks']} + {split['validation']['blocks']} blocks of "
+              f"{meta['block_size']} tokens ({meta['tokenizer']}, vocab {meta['vocab_size']})")
+        tracking.log_summary(run, {f"{s}/{k}": v for s, d in split.items() for k, v in d.items()})
+        tracking.log_artifact(run, f"tokenized-{name}", "dataset", out, metadata=meta)

@@ -1,0 +1,263 @@
+"""card: the Hugging Face model card, rendered from card_template.md with the real numbers."""
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from huggingface_hub import ModelCard
+from PIL import Image
+from safetensors.numpy import save_file
+
+from tweetlm import card, predict
+from tweetlm.errors import TweetlmError
+from tweetlm.params import CardParams, ModelParams, Params, TrainParams
+
+TWEETLM = str(Path(sys.executable).parent / "tweetlm")
+STATS = {
+    "alice": {"downloaded": 3214, "retweets": 1236, "short": 265, "kept": 1713},
+    "bob": {"downloaded": 596, "retweets": 102, "short": 112, "kept": 382},
+    "sample": {"downloaded": 3200, "retweets": 389, "short": 207, "kept": 2604},
+}
+METRICS = {  # as train writes it
+    "eval_loss": 3.456789, "perplexity": 31.7157, "initial_eval_loss": 10.8251,
+    "train_loss": 3.91234, "steps": 1284, "tokens_seen": 1314816, "train_runtime_s": 412.5,
+    "device": "NVIDIA H100 80GB HBM3", "precision": "bf16 autocast", "base": "gpt2",
+    "base_revision": "607a30d783dfa663caf39e06633721c8d4cfcd7e",
+}
+PREDICTIONS = {
+    "bot": "alice",
+    "handles": ["alice"],
+    "sampling": {"do_sample": True, "top_p": 0.95, "top_k": 0, "temperature": 1.0,
+                 "max_length": 160, "num_return_sequences": 5, "seed": 42, "batch_size": 64,
+                 "prefix": "<|endoftext|>"},
+    "predictions": [
+        {"prompt": "My dream is", "generations": ["My dream is <b>big</b> | *really*"] * 5},
+        {"prompt": "Today", "generations": ["Today\nis\tfine"] * 5},
+    ],
+}
+WEIGHTS = {"parameters": 124439808, "sha256": "ab" * 32, "n_layer": 12, "n_head": 12,
+           "n_embd": 768, "n_positions": 1024, "vocab_size": 50257}
+
+
+def make_params(base="gpt2", handles=("alice",), **card_fields) -> Params:
+    bots = {"-".join(handles): list(handles)} if len(handles) > 1 else {}
+    return Params(
+        handles=list(handles), bots=bots, model=ModelParams(base=base),
+        train=TrainParams(epochs=7, learning_rate=3.5e-4, batch_size=6, grad_accum=3),
+        card=CardParams(**card_fields),
+    )
+
+
+def render(base="gpt2", handles=("alice",), template=card.TEMPLATE, metrics=METRICS,
+           **card_fields) -> str:
+    params = make_params(base, handles, **card_fields)
+    bot = "-".join(handles)
+    sources = [(h, STATS[h]) for h in handles]
+    return str(card.render_card(bot, sources, metrics, PREDICTIONS, WEIGHTS, params, template))
+
+
+def front_matter(text: str) -> dict:
+    match = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    assert match, "no YAML front matter"
+    return yaml.safe_load(match.group(1))
+
+
+def table(text: str, first_header: str) -> list[list[str]]:
+    """The Markdown table whose header row starts with `first_header`, as rows of cells."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_front_matter_is_valid_hub_metadata():
+    text = render()
+    meta = front_matter(text)
+    assert meta["language"] == "en"
+    assert meta["pipeline_tag"] == "text-generation" and meta["library_name"] == "transformers"
+    assert {"huggingtweets", "tweetlm", "text-generation"} <= set(meta["tags"])
+    assert meta["widget"] == [{"text": "My dream is"}]
+    assert meta["thumbnail"] == "predictions.png"
+    assert meta["base_model"] == "openai-community/gpt2"
+    data = ModelCard(text).data  # what the Hub's library makes of it
+    assert data.base_model == "openai-community/gpt2" and data.language == "en"
+    assert data.widget == [{"text": "My dream is"}]
+
+
+def test_hub_namespace_sets_thumbnail_url_and_model_id():
+    text = render(hub_namespace="huggingtweets")
+    assert front_matter(text)["thumbnail"] == \
+        "https://huggingface.co/huggingtweets/alice/resolve/main/predictions.png"
+    assert "model='huggingtweets/alice'" in text
+    assert "model='<user>/alice'" in render()
+
+
+def test_stats_table_is_stats_json():
+    rows = table(render(), "Data")
+    assert rows[0] == ["Data", "Quantity"] and rows[1] == ["---", "---"]
+    assert rows[2:] == [[label, str(STATS["alice"][key])]
+                        for key, label in card.STATS_ROWS.items()]
+
+
+def test_hyperparameters_and_metrics_appear():
+    text = render()
+    hyper = dict(table(text, "Hyperparameter")[2:])
+    assert hyper["Epochs"] == "7"
+    assert hyper["Learning rate"].startswith("0.00035, cosine schedule")
+    assert hyper["Batch size"] == "6 blocks x 3 accumulation steps = 18 blocks of 128 tokens"
+    metrics = dict(table(text, "Metric")[2:])
+    assert metrics == {"Eval loss before training": "10.8251",
+                       "Eval loss (cross-entropy, nats per token)": "3.4568",
+                       "Perplexity": "31.72", "Train loss (mean over all steps)": "3.9123"}
+    assert "measured on the 10% of tweets held out" in text
+    assert ("Training took 1,284 steps (1,314,816 tokens) in 412 s on NVIDIA H100 80GB HBM3 "
+            "(bf16 autocast).") in text
+    assert "at revision `607a30d783df`" in text
+    assert "124,439,808 parameters" in text and WEIGHTS["sha256"] in text
+    assert "model='models/alice'" in text and 'generator("My dream is", num_return_sequences=5)' \
+        in text
+
+
+def test_unmeasured_metrics_say_so():
+    # tokenize.val_fraction 0: train writes null eval metrics and nothing before training
+    metrics = {"eval_loss": None, "perplexity": None, "initial_eval_loss": None, "train_loss": 2}
+    text = render(metrics=metrics)
+    assert dict(table(text, "Metric")[2:]) == {
+        "Eval loss (cross-entropy, nats per token)": "not measured",
+        "Perplexity": "not measured", "Train loss (mean over all steps)": "2.0000"}
+    assert "No tweets were held out" in text and "Training took" not in text
+
+
+def test_gpt2_card_makes_no_tiny_or_synthetic_claims():
+    text = render(base="gpt2")
+    assert "pre-trained [GPT-2](https://huggingface.co/openai-community/gpt2)" in text
+    assert "same limitations and bias as GPT-2" in text
+    assert "from scratch" not in text and "Not GPT-2" not in text
+    assert "ynthetic" not in text
+    assert "[@alice's tweets](https://x.com/alice)" in text
+
+
+def test_tiny_synthetic_card_says_so():
+    text = render(base="tiny", handles=("sample",))
+    assert "base_model" not in front_matter(text)
+    assert "**Not GPT-2.**" in text and "trained from scratch" in text
+    assert "12 layers, 12 attention heads, 768-dimensional embeddings" in text
+    assert "same limitations and bias as GPT-2" not in text
+    assert "**Synthetic data.** @sample is not a real Twitter user" in text
+    assert "x.com/sample" not in text  # no link to a real account
+    assert "Trained from scratch on 2,604 tweets" in text
+
+
+def test_several_handles_render_one_column_each():
+    text = render(handles=("alice", "bob"), display_names={"alice": "Alice Liddell"})
+    rows = table(text, "Data")
+    assert rows[0] == ["Data", "Alice Liddell", "bob"] and rows[1] == ["---"] * 3
+    assert rows[2:] == [[label, str(STATS["alice"][key]), str(STATS["bob"][key])]
+                        for key, label in card.STATS_ROWS.items()]
+    assert "🤖 AI CYBORG 🤖" in text and "Alice Liddell &amp; bob" in text
+    assert text.count("border-radius: 50%") == 2
+    assert "tweets from @alice and @bob" in text
+    single = render()
+    assert "🤖 AI BOT 🤖" in single and single.count("border-radius: 50%") == 1
+
+
+def test_names_and_generated_text_cannot_inject_html():
+    text = render(display_names={"alice": "<script>x</script>"})
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "<b>big</b>" not in text  # the sampled tweet is escaped Markdown
+    assert r"> My dream is \<b\>big\<\/b\> \| \*really\*" in text
+    assert "> Today is fine" in text
+
+
+def test_avatar_matches_the_picture():
+    for handle in ("alice", "bob", "sample"):
+        assert card.avatar_color(handle) == "#%02x%02x%02x" % predict.avatar_color(handle)
+        assert card.initials(handle) == predict.initials(handle)
+
+
+def test_template_edit_changes_the_card(tmp_path):
+    edited = tmp_path / "card_template.md"
+    edited.write_text(card.TEMPLATE.read_text().replace("## How to use", "## Using the bot"))
+    before, after = render(), render(template=edited)
+    assert "## How to use" in before and "## Using the bot" not in before
+    assert "## Using the bot" in after and after != before
+
+
+def write_project(root: Path, handle="alice") -> None:
+    reports = root / "reports" / handle
+    reports.mkdir(parents=True)
+    (reports / "stats.json").write_text(json.dumps(STATS[handle]))
+    (reports / "train_metrics.json").write_text(json.dumps(METRICS))
+    (reports / "predictions.json").write_text(json.dumps(PREDICTIONS))
+    Image.new("RGB", (40, 20), (200, 10, 10)).save(reports / "predictions.png")
+    model = root / "models" / handle
+    model.mkdir(parents=True)
+    (model / "config.json").write_text(json.dumps(
+        {"model_type": "gpt2", "n_layer": 1, "n_head": 2, "n_embd": 8, "n_positions": 16,
+         "vocab_size": 10}))
+    save_file({"wte": np.zeros((10, 8), np.float32), "wpe": np.zeros((16, 8), np.float32)},
+              str(model / "model.safetensors"))
+    (root / "params.yaml").write_text(yaml.safe_dump({"handles": [handle]}))
+
+
+def test_main_writes_a_self_contained_model_folder(tmp_path, monkeypatch):
+    write_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    card.main("alice", make_params())
+    model = tmp_path / "models" / "alice"
+    loaded = ModelCard.load(model / "README.md")
+    assert loaded.data.thumbnail == "predictions.png"
+    assert (model / "predictions.png").read_bytes() == \
+        (tmp_path / "reports/alice/predictions.png").read_bytes()
+    weights = card.describe_weights(model)
+    assert weights["parameters"] == 10 * 8 + 16 * 8
+    assert weights["sha256"] == hashlib.sha256((model / "model.safetensors").read_bytes()) \
+        .hexdigest()
+    assert weights["sha256"] in loaded.text
+
+
+@pytest.mark.parametrize("broken, message", [
+    ("reports/alice/stats.json", "reports/alice/stats.json: not found: run the filter stage"),
+    ("reports/alice/train_metrics.json", "reports/alice/train_metrics.json: not found"),
+    ("models/alice/model.safetensors", "models/alice/model.safetensors: not found"),
+])
+def test_missing_input_is_one_line_error_and_keeps_the_old_card(tmp_path, broken, message):
+    write_project(tmp_path)
+    subprocess.run([TWEETLM, "card", "alice"], cwd=tmp_path, check=True, capture_output=True)
+    old = (tmp_path / "models/alice/README.md").read_bytes()
+    (tmp_path / broken).unlink()
+    proc = subprocess.run([TWEETLM, "card", "alice"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"tweetlm: error: {message}")
+    assert (tmp_path / "models/alice/README.md").read_bytes() == old
+
+
+def test_stats_must_be_counts(tmp_path):
+    path = tmp_path / "stats.json"
+    path.write_text(json.dumps({**STATS["alice"], "kept": "many"}))
+    with pytest.raises(TweetlmError, match=r"stats.json: kept: expected a count"):
+        card.read_stats(path)
+    path.write_text(json.dumps({"downloaded": 1}))
+    with pytest.raises(TweetlmError, match=r"stats.json: missing key 'retweets'"):
+        card.read_stats(path)
+
+
+def test_metrics_must_be_numbers_or_null(tmp_path, monkeypatch):
+    write_project(tmp_path)
+    (tmp_path / "reports/alice/train_metrics.json").write_text(
+        json.dumps({**METRICS, "perplexity": "low"}))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TweetlmError, match=r"train_metrics.json: perplexity: expected a number"):
+        card.main("alice", make_params())
+    assert not (tmp_path / "models/alice/README.md").exists()

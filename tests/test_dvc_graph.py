@@ -1,0 +1,387 @@
+"""dvc.yaml's deps and params are exact: proved from the code, not restated by hand.
+
+A stage's src/tweetlm deps must be exactly the tweetlm modules running it imports (a missing
+one means an edit does not rerun it; an extra one means needless reruns), and its params
+exactly the params.yaml keys its code reads. Stages are resolved by DVC itself (foreach
+expanded), and the imports are found twice: statically, by walking every import statement
+(function-level ones included) from the stage module, and, for the data stages, dynamically,
+by running the stage and listing the tweetlm modules loaded.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from conftest import ROOT
+
+# DVC's own graph code warns about pygtrie internals; nothing of ours
+pytestmark = pytest.mark.filterwarnings("ignore:_NoneStep.value:DeprecationWarning")
+
+SRC = ROOT / "src" / "tweetlm"
+# Stage -> the module its command runs (validate is cli.py itself).
+STAGE_MODULES = {
+    "validate": None, "sample": "sample", "ingest": "ingest", "filter": "filter",
+    "tokenize": "tokenize", "train": "train", "predict": "predict", "card": "card",
+}
+# Params that are not a stage's input: `handles`/`bots` shape the graph (foreach) itself, and
+# `wandb` only says where a stage logs metrics, never what it writes (a stage whose outputs do
+# show it, like the card, declares it and is checked like any other).
+STRUCTURAL = {"handles", "bots", "bot_handles"}
+OUTPUT_NEUTRAL = {"wandb"}
+
+
+def module_file(module: str) -> Path:
+    parts = module.split(".")[1:]
+    if not parts:
+        return SRC / "__init__.py"
+    path = SRC.joinpath(*parts)
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def rel(module: str) -> str:
+    return module_file(module).relative_to(ROOT).as_posix()
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """Nodes under `if TYPE_CHECKING:`, which never run."""
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                skip.update(id(n) for n in ast.walk(child))
+    return skip
+
+
+@cache
+def direct_imports(module: str) -> frozenset[str]:
+    """tweetlm modules `module` imports anywhere in its code (module or function level)."""
+    tree = ast.parse(module_file(module).read_text(encoding="utf-8"))
+    skip = _type_checking_nodes(tree)
+    package = module if module_file(module).name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+
+    def add(name: str) -> None:
+        if name == "tweetlm" or name.startswith("tweetlm."):
+            found.add(name)
+
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                add(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            add(base)
+            for alias in node.names:  # `from tweetlm import tracking` imports a module
+                if module_file(f"{base}.{alias.name}").is_file():
+                    add(f"{base}.{alias.name}")
+        elif (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module")
+              and node.args and isinstance(node.args[0], ast.Constant)):
+            add(node.args[0].value)
+    # importing tweetlm.x runs tweetlm/__init__.py first
+    return frozenset(found | {".".join(m.split(".")[:i]) for m in found
+                              for i in range(1, m.count(".") + 1)})
+
+
+def import_closure(module: str) -> set[str]:
+    seen, todo = set(), [module]
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo.extend(direct_imports(m))
+    return seen
+
+
+# --- what DVC resolves ---
+
+@pytest.fixture(scope="module")
+def stages() -> dict:
+    """Stage name (`filter@sample`) -> {name: `filter`, src deps, params}, resolved by DVC."""
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        resolved = {}
+        for stage in repo.index.stages:
+            deps = [d.def_path for d in stage.deps if type(d).__name__ != "ParamsDependency"]
+            resolved[stage.name] = {
+                "name": stage.name.split("@")[0],
+                "src": {d for d in deps if d.startswith("src/tweetlm/")},
+                "params": {(p.def_path, key) for p in stage.params for key in (p.params or [""])},
+            }
+    return resolved
+
+
+def instances(stages: dict, name: str) -> list[dict]:
+    found = [s for s in stages.values() if s["name"] == name]
+    assert found, f"dvc.yaml has no stage {name!r}"
+    return found
+
+
+def require_module(name: str) -> None:
+    module = STAGE_MODULES[name]
+    if module and not module_file(f"tweetlm.{module}").is_file():
+        pytest.skip(f"src/tweetlm/{module}.py does not exist yet: nothing to check for {name!r}")
+
+
+# --- the tweetlm modules the CLI itself loads for a command ---
+
+PROBE = r"""
+import json, sys, types
+stage, args = sys.argv[1], sys.argv[2:]
+if stage != "validate":  # the stage's own code is what the static walk covers
+    stub = types.ModuleType(f"tweetlm.{stage}")
+    stub.main = lambda *a, **k: None
+    sys.modules[stub.__name__] = stub
+from tweetlm.cli import main
+status = main([stage, *args])
+loaded = [m for m in sys.modules if m.split(".")[0] == "tweetlm" and m != f"tweetlm.{stage}"]
+print(json.dumps({"status": status, "modules": sorted(loaded)}))
+"""
+
+
+@pytest.fixture(scope="module")
+def cli_modules(tmp_path_factory):
+    """stage -> tweetlm modules `tweetlm STAGE NAME` loads besides the stage module itself."""
+    work = tmp_path_factory.mktemp("cli")
+    shutil.copy(ROOT / "params.yaml", work / "params.yaml")
+    handle = yaml.safe_load((ROOT / "params.yaml").read_text())["handles"][0]
+
+    @cache
+    def probe(stage: str) -> set[str]:
+        args = {"sample": ["--out", str(work / "raw")], "validate": []}.get(stage, [handle])
+        proc = subprocess.run([sys.executable, "-c", PROBE, stage, *args], cwd=work,
+                              capture_output=True, text=True, env=_env())
+        assert proc.returncode == 0, proc.stderr
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert result["status"] == 0, proc.stderr
+        return set(result["modules"])
+
+    return probe
+
+
+def _env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+
+# --- the checks ---
+
+@pytest.mark.parametrize("name", list(STAGE_MODULES))
+def test_src_deps_are_exactly_the_modules_the_stage_imports(name, stages, cli_modules):
+    require_module(name)
+    module = STAGE_MODULES[name]
+    modules = cli_modules(name) | (import_closure(f"tweetlm.{module}") if module else set())
+    expected = {rel(m) for m in modules}
+    for stage in instances(stages, name):
+        declared = {d for d in stage["src"] if d.endswith(".py")}
+        assert declared == expected, (
+            f"{name}: dvc.yaml lists {sorted(declared - expected)} that it does not import and "
+            f"misses {sorted(expected - declared)} that it does"
+        )
+
+
+@pytest.mark.parametrize("name", list(STAGE_MODULES))
+def test_non_python_src_deps_are_read_by_the_stage(name, stages):
+    """A template or font under src/tweetlm is a dep only if the stage's code names it."""
+    require_module(name)
+    module = STAGE_MODULES[name]
+    code = "".join(module_file(m).read_text() for m in import_closure(f"tweetlm.{module}")) \
+        if module else ""
+    for stage in instances(stages, name):
+        for dep in stage["src"] - {d for d in stage["src"] if d.endswith(".py")}:
+            assert (ROOT / dep).exists(), f"{name}: dep {dep} does not exist"
+            assert Path(dep).name in code, f"{name}: dep {dep} is not read by its code"
+
+
+def params_read(modules: set[str]) -> set[str]:
+    """Dotted params.yaml keys the modules' code reads."""
+    keys = set().union(*(params_read_in(module_file(m).read_text(encoding="utf-8"))
+                         for m in modules))
+    # keep the longest chains only: `params.train.block_size` also walks `params.train`
+    return {k for k in keys if not any(o.startswith(k + ".") for o in keys)
+            and k.split(".")[0] not in STRUCTURAL}
+
+
+def params_read_in(code: str) -> set[str]:
+    """`params.train.block_size` -> 'train.block_size', `asdict(params.model)` -> 'model', on
+    any name called `params` or annotated `Params`."""
+    tree = ast.parse(code)
+    roots = {"params"} | {
+        a.arg for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for a in f.args.args + f.args.kwonlyargs
+        if a.annotation is not None and ast.unparse(a.annotation) == "Params"
+    }
+    keys = set()
+    for node in ast.walk(tree):
+        chain, inner = [], node
+        while isinstance(inner, ast.Attribute):
+            chain.append(inner.attr)
+            inner = inner.value
+        if chain and isinstance(inner, ast.Name) and inner.id in roots:
+            keys.add(".".join(reversed(chain)))
+    return keys
+
+
+def params_mismatch(read: set[str], declared: set[str]) -> tuple[set[str], set[str]]:
+    """(keys read but not declared, declared keys never read). A declared section covers the
+    keys in it; a key read wholesale (`asdict(params.model)`) needs its whole section."""
+    missing = {k for k in read if k.split(".")[0] not in OUTPUT_NEUTRAL
+               and not any(k == d or k.startswith(d + ".") for d in declared)}
+    unused = {d for d in declared
+              if not any(k == d or k.startswith(d + ".") or d.startswith(k + ".") for k in read)}
+    return missing, unused
+
+
+def test_params_checker_on_known_code():
+    code = ("def main(name, params):\n    p = params.predict\n    x = params.train.block_size\n"
+            "    y = asdict(params.model)\n    params.bot_handles(name)\n"
+            "def other(cfg: Params):\n    return cfg.card.display_names.get('a')\n")
+    read = params_read_in(code)
+    assert {"predict", "train.block_size", "model", "card.display_names.get"} <= read
+    filter_reads = {"filter.min_words", "filter.keep_newlines", "wandb.mode"}
+    assert params_mismatch(filter_reads, {"filter"}) == (set(), set())
+    assert params_mismatch(filter_reads, {"filter", "train"}) == (set(), {"train"})
+    assert params_mismatch(filter_reads, {"filter.min_words"}) == ({"filter.keep_newlines"}, set())
+    assert params_mismatch({"model"}, {"model.base"}) == ({"model"}, set())
+
+
+@pytest.mark.parametrize("name", [n for n in STAGE_MODULES if n != "validate"])
+def test_params_are_exactly_what_the_code_reads(name, stages):
+    require_module(name)
+    read = params_read(import_closure(f"tweetlm.{STAGE_MODULES[name]}"))
+    for stage in instances(stages, name):
+        assert all(file == "params.yaml" for file, _ in stage["params"]), stage["params"]
+        declared = {key for _, key in stage["params"]}
+        assert "" not in declared, f"{name} depends on all of params.yaml"
+        missing, unused = params_mismatch(read, declared)
+        assert not missing and not unused, (
+            f"{name}: code reads {sorted(missing)} that dvc.yaml does not declare; "
+            f"dvc.yaml declares {sorted(unused)} that the code never reads"
+        )
+
+
+def test_data_stages_depend_on_their_own_section_only(stages):
+    for name in ("ingest", "filter"):
+        for stage in instances(stages, name):
+            assert stage["params"] == {("params.yaml", name)}
+    for stage in instances(stages, "validate"):  # validate checks the whole file
+        assert stage["params"] == {("params.yaml", "")}
+
+
+# --- dynamic: run the data stages and list what they loaded ---
+
+RUN_AND_LIST = r"""
+import atexit, json, sys
+def dump():
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] == "tweetlm")
+    with open(sys.argv[1], "w") as f:
+        json.dump(loaded, f)
+atexit.register(dump)
+from tweetlm.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+V1_TWEETS = [
+    {"id_str": "1001", "created_at": "Wed Oct 10 20:19:24 +0000 2018",
+     "full_text": "a tweet with enough words &amp; a link https://t.co/x", "lang": "en"},
+    {"id_str": "1002", "created_at": "Wed Oct 10 21:19:24 +0000 2018",
+     "full_text": "RT @other: not mine", "retweeted_status": {"id_str": "1"}, "lang": "en"},
+    {"id_str": "1003", "created_at": "Wed Oct 10 22:19:24 +0000 2018",
+     "full_text": "too short", "lang": "en"},
+]
+
+
+@pytest.fixture(scope="module")
+def data_stage_runs(tmp_path_factory) -> tuple[Path, dict]:
+    """Run validate, ingest, filter and sample for real on a tiny handle: for each command its
+    exit status, stderr and the tweetlm modules it loaded (None if its module is missing)."""
+    work = tmp_path_factory.mktemp("run")
+    (work / "params.yaml").write_text("handles: [someone]\n")
+    raw = work / "data/raw/someone"
+    raw.mkdir(parents=True)
+    (raw / "tweets.json").write_text(json.dumps(V1_TWEETS))
+    commands = {"validate": ["validate"], "ingest": ["ingest", "someone"],
+                "filter": ["filter", "someone"],
+                "sample": ["sample", "--out", "data/raw/sample", "--tweets", "200"]}
+    loaded = {}
+    for name, command in commands.items():
+        module = STAGE_MODULES[name]
+        if module and not module_file(f"tweetlm.{module}").is_file():
+            loaded[name] = None
+            continue
+        dump = work / f"{name}.modules.json"
+        proc = subprocess.run([sys.executable, "-c", RUN_AND_LIST, str(dump), *command],
+                              cwd=work, capture_output=True, text=True, env=_env())
+        loaded[name] = proc.returncode, proc.stderr, {rel(m) for m in json.loads(dump.read_text())}
+    return work, loaded
+
+
+@pytest.mark.parametrize("name", ["validate", "sample", "ingest", "filter"])
+def test_running_a_data_stage_loads_exactly_its_deps(name, data_stage_runs, stages):
+    work, runs = data_stage_runs
+    require_module(name)
+    returncode, stderr, loaded = runs[name]
+    assert returncode == 0, stderr
+    if name == "filter":  # it really ran: it kept the one tweet neither a retweet nor short
+        stats = json.loads((work / "reports/someone/stats.json").read_text())
+        assert stats == {"downloaded": 3, "retweets": 1, "short": 1, "kept": 1}
+        kept = pq.read_table(work / "data/processed/someone/tweets.parquet")
+        assert kept.column("text").to_pylist() == ["a tweet with enough words & a link"]
+    for stage in instances(stages, name):
+        declared = {d for d in stage["src"] if d.endswith(".py")}
+        assert declared == loaded, (
+            f"{name}: dvc.yaml lists {sorted(declared - loaded)} that a run does not "
+            f"load and misses {sorted(loaded - declared)} that it does"
+        )
+
+
+# --- an edit reruns exactly the stages that depend on it ---
+
+def test_editing_filter_py_changes_only_filter_and_downstream(project):
+    for module in ("sample", "ingest", "filter"):
+        if not (project.root / f"src/tweetlm/{module}.py").is_file():
+            pytest.skip(f"src/tweetlm/{module}.py does not exist yet")
+    project.dvc("repro", "validate", "sample", "ingest@sample", "filter@sample")
+    assert json.loads(project.dvc("status", "--json", "validate", "sample", "ingest@sample",
+                                  "filter@sample").stdout) == {}
+
+    filter_py = project.root / "src/tweetlm/filter.py"
+    filter_py.write_text(filter_py.read_text() + "\n# an edit\n")
+    changed = json.loads(project.dvc("status", "--json").stdout)
+
+    from dvc.repo import Repo
+    import networkx as nx
+
+    with Repo(str(project.root)) as repo:
+        by_name = {s.name: s for s in repo.index.stages}
+        filters = [s for a, s in by_name.items() if a.startswith("filter@")]
+        downstream = {s.name for f in filters for s in nx.ancestors(repo.index.graph, f)}
+    allowed = {s.name for s in filters} | downstream
+    assert "filter@sample" in changed
+    assert _changed_deps(changed["filter@sample"]).get("src/tweetlm/filter.py") == "modified"
+    assert set(changed) <= allowed, f"not downstream of filter: {sorted(set(changed) - allowed)}"
+    assert not {"validate", "sample", "ingest@sample"} & set(changed)
+
+
+def _changed_deps(entries: list) -> dict:
+    deps = {}
+    for entry in entries:
+        if isinstance(entry, dict):
+            deps.update(entry.get("changed deps", {}))
+    return deps

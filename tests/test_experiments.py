@@ -1,0 +1,179 @@
+"""Comparing runs with DVC experiments, and param typos that fail before any stage works.
+
+`dvc exp run -S` changes params.yaml for one run; `dvc exp show` puts every run's params
+and metrics (filter's stats.json, train's eval loss) side by side; `dvc queue` runs a batch.
+DVC writes any `+new.key=value` or `key=wrong-type` into params.yaml without a word, so the
+pipeline's first stage, `validate`, reads the whole file and every other stage waits on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import time
+
+import pytest
+from conftest import Project, copy_project, ran_stages
+
+HANDLE = "sample"
+STATS = f"reports/{HANDLE}/stats.json"
+TRAIN_METRICS = f"reports/{HANDLE}/train_metrics.json"
+
+# name -> overrides. The first is the issue's own command, run in the workspace; the others
+# are queued. Short trainings: this proves the mechanics, not the model.
+WORKSPACE_RUN = ("words5-e2", ["filter.min_words=5", "train.epochs=2"])
+QUEUED_RUNS = {
+    "words3-e025": ["train.epochs=0.25"],
+    "words4-e025": ["filter.min_words=4", "train.epochs=0.25"],
+}
+# Fewer, shorter samples from each model: predict is not what is compared here.
+QUICK = {"predict.num_sequences": 2, "predict.max_length": 64}
+QUEUE_TIMEOUT = 900  # seconds for the queued runs to finish, polled every 2 s
+
+
+def exp_args(name: str, overrides: list[str]) -> list[str]:
+    return ["-n", name, *(arg for o in overrides for arg in ("-S", o))]
+
+
+def experiments(show: list[dict]) -> dict[str, dict]:
+    """{experiment name: its `dvc exp show --json` record} for every experiment shown."""
+    found = {}
+    for commit in show:
+        for exp in commit.get("experiments") or []:
+            (rev,) = exp["revs"]
+            found[exp["name"]] = {"data": rev["data"], "executor": exp.get("executor")}
+    return found
+
+
+def wait_for_queue(project: Project, timeout: float) -> str:
+    """Poll `dvc queue status` until nothing is queued or running; return its last output."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = project.dvc("queue", "status").stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            return status
+        if time.monotonic() > deadline:
+            project.dvc("queue", "kill", *QUEUED_RUNS, check=False)
+            pytest.fail(f"queued experiments still running after {timeout}s:\n{status}")
+        time.sleep(2)
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """Three experiments on the sample handle: one run in the workspace, two queued and run
+    by one worker. Returns the project and `dvc exp show --json`."""
+    project = copy_project(tmp_path_factory.mktemp("experiments") / "tweetlm")
+    project.set_params(**QUICK)
+    project.git("commit", "-q", "-am", "quick predict")
+    # Queue first: a queued run snapshots the workspace, which must still be the checkout.
+    for name, overrides in QUEUED_RUNS.items():
+        project.dvc("exp", "run", "--queue", *exp_args(name, overrides))
+    started = time.monotonic()
+    run = project.dvc("exp", "run", *exp_args(*WORKSPACE_RUN))
+    print(f"dvc exp run (whole pipeline, {WORKSPACE_RUN[1]}): {time.monotonic() - started:.0f}s")
+    assert {"validate", f"train@{HANDLE}"} <= ran_stages(run.stdout), run.stdout
+    started = time.monotonic()
+    try:
+        project.dvc("queue", "start", "-j", "1")
+        status = wait_for_queue(project, QUEUE_TIMEOUT)
+    finally:
+        project.dvc("queue", "stop", check=False)
+    print(f"dvc queue ({len(QUEUED_RUNS)} runs, -j 1): {time.monotonic() - started:.0f}s")
+    for name in QUEUED_RUNS:
+        assert re.search(rf"\b{name}\b.*\bSuccess\b", status), (
+            f"{name} failed:\n{status}\n{project.dvc('queue', 'logs', name, check=False).stdout}"
+        )
+    show = json.loads(project.dvc("exp", "show", "--json").stdout)
+    return project, show
+
+
+@pytest.mark.slow
+def test_exp_show_puts_stats_and_eval_loss_side_by_side(compared):
+    project, show = compared
+    runs = experiments(show)
+    assert set(runs) == {WORKSPACE_RUN[0], *QUEUED_RUNS}, list(runs)
+
+    table = {}
+    for name, run in runs.items():
+        data = run["data"]
+        params = data["params"]["params.yaml"]["data"]
+        stats = data["metrics"][STATS]["data"]
+        train = data["metrics"][TRAIN_METRICS]["data"]
+        table[name] = (params["filter"]["min_words"], params["train"]["epochs"], stats, train)
+    print(json.dumps({k: [v[0], v[1], v[2]["kept"], v[3]["eval_loss"]] for k, v in table.items()}))
+
+    # Each run recorded the params it was given ...
+    assert [table[n][:2] for n in ("words5-e2", "words4-e025", "words3-e025")] == [
+        (5, 2), (4, 0.25), (3, 0.25)]
+    # ... filtered the same download differently: a higher min_words keeps fewer tweets ...
+    same = {(s["downloaded"], s["retweets"]) for _, _, s, _ in table.values()}
+    assert len(same) == 1, same
+    kept = [table[n][2]["kept"] for n in ("words5-e2", "words4-e025", "words3-e025")]
+    assert kept[0] < kept[2] and kept[0] <= kept[1] <= kept[2], kept
+    for _, _, s, _ in table.values():
+        assert s["kept"] == s["downloaded"] - s["retweets"] - s["short"]
+    # ... and trained models whose eval losses are real numbers, one per run.
+    losses = [t["eval_loss"] for _, _, _, t in table.values()]
+    assert all(isinstance(x, float) and math.isfinite(x) and x > 0 for x in losses), losses
+    assert len(set(losses)) == len(losses), losses
+
+    # The table a person reads has both metrics as columns, one row per experiment.
+    rows = list(csv.DictReader(io.StringIO(project.dvc("exp", "show", "--csv").stdout)))
+    by_name = {row["Experiment"]: row for row in rows if row.get("Experiment")}
+    for name, (_, _, stats, train) in table.items():
+        assert int(by_name[name]["kept"]) == stats["kept"]
+        assert float(by_name[name]["eval_loss"]) == pytest.approx(train["eval_loss"])
+
+
+@pytest.mark.slow
+def test_metrics_and_plots_diff_between_experiments(compared, tmp_path):
+    project, _ = compared
+    a, b = WORKSPACE_RUN[0], "words3-e025"
+    diff = json.loads(project.dvc("metrics", "diff", a, b, "--json").stdout)
+    assert diff[STATS]["kept"]["diff"] != 0, diff
+    assert diff[TRAIN_METRICS]["eval_loss"]["diff"] != 0, diff
+
+    out = tmp_path / "plots"
+    project.dvc("plots", "diff", a, b, "-o", str(out))
+    page = (out / "index.html").read_text()
+    assert a in page and b in page
+
+
+# Bad params: each fails in `validate` with tweetlm's one line, before any other stage.
+BAD_PARAMS = {
+    "unknown-key": ("+filter.min_wrds=5", r"params\.yaml: filter\.min_wrds: unknown key"),
+    "wrong-type": ("train.epochs=abc", r"params\.yaml: train\.epochs: expected a number"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PARAMS)
+def test_bad_param_fails_in_validate_before_any_work(project, case):
+    override, message = BAD_PARAMS[case]
+    started = time.monotonic()
+    proc = project.dvc("exp", "run", "-S", override, check=False)
+    elapsed = time.monotonic() - started
+    print(f"dvc exp run -S {override}: failed in {elapsed:.1f}s")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert re.search(rf"^tweetlm: error: {message}", output, re.M), output
+    assert "Traceback" not in output
+    assert ran_stages(output) == {"validate"}, output
+    # No stage wrote anything (DVC itself may leave empty output folders).
+    for later in (f"data/raw/{HANDLE}", "data/interim", "data/processed", "models", "reports"):
+        written = [p for p in (project.root / later).rglob("*") if p.is_file()]
+        assert not written, written
+    assert elapsed < 60
+
+
+def test_misspelt_param_is_refused_by_dvc_itself(project):
+    """Without a `+`, DVC refuses a key that params.yaml lacks and touches nothing."""
+    proc = project.dvc("exp", "run", "-S", "filter.min_wrds=5", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert re.search(r"^ERROR: .*Could not override 'filter\.min_wrds'", output, re.M), output
+    assert "Traceback" not in output
+    assert ran_stages(output) == set()
+    assert project.git("status", "--porcelain").stdout == ""

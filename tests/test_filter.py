@@ -1,0 +1,334 @@
+"""The filter stage: every rule, the traps, and the vectorised path equal to the plain one."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from datetime import datetime, timezone
+from unittest import mock
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tweetlm import filter as flt
+from tweetlm.errors import TweetlmError
+from tweetlm.filter import (
+    clean_text_reference, filter_tweets, is_retweet_reference, is_short_reference,
+)
+from tweetlm.ingest import SCHEMA
+from tweetlm.params import FilterParams, Params
+
+
+def tweets(texts, is_retweet=None, ids=None, text_type=pa.string()) -> pa.Table:
+    """A table shaped like ingest's output (SCHEMA), which filter must pass through intact."""
+    n = len(texts)
+    table = pa.table({
+        "id": list(range(100, 100 + n)) if ids is None else ids,
+        "created_at": [datetime(2020, 1, 1, tzinfo=timezone.utc)] * n,
+        "text": texts,
+        "is_retweet": [False] * n if is_retweet is None else is_retweet,
+        "is_reply": [False] * n,
+        "is_quote": [i % 2 == 0 for i in range(n)],
+        "lang": ["en"] * n,
+        "source": ["tweets.js"] * n,
+        "format": ["archive"] * n,
+    }, schema=SCHEMA.set(2, SCHEMA.field("text").with_type(text_type)))
+    return table
+
+
+def filter_reference(texts, flags, min_words, keep_newlines):
+    """The whole stage, one tweet at a time (ids already unique)."""
+    kept, stats = [], {"downloaded": len(texts), "retweets": 0, "short": 0, "kept": 0}
+    for raw, flag in zip(texts, flags):
+        if is_retweet_reference(raw, flag):
+            stats["retweets"] += 1
+            continue
+        cleaned = clean_text_reference(raw, keep_newlines)
+        if is_short_reference(cleaned, min_words):
+            stats["short"] += 1
+            continue
+        kept.append(cleaned)
+    stats["kept"] = len(kept)
+    return kept, stats
+
+
+def clean(text: str, keep_newlines: bool = False) -> str:
+    """Clean one text both ways; they must agree."""
+    vectorised = flt.clean_text(pa.array([text], pa.large_string()), keep_newlines).to_pylist()[0]
+    assert vectorised == clean_text_reference(text, keep_newlines)
+    return vectorised
+
+
+def kept_texts(texts, min_words=3, keep_newlines=False, **kw) -> list[str]:
+    table, stats = filter_tweets(tweets(texts, **kw), min_words, keep_newlines)
+    assert table.column("text").to_pylist() == filter_reference(
+        texts, kw.get("is_retweet") or [False] * len(texts), min_words, keep_newlines
+    )[0]
+    return table.column("text").to_pylist()
+
+
+# --- cleaning ---
+
+@pytest.mark.parametrize("raw, expected", [
+    ("fish &amp;amp; chips", "fish &amp; chips"),  # unescaped once, not twice
+    ("&lt;3 you &gt; me &amp; you", "<3 you > me & you"),
+    ("caf&eacute ol&eacute; &#233;t&#xE9;", "café olé été"),  # html.unescape's HTML5 rules
+    ("A & B &notanentity; &", "A & B ¬anentity; &"),  # html.unescape's longest-prefix match
+    ("a&nbsp;b", "a b"),  # an entity that decodes to whitespace is whitespace
+    ("&#104;ttps://t.co/x after", "after"),  # unescaping comes before link removal
+])
+def test_html_entities_are_unescaped_once(raw, expected):
+    assert clean(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("read this https://t.co/abc now", "read this now"),
+    ("HTTPS://T.CO/ABC upper Http://x.y mixed hTTp://z", "upper mixed"),
+    ("http://a http://b", ""),
+    ("https://t.co/a\nhttps://t.co/b", ""),
+    # glued to punctuation: the token does not start with http, so it stays
+    ("(https://t.co/x) and see:https://x.y too", "(https://t.co/x) and see:https://x.y too"),
+    ("ftp://x www.x.com httpfoo https:/x http:x", "ftp://x www.x.com httpfoo https:/x http:x"),
+    # RE2's (?i) folds U+017F LONG S into 's'; str.lower() does not, so this is no link
+    ("httpſ://x stays", "httpſ://x stays"),
+])
+def test_tokens_starting_with_a_link_are_removed(raw, expected):
+    assert clean(raw) == expected
+
+
+def test_mentions_hashtags_and_emoji_stay():
+    assert clean("@jack   #AI 🚀\tis 😂 fun ✨") == "@jack #AI 🚀 is 😂 fun ✨"
+
+
+def test_whitespace_is_what_str_split_splits_on():
+    # \u3000 ideographic space, \x1f unit separator, \xa0 no-break space, \u2028 line separator;
+    # \u200b (zero width space) is not whitespace for str.split() and stays inside its token.
+    raw = " a\u3000b\x1fc\xa0d\u2028e f\u200bg \x85h\r\n"
+    assert clean(raw) == "a b c d e f\u200bg h"
+    assert clean(raw, keep_newlines=True) == "a b c d\ne f\u200bg\nh"
+
+
+def test_keep_newlines_keeps_single_line_breaks_only():
+    raw = "  line one  \t\n\n\n  line two \r\nhttps://t.co/x\n  three\rfour  "
+    assert clean(raw) == "line one line two three four"
+    # runs holding a line break become one "\n"; a line holding only a link vanishes
+    assert clean(raw, keep_newlines=True) == "line one\nline two\nthree\nfour"
+    assert clean("a https://t.co/x\nb", keep_newlines=True) == "a\nb"
+    assert clean("a\n\n", keep_newlines=True) == "a"
+
+
+def test_whitespace_constants_match_python():
+    every = [chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i < 0xE000]
+    assert flt.WHITESPACE == "".join(c for c in every if c.isspace())
+    assert set(flt.LINE_BREAKS) == {c for c in every if len(f"a{c}b".splitlines()) == 2}
+
+
+# --- retweets ---
+
+def test_retweets_by_text_and_by_structure():
+    texts = [
+        "RT @nasa: we are going back to the moon",  # archive-style retweet: dropped
+        "so true RT @nasa: we are going back",  # RT @ not at the start: kept
+        " RT @nasa: leading space is not the start",  # raw text, not stripped: kept
+        "rt @nasa lowercase is not the marker",  # kept
+        "&#82;T @nasa entity spelled RT is raw-text only",  # raw text has no "RT @": kept
+        "RT@nasa no space after RT here",  # kept
+        "a real retweet with no RT prefix",  # structural flag: dropped
+    ]
+    flags = [False] * 6 + [True]
+    table, stats = filter_tweets(tweets(texts, is_retweet=flags), 3, False)
+    assert table.column("text").to_pylist() == [
+        "so true RT @nasa: we are going back",
+        "RT @nasa: leading space is not the start",
+        "rt @nasa lowercase is not the marker",
+        "RT @nasa entity spelled RT is raw-text only",
+        "RT@nasa no space after RT here",
+    ]
+    assert stats == {"downloaded": 7, "retweets": 2, "short": 0, "kept": 5}
+
+
+def test_retweets_are_dropped_before_the_short_test():
+    # a short retweet counts as a retweet, not as short
+    _, stats = filter_tweets(tweets(["RT @a: hi", "ok", "RT @b: a long enough retweet"]), 3, False)
+    assert stats == {"downloaded": 3, "retweets": 2, "short": 1, "kept": 0}
+
+
+def test_missing_retweet_flag_means_not_a_retweet():
+    table = tweets(["one two three", "four five six"])
+    table = table.set_column(3, "is_retweet", pa.array([None, True], pa.bool_()))
+    kept, stats = filter_tweets(table, 3, False)
+    assert kept.column("text").to_pylist() == ["one two three"]
+    assert stats["retweets"] == 1
+
+
+# --- short tweets ---
+
+@pytest.mark.parametrize("min_words, kept", [
+    (0, ["", "one", "one two", "one two three"]),
+    (2, ["one two", "one two three"]),
+    (3, ["one two three"]),  # exactly min_words words is enough
+    (4, []),
+])
+def test_min_words_boundary(min_words, kept):
+    texts = ["https://t.co/only-a-link", "one", "one two", "one two three"]
+    assert kept_texts(texts, min_words) == kept
+
+
+def test_words_with_http_at_or_hash_anywhere_do_not_count():
+    text = "Email@x HTTPServer c# @jack #tag xhTTpy real words here"
+    assert is_short_reference(clean(text), 4)
+    assert not is_short_reference(clean(text), 3)
+    assert kept_texts([text], 3) == [text]
+    assert kept_texts([text], 4) == []
+
+
+def test_a_text_of_only_links_cleans_to_empty_and_is_short():
+    table, stats = filter_tweets(tweets(["https://t.co/a HTTP://t.co/b"]), 1, False)
+    assert table.num_rows == 0 and stats["short"] == 1
+
+
+# --- the table ---
+
+def test_stats_and_passthrough_columns():
+    texts = [
+        "RT @a: retweeted text here",
+        "a perfectly normal tweet https://t.co/x",
+        "too short",
+        "&amp; another fine tweet",
+        "ignored duplicate of id 101",
+        "@only @mentions #and https://t.co/links",
+    ]
+    ids = [100, 101, 102, 103, 101, 104]
+    table, stats = filter_tweets(tweets(texts, ids=ids, is_retweet=[False] * 6), 3, False)
+    assert stats == {"downloaded": 5, "retweets": 1, "short": 2, "kept": 2}
+    assert stats["kept"] == stats["downloaded"] - stats["retweets"] - stats["short"]
+    assert all(type(v) is int for v in stats.values())
+    assert table.column("id").to_pylist() == [101, 103]
+    assert table.column("text").to_pylist() == ["a perfectly normal tweet", "& another fine tweet"]
+    assert table.schema == tweets([]).schema  # every column, same types, same order
+
+
+def test_empty_input():
+    table, stats = filter_tweets(tweets([]), 3, False)
+    assert table.num_rows == 0 and table.schema == tweets([]).schema
+    assert stats == {"downloaded": 0, "retweets": 0, "short": 0, "kept": 0}
+
+
+@pytest.mark.parametrize("text_type", [pa.string(), pa.large_string(), pa.string_view()])
+def test_string_types_and_many_slices(text_type):
+    texts = random_texts(random.Random(1), 3000)
+    flags = [i % 7 == 0 for i in range(len(texts))]
+    with mock.patch.object(flt, "CHUNK_ROWS", 256):  # many slices, several threads
+        table, stats = filter_tweets(tweets(texts, is_retweet=flags, text_type=text_type), 2, False)
+    assert (table.column("text").to_pylist(), stats) == filter_reference(texts, flags, 2, False)
+
+
+# --- vectorised == reference, on random text ---
+
+PIECES = [
+    " ", "  ", "\t", "\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u1680",
+    "\u2000", "\u200a", "\u200b", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff",
+    "http://", "https://", "HTTPS://", "Http://", "http:/", "http", "HTTP", "hTtP", "https:", "ſ",
+    "://", "t.co/x", "RT @", "RT", "@", "#", "&amp;", "&amp;amp;", "&lt;", "&gt;", "&amp", "&lt",
+    "&", "amp;", "lt;", "&#104;", "&#x20;", "&nbsp;", "&eacute", "&notit;", "&#0;", "&#x110000;",
+    "(", ")", ":",
+    "word", "x", "é", "K", "İ", "😂", "🚀", "\u0301", "\x00",
+]
+piece_texts = st.lists(st.sampled_from(PIECES) | st.text(max_size=4), max_size=14).map("".join)
+
+
+def random_texts(rng: random.Random, n: int) -> list[str]:
+    return ["".join(rng.choice(PIECES) for _ in range(rng.randint(0, 16))) for _ in range(n)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(piece_texts, max_size=40),
+    data=st.data(),
+    min_words=st.integers(0, 4),
+    keep_newlines=st.booleans(),
+)
+def test_vectorised_equals_reference_property(texts, data, min_words, keep_newlines):
+    flags = data.draw(st.lists(st.booleans(), min_size=len(texts), max_size=len(texts)))
+    with mock.patch.object(flt, "CHUNK_ROWS", 7):
+        table, stats = filter_tweets(tweets(texts, is_retweet=flags), min_words, keep_newlines)
+    assert (table.column("text").to_pylist(), stats) == filter_reference(
+        texts, flags, min_words, keep_newlines
+    )
+
+
+@pytest.mark.parametrize("keep_newlines", [False, True])
+def test_vectorised_equals_reference_many_random_texts(keep_newlines):
+    rng = random.Random(keep_newlines)
+    texts = random_texts(rng, 20000)
+    flags = [rng.random() < 0.1 for _ in texts]
+    table, stats = filter_tweets(tweets(texts, is_retweet=flags), 3, keep_newlines)
+    assert (table.column("text").to_pylist(), stats) == filter_reference(
+        texts, flags, 3, keep_newlines
+    )
+
+
+# --- the stage: files, errors ---
+
+def params(**filter_params) -> Params:
+    return Params(handles=["someone"], filter=FilterParams(**filter_params))
+
+
+def test_main_writes_processed_tweets_and_stats(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    texts = ["RT @a: b c d", "one two three four", "one two", "line one\nline two"]
+    interim = tmp_path / "data/interim/someone/tweets.parquet"
+    interim.parent.mkdir(parents=True)
+    pq.write_table(tweets(texts), interim)
+
+    flt.main("someone", params(min_words=3, keep_newlines=True))
+    stats = json.loads((tmp_path / "reports/someone/stats.json").read_text())
+    assert stats == {"downloaded": 4, "retweets": 1, "short": 1, "kept": 2}
+    out = pq.read_table(tmp_path / "data/processed/someone/tweets.parquet")
+    assert out.column("text").to_pylist() == ["one two three four", "line one\nline two"]
+    assert out.schema == tweets([]).schema
+    line = capsys.readouterr().out.strip()
+    assert "someone" in line and "kept 2" in line and "\n" not in line
+
+
+def test_main_without_interim_says_run_ingest_first(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TweetlmError, match=r"^data/interim/someone/tweets.parquet: not found: "
+                                           r"run `tweetlm ingest someone`.* first$"):
+        flt.main("someone", params())
+    assert not (tmp_path / "data/processed").exists() and not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize("write, problem", [
+    (lambda p: p.write_bytes(b"PAR1 not really parquet"), "not a readable Parquet file"),
+    (lambda p: pq.write_table(tweets(["a b c"]).drop_columns(["is_retweet"]), p),
+     "no column 'is_retweet'"),
+    (lambda p: pq.write_table(tweets(["a b c"]).set_column(2, "text", pa.array([1])), p),
+     "column 'text' is int64, not strings"),
+])
+def test_main_rejects_bad_interim_files_in_one_line(tmp_path, monkeypatch, write, problem):
+    monkeypatch.chdir(tmp_path)
+    interim = tmp_path / "data/interim/someone/tweets.parquet"
+    interim.parent.mkdir(parents=True)
+    write(interim)
+    with pytest.raises(TweetlmError) as e:
+        flt.main("someone", params())
+    message = str(e.value)
+    assert message.startswith("data/interim/someone/tweets.parquet: ") and problem in message
+    assert "rerun `tweetlm ingest someone`" in message and "\n" not in message
+
+
+def test_cli_error_is_one_line_without_traceback(tmp_path):
+    (tmp_path / "params.yaml").write_text("handles: [someone]\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tweetlm.cli", "filter", "someone"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("tweetlm: error: data/interim/someone/tweets.parquet: not found")
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

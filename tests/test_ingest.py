@@ -1,0 +1,435 @@
+"""ingest: every raw format in, one de-duplicated, sorted SCHEMA table out; bad input named."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import subprocess
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tweetlm import ingest as ig
+from tweetlm.errors import TweetlmError
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures" / "raw"
+BIG = 2**53 + 1  # not representable as a float
+V1_DATE = "Wed Oct 10 20:19:24 +0000 2018"
+
+
+def v1(tid: int, text: str = "a plain tweet with words", **extra) -> dict:
+    return {"created_at": V1_DATE, "id": tid, "id_str": str(tid), "full_text": text,
+            "lang": "en", "user": {"screen_name": "alice"}, **extra}
+
+
+def v2(tid: int, text: str = "a plain tweet with words", **extra) -> dict:
+    return {"id": str(tid), "text": text, "created_at": "2018-10-10T20:19:24.000Z", **extra}
+
+
+def archive(entries: list[dict], part: str = "tweets.part0") -> str:
+    body = ",\n".join(json.dumps({"tweet": e}, indent=2, separators=(",", " : ")) for e in entries)
+    return f"window.YTD.{part} = [\n{body}\n]"
+
+
+def write(folder: Path, files: dict[str, str | bytes]) -> Path:
+    for name, data in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return folder
+
+
+def rows(folder: Path, **kw) -> dict[int, dict]:
+    table, _ = ig.ingest(folder, 64, **kw)
+    return {r["id"]: r for r in table.to_pylist()}
+
+
+# ---------------------------------------------------------------- formats
+
+
+def test_v1_array_full_text_text_and_extended_tweet(tmp_path):
+    tweets = [
+        v1(1, "full text wins"),
+        {**v1(2), "full_text": None, "text": "only text here"},
+        {**{k: v for k, v in v1(3).items() if k != "full_text"}, "text": "truncated …",
+         "extended_tweet": {"full_text": "the whole long text, not truncated"}},
+        v1(4, "RT @bob: a retweet", retweeted_status=v1(99, "a retweet")),
+        v1(5, "@bob a reply", in_reply_to_status_id_str="98", in_reply_to_status_id=98),
+        v1(6, "a quote https://t.co/x", is_quote_status=True, quoted_status_id_str="97"),
+    ]
+    got = rows(write(tmp_path, {"timeline.json": json.dumps(tweets)}))
+    assert got[1]["text"] == "full text wins"
+    assert got[2]["text"] == "only text here"
+    assert got[3]["text"] == "the whole long text, not truncated"
+    assert [got[i]["is_retweet"] for i in (1, 4)] == [False, True]
+    assert [got[i]["is_reply"] for i in (1, 5)] == [False, True]
+    assert [got[i]["is_quote"] for i in (1, 6)] == [False, True]
+    assert {r["format"] for r in got.values()} == {"v1.1"}
+    assert 99 not in got  # the retweeted original is not the account's tweet
+
+
+def test_v2_pages_note_tweet_and_referenced_tweets(tmp_path):
+    long = "word " * 80
+    page1 = {"data": [v2(10, long[:279] + "…", note_tweet={"text": long}),
+                      v2(11, "RT @bob: hi", referenced_tweets=[{"type": "retweeted", "id": "90"}])],
+             "includes": {"tweets": [v2(90, "someone else's tweet")], "users": [{"id": "5"}]},
+             "meta": {"result_count": 2, "next_token": "abc"}}
+    page2 = {"data": [v2(12, "@bob sure", referenced_tweets=[{"type": "replied_to", "id": "91"}],
+                         in_reply_to_user_id="5"),
+                      v2(13, "look https://t.co/y", referenced_tweets=[{"type": "quoted", "id": "92"}])],
+             "meta": {"result_count": 2}}
+    got = rows(write(tmp_path, {"p1.json": json.dumps(page1, indent=2), "p2.json": json.dumps(page2)}))
+    assert sorted(got) == [10, 11, 12, 13]  # includes.tweets are not the account's
+    assert got[10]["text"] == long
+    assert (got[11]["is_retweet"], got[12]["is_reply"], got[13]["is_quote"]) == (True, True, True)
+    assert (got[10]["is_retweet"], got[10]["is_reply"], got[10]["is_quote"]) == (False, False, False)
+    assert {r["format"] for r in got.values()} == {"v2"}
+
+
+def test_json_lines_of_tweets_and_of_v2_pages(tmp_path):
+    lines_v1 = "\n".join(json.dumps(v1(i, f"tweet number {i}")) for i in range(1, 4)) + "\n"
+    pages = [{"data": [v2(10 + i, f"page tweet {i}")], "meta": {"result_count": 1},
+              "__twarc": {"version": "2.14.0"}} for i in range(3)]
+    lines_v2 = "\n".join(json.dumps(p) for p in pages)  # no final newline
+    got = rows(write(tmp_path, {"a.jsonl": lines_v1, "b.jsonl": lines_v2}))
+    assert sorted(got) == [1, 2, 3, 10, 11, 12]
+    assert got[2]["text"] == "tweet number 2" and got[11]["text"] == "page tweet 1"
+
+
+@pytest.mark.parametrize("name, part", [("tweets.js", "tweets.part0"), ("tweet.js", "tweet.part0"),
+                                        ("tweets-part1.js", "tweets.part1")])
+def test_archive_tweets_js_with_prefix(tmp_path, name, part):
+    entries = [{**v1(i, f"archive tweet {i}"), "id": str(i)} for i in range(1, 4)]
+    got = rows(write(tmp_path, {name: archive(entries, part)}))
+    assert sorted(got) == [1, 2, 3]
+    assert {r["format"] for r in got.values()} == {"archive"}
+    assert got[3]["source"] == name
+
+
+def test_old_archive_layout_with_bare_entries(tmp_path):
+    body = ", ".join(json.dumps(v1(i, f"old tweet {i}"), indent=2) for i in (1, 2))
+    got = rows(write(tmp_path, {"tweet.js": f"window.YTD.tweet.part0 = [ {body} ]"}))
+    assert [got[i]["text"] for i in (1, 2)] == ["old tweet 1", "old tweet 2"]
+
+
+def test_archive_zip_reads_only_tweet_files(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("data/tweets.js", archive([v1(1), v1(2)]))
+        z.writestr("data/tweets-part1.js", archive([v1(3)], "tweets.part1"))
+        z.writestr("data/like.js", 'window.YTD.like.part0 = [ {"like": {"tweetId": "7"}} ]')
+        z.writestr("Your archive.html", "<html></html>")
+    got = rows(write(tmp_path, {"twitter-2024.zip": buf.getvalue()}))
+    assert sorted(got) == [1, 2, 3]
+    assert got[3]["source"] == "twitter-2024.zip/data/tweets-part1.js"
+
+
+def test_duplicates_across_files_keep_the_longest_text(tmp_path):
+    files = {
+        "a.json": json.dumps([v1(1, "short…"), v1(2, "two")]),
+        "b.jsonl": json.dumps(v1(1, "short but complete")) + "\n" + json.dumps(v1(2, "two")) + "\n",
+        "c/tweets.js": archive([v1(1, "short…"), v1(3, "three")]),
+    }
+    table, report = ig.ingest(write(tmp_path, files), 64)
+    got = {r["id"]: r for r in table.to_pylist()}
+    assert table.num_rows == 3 and report.duplicates == 3
+    assert got[1]["text"] == "short but complete"
+    assert got[2]["source"] == "a.json"  # same text: the first file in path order
+
+
+def test_created_at_is_utc_and_output_sorted(tmp_path):
+    tweets = [v1(5, created_at="Thu Jan 01 01:00:00 +0200 2015"),  # 2014-12-31 23:00 UTC
+              v1(3, created_at="Wed Dec 31 23:00:00 +0000 2014"),
+              v1(4, created_at="Wed Dec 31 23:00:00 +0000 2014")]
+    pages = {"data": [v2(2, created_at="2014-12-31T22:59:59.250Z")]}
+    table, _ = ig.ingest(write(tmp_path, {"a.json": json.dumps(tweets), "b.json": json.dumps(pages)}), 64)
+    assert str(table.schema.field("created_at").type) == "timestamp[ms, tz=UTC]"
+    assert table.column("id").to_pylist() == [2, 3, 4, 5]  # by time, then id
+    when = table.column("created_at").to_pylist()
+    assert when[3] == datetime(2014, 12, 31, 23, 0, tzinfo=timezone.utc)
+    assert when[0] == datetime(2014, 12, 31, 22, 59, 59, 250000, tzinfo=timezone.utc)
+
+
+def test_ids_above_2_to_the_53_are_exact(tmp_path):
+    no_id_str = {k: v for k, v in v1(BIG + 2).items() if k != "id_str"}  # numeric id only
+    files = {"a.json": json.dumps([v1(BIG)]), "b.jsonl": json.dumps(no_id_str) + "\n",
+             "c.json": json.dumps({"data": [v2(BIG + 4)]}), "tweets.js": archive([v1(BIG + 6)])}
+    table, _ = ig.ingest(write(tmp_path, files), 64)
+    assert str(table.schema.field("id").type) == "int64"
+    assert sorted(table.column("id").to_pylist()) == [BIG, BIG + 2, BIG + 4, BIG + 6]
+    out = tmp_path / "t.parquet"
+    pq.write_table(table, out)
+    assert sorted(pq.read_table(out).column("id").to_pylist()) == [BIG, BIG + 2, BIG + 4, BIG + 6]
+
+
+def test_format_comes_from_content_not_name(tmp_path):
+    files = {"lines.json": json.dumps(v1(1)) + "\n" + json.dumps(v1(2)) + "\n",
+             "array.txt": json.dumps([v1(3)]), "notes": archive([v1(4)]),
+             "pretty.dat": json.dumps(v1(5), indent=4) + "\n" + json.dumps(v1(6), indent=1)}
+    got = rows(write(tmp_path, files))
+    assert sorted(got) == [1, 2, 3, 4, 5, 6]
+    assert got[4]["format"] == "archive" and got[3]["format"] == "v1.1"
+
+
+def test_tweets_without_text_are_counted_not_fatal(tmp_path, capsys):
+    no_text = {k: v for k, v in v1(2).items() if k != "full_text"}
+    table, report = ig.ingest(write(tmp_path, {"a.json": json.dumps([v1(1), no_text, no_text | {"id_str": "3"}])}), 64)
+    assert table.column("id").to_pylist() == [1]
+    assert report.no_text == {"a.json": 2}
+    err = capsys.readouterr().err
+    assert "a.json" in err and "2 tweet(s) have no text" in err
+
+
+def test_hidden_readme_and_non_tweet_archive_files_are_skipped(tmp_path):
+    files = {"a.json": json.dumps([v1(1)]), ".DS_Store": b"\x00\x00\x00\x01Bud1\x00",
+             "README.md": "# my tweets", ".git/config": "[core]",
+             "data/like.js": 'window.YTD.like.part0 = [ {"like": {"tweetId": "7"}} ]'}
+    table, report = ig.ingest(write(tmp_path, files), 64)
+    assert table.column("id").to_pylist() == [1]
+    assert sorted(report.skipped) == [".DS_Store", "README.md", "data/like.js"]
+    assert report.files == ["a.json"]
+
+
+# ---------------------------------------------------------------- the fast path is the exact path
+
+
+HOSTILE = ['}, {', '\n}, {\n', '"quoted"', 'back\\slash\\', '\\"', '{[(<>)]}', '],[', 'emoji 😀 é',
+           '\u2028 line sep', 'tab\there', '&amp;amp;', 'ends with backslash \\\\', '\\\\\\"']
+
+
+def layouts(tweets: list[dict]) -> dict[str, str]:
+    """The same tweets in every layout tweetlm reads."""
+    return {
+        "compact.json": json.dumps(tweets),
+        "pretty.json": json.dumps(tweets, indent=2),
+        "tweets.js": archive(tweets),
+        "tweet.js": "window.YTD.tweet.part0 = [ " + ", ".join(json.dumps(t, indent=2) for t in tweets) + " ]",
+        "lines.jsonl": "".join(json.dumps(t) + "\n" for t in tweets),
+        "pretty.jsonl": "\n".join(json.dumps(t, indent=2) for t in tweets),
+        "glued.jsonl": "".join(json.dumps(t) for t in tweets),
+        "pages.jsonl": "".join(json.dumps({"data": [{**v2(t["id"], t["full_text"])}]}) + "\n" for t in tweets),
+    }
+
+
+def read_each(folder: Path) -> dict[str, dict[int, str]]:
+    sources = ig.find_sources(folder, 64, ig.Report())
+    with ig.ThreadPoolExecutor(2) as pool:
+        return {s.name: dict(zip(map(int, t.column("id").to_pylist()), t.column("text").to_pylist()))
+                for s in sources for t in [ig.read_source(s, pool)[0]]}
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+def test_every_layout_reads_hostile_text_exactly(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(ig, "CHUNK", chunk)  # tiny chunks: every boundary case happens
+    exact = []
+    read = ig._read
+    monkeypatch.setattr(ig, "_read", lambda s, pool, ex: (ex and exact.append(s.name)) or read(s, pool, ex))
+    tweets = [v1(1000 + i, f"{h} x {h}") for i, h in enumerate(HOSTILE)]
+    want = {t["id"]: t["full_text"] for t in tweets}
+    for name, got in read_each(write(tmp_path, layouts(tweets))).items():
+        assert got == want, name
+    assert exact == ["pretty.jsonl"]  # only records spanning lines need the exact scan
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.text(st.characters(blacklist_categories=["Cs"]), max_size=40), min_size=1,
+                      max_size=8),
+       chunk=st.sampled_from([5, 13, 64, 4096]))
+def test_any_text_survives_any_layout(tmp_path_factory, monkeypatch, texts, chunk):
+    monkeypatch.setattr(ig, "CHUNK", chunk)
+    folder = tmp_path_factory.mktemp("raw")
+    tweets = [v1(BIG + i, t) for i, t in enumerate(texts)]
+    want = {t["id"]: t["full_text"] for t in tweets}
+    for name, got in read_each(write(folder, layouts(tweets))).items():
+        assert got == want, name
+
+
+def test_fast_and_exact_paths_agree_on_the_sample(tmp_path, monkeypatch):
+    from tweetlm.sample import write_sample
+
+    write_sample(tmp_path, 400, seed=3)
+    fast, _ = ig.ingest(tmp_path, 64)
+    fallbacks = []
+    real_read = ig._read
+
+    def exact_only(source, pool, exact):
+        fallbacks.append(source.name)
+        return real_read(source, pool, exact=True)
+
+    monkeypatch.setattr(ig, "_read", exact_only)
+    exact, _ = ig.ingest(tmp_path, 64)
+    assert fallbacks and fast.equals(exact)
+
+
+def test_archive_and_json_lines_take_the_fast_path(tmp_path, monkeypatch):
+    """Only the first bytes of an archive go through the exact scanner (the speed depends on it)."""
+    monkeypatch.setattr(ig, "CHUNK", 1 << 16)
+    write(tmp_path, {"tweets.js": archive([v1(i, "some text " * i) for i in range(1, 400)]),
+                     "lines.jsonl": "".join(json.dumps(v1(i)) + "\n" for i in range(400, 900))})
+    scanned, modes = [], []
+    feed, read = ig.Splitter.feed, ig._read
+    monkeypatch.setattr(ig.Splitter, "feed", lambda self, chunk: scanned.append(len(chunk)) or feed(self, chunk))
+    monkeypatch.setattr(ig, "_read", lambda s, pool, exact: modes.append(exact) or read(s, pool, exact))
+    assert len(rows(tmp_path)) == 899
+    assert modes == [False, False]  # no fallback
+    assert sum(scanned) <= 1 << 18  # the probe for the archive's separator
+
+
+# ---------------------------------------------------------------- bad input, through the CLI
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """A project folder with params.yaml for handle `alice` and an earlier ingest output."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["handles"] = ["alice"]
+    params["ingest"]["max_archive_mb"] = 1
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "data/raw/alice").mkdir(parents=True)
+    table, _ = ig.ingest(write(tmp_path / "earlier", {"a.json": json.dumps([v1(1)])}), 64)
+    (tmp_path / "data/interim/alice").mkdir(parents=True)
+    pq.write_table(table, tmp_path / "data/interim/alice/tweets.parquet")
+    return tmp_path
+
+
+def run_cli(cwd: Path, check: bool = False) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.run([str(Path(os.sys.executable).parent / "tweetlm"), "ingest", "alice"],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def assert_refused(cwd: Path, *in_message: str) -> str:
+    out = cwd / "data/interim/alice/tweets.parquet"
+    before = out.read_bytes()
+    proc = run_cli(cwd)
+    err = proc.stderr
+    assert proc.returncode != 0
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("tweetlm: error: ")
+    for text in in_message:
+        assert text in err, err
+    assert out.read_bytes() == before
+    assert [p.name for p in out.parent.iterdir()] == ["tweets.parquet"]  # no temporaries left
+    return err
+
+
+def raw(ws: Path, files: dict) -> None:
+    write(ws / "data/raw/alice", files)
+
+
+GOOD = json.dumps([v1(1), v1(2)], indent=2)
+
+
+@pytest.mark.parametrize("name, data, where", [
+    ("broken.json", GOOD.replace('"lang": "en",', '"lang": "en"', 1), "broken.json:8:"),
+    ("broken.jsonl", json.dumps(v1(1)) + "\n" + '{"id_str": "2", "full_text": "x"\n', "broken.jsonl:"),
+    ("truncated.js", archive([v1(1), v1(2)])[:-40], "truncated"),
+    ("junk.json", GOOD + "\n]", "junk.json:"),
+    ("comma.json", GOOD.replace("}\n]", "},\n]"), "comma.json:"),
+    ("noseparator.json", "[" + json.dumps(v1(1)) + " " + json.dumps(v1(2)) + "]", "noseparator.json:1:"),
+])
+def test_malformed_or_truncated_json(workspace, name, data, where):
+    raw(workspace, {name: data})
+    assert_refused(workspace, where)
+
+
+@pytest.mark.parametrize("data", ['{"foo": 1}', "[]", "[1, 2]", '{"meta": {"result_count": 0}}',
+                                  json.dumps([{"created_at": V1_DATE, "name": "a user"}])])
+def test_json_that_holds_no_tweets(workspace, data):
+    raw(workspace, {"notes.json": data})
+    assert_refused(workspace, "notes.json")
+
+
+def test_non_utf8_bytes(workspace):
+    raw(workspace, {"latin1.json": json.dumps([v1(1, "caf\u00e9")], ensure_ascii=False).encode("latin-1")})
+    err = assert_refused(workspace, "latin1.json:1:", "not UTF-8")
+    assert "0xe9" in err
+
+
+def test_utf16_file(workspace):
+    raw(workspace, {"utf16.json": json.dumps([v1(1)]).encode("utf-16")})
+    assert_refused(workspace, "utf16.json", "UTF-16")
+
+
+def test_empty_or_missing_raw_folder(workspace):
+    assert_refused(workspace, "data/raw/alice", "no tweet files")
+    (workspace / "data/raw/alice").rmdir()
+    assert_refused(workspace, "data/raw/alice", "not found")
+
+
+def test_empty_file(workspace):
+    raw(workspace, {"empty.json": ""})
+    assert_refused(workspace, "empty.json", "empty")
+
+
+def test_unsupported_file(workspace):
+    raw(workspace, {"a.json": GOOD, "tweets.csv": "id,text\n1,hello\n"})
+    assert_refused(workspace, "tweets.csv", "not tweet JSON")
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(zipfile.ZipInfo(name), data, zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("member", ["../../evil.js", "/etc/tweets.js", "data/../../tweets.js",
+                                    "C:/tweets.js", "..\\tweets.js"])
+def test_zip_slip(workspace, member):
+    raw(workspace, {"archive.zip": zip_bytes({"data/tweets.js": archive([v1(1)]).encode(),
+                                              member: b"x"})})
+    assert_refused(workspace, "archive.zip", "outside the archive")
+
+
+def test_zip_bomb(workspace):
+    bomb = b"window.YTD.tweets.part0 = [" + b" " * (3 << 20) + b"]"  # 3 MiB of blanks: ~3 KiB zipped
+    data = zip_bytes({"data/tweets.js": bomb})
+    assert len(data) < 20_000
+    raw(workspace, {"archive.zip": data})
+    assert_refused(workspace, "archive.zip", "max_archive_mb=1")
+
+
+def test_zip_with_lying_declared_size(workspace):
+    data = bytearray(zip_bytes({"data/tweets.js": b"window.YTD.tweets.part0 = [" + b" " * (3 << 20) + b"]"}))
+    struct.pack_into("<I", data, data.find(b"PK\x03\x04") + 22, 1000)  # says 1000 bytes
+    struct.pack_into("<I", data, data.find(b"PK\x01\x02") + 24, 1000)
+    raw(workspace, {"archive.zip": bytes(data)})
+    assert_refused(workspace, "archive.zip/data/tweets.js")
+
+
+def test_zip_without_tweets(workspace):
+    raw(workspace, {"photos.zip": zip_bytes({"a.jpg": b"\xff\xd8\xff"})})
+    assert_refused(workspace, "photos.zip", "no data/tweets.js")
+
+
+def test_streaming_count_stops_a_member_that_expands_past_the_limit(tmp_path, monkeypatch):
+    """Declared sizes are checked first; the bytes actually read are counted too."""
+    write(tmp_path, {"a.zip": zip_bytes({"data/tweets.js": archive([v1(1)] * 50).encode()})})
+    sources = ig.find_sources(tmp_path, 64, ig.Report())
+    sources[0].limit = 1000  # as if the declared size had passed
+    with pytest.raises(TweetlmError, match=r"a.zip/data/tweets.js: expands past"):
+        list(ig._chunks(sources[0]))
+
+
+def test_summary_line_and_output(workspace):
+    raw(workspace, {"a.json": GOOD, "b.jsonl": json.dumps(v1(2)) + "\n"})
+    proc = run_cli(workspace, check=True)
+    assert proc.stdout.strip() == ("ingest alice: 2 tweets from 2 file(s) (1 duplicates) -> "
+                                   "data/interim/alice/tweets.parquet")
+    table = pq.read_table(workspace / "data/interim/alice/tweets.parquet")
+    assert table.schema.equals(ig.SCHEMA, check_metadata=False)
+    assert table.column("id").to_pylist() == [1, 2]

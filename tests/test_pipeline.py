@@ -1,0 +1,174 @@
+"""The data stages end to end under DVC: validate -> sample -> ingest@sample -> filter@sample.
+
+Each claim is read back from DVC's own records: the "Running stage" lines of `dvc repro`,
+`dvc status --json`, and dvc.lock before and after. Model stages are never run here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from conftest import Project, copy_project, ran_stages
+from tweetlm.filter import clean_text_reference, is_retweet_reference, is_short_reference
+
+DATA_STAGES = ["validate", "sample", "ingest@sample", "filter@sample"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Project:
+    """A project copy where `dvc repro filter@sample` has run once (shared, never modified)."""
+    project = copy_project(tmp_path_factory.mktemp("built") / "project")
+    for module in ("sample", "ingest"):
+        if not (project.root / f"src/tweetlm/{module}.py").is_file():
+            pytest.skip(f"src/tweetlm/{module}.py does not exist yet")
+    out = project.dvc("repro", "filter@sample")
+    assert ran_stages(out.stdout) == set(DATA_STAGES), out.stdout
+    return project
+
+
+@pytest.fixture
+def project_built(built, tmp_path) -> Project:
+    """A private copy of `built`: its git repo, DVC cache, lock and outputs."""
+    root = tmp_path / "project"
+    shutil.copytree(built.root, root, symlinks=True)
+    return Project(root, {**built.env, "PYTHONPATH": str(root / "src")})
+
+
+def lock(project: Project) -> dict:
+    return yaml.safe_load((project.root / "dvc.lock").read_text())["stages"]
+
+
+def status(project: Project, *targets: str) -> dict:
+    return json.loads(project.dvc("status", "--json", *targets).stdout)
+
+
+def stats(project: Project, handle: str = "sample") -> dict:
+    return json.loads((project.root / f"reports/{handle}/stats.json").read_text())
+
+
+def check_stats(project: Project, handle: str, min_words: int) -> dict:
+    """stats.json and the processed tweets agree with the rules applied one tweet at a time."""
+    got = stats(project, handle)
+    assert list(got) == ["downloaded", "retweets", "short", "kept"]
+    assert all(type(v) is int and v >= 0 for v in got.values())
+    assert got["kept"] == got["downloaded"] - got["retweets"] - got["short"]
+
+    interim = pq.read_table(project.root / f"data/interim/{handle}/tweets.parquet").to_pylist()
+    processed = pq.read_table(project.root / f"data/processed/{handle}/tweets.parquet")
+    assert processed.num_rows == got["kept"]
+    assert got["downloaded"] == len(interim) == len({row["id"] for row in interim})
+    originals = [row for row in interim if not is_retweet_reference(row["text"], row["is_retweet"])]
+    cleaned = [(row["id"], clean_text_reference(row["text"])) for row in originals]
+    kept = [(i, text) for i, text in cleaned if not is_short_reference(text, min_words)]
+    assert got["retweets"] == len(interim) - len(originals)
+    assert list(zip(processed.column("id").to_pylist(), processed.column("text").to_pylist())) \
+        == kept
+    return got
+
+
+def test_repro_runs_the_data_stages_then_nothing(project_built):
+    got = check_stats(project_built, "sample", min_words=3)
+    # the synthetic sample exercises every rule: both kinds of retweet, short tweets
+    assert got["retweets"] > 0 and got["short"] > 0 and got["kept"] > got["downloaded"] // 2
+    interim = pq.read_table(project_built.root / "data/interim/sample/tweets.parquet")
+    flagged = interim.column("is_retweet").to_pylist()
+    by_text = [t.startswith("RT @") for t in interim.column("text").to_pylist()]
+    assert any(f and t for f, t in zip(flagged, by_text))  # v1.1 / v2 retweets
+    assert any(t and not f for f, t in zip(flagged, by_text))  # archive retweets: text only
+    assert status(project_built, *DATA_STAGES) == {}
+
+    again = project_built.dvc("repro", "filter@sample")
+    assert ran_stages(again.stdout) == set(), again.stdout
+
+
+def test_changing_min_words_reruns_only_validate_and_filter(project_built):
+    before_lock, before_stats = lock(project_built), stats(project_built)
+    project_built.set_params(**{"filter.min_words": 6})
+
+    changed = status(project_built, *DATA_STAGES)
+    assert set(changed) == {"validate", "filter@sample"}, changed
+    assert changed["filter@sample"] == [{"changed deps": {"params.yaml": {"filter": "modified"}}}]
+
+    out = project_built.dvc("repro", "filter@sample")
+    assert ran_stages(out.stdout) == {"validate", "filter@sample"}, out.stdout
+
+    after_lock = lock(project_built)
+    for stage in ("sample", "ingest@sample"):
+        assert after_lock[stage] == before_lock[stage]
+    assert after_lock["filter@sample"]["params"]["params.yaml"]["filter"]["min_words"] == 6
+    assert after_lock["filter@sample"]["outs"] != before_lock["filter@sample"]["outs"]
+    # validate reran (params.yaml changed) but wrote the same stamp, so nothing else follows
+    assert after_lock["validate"]["outs"] == before_lock["validate"]["outs"]
+
+    after = check_stats(project_built, "sample", min_words=6)
+    assert after["downloaded"] == before_stats["downloaded"]
+    assert after["retweets"] == before_stats["retweets"]
+    assert after["short"] > before_stats["short"] and after["kept"] < before_stats["kept"]
+    assert status(project_built, *DATA_STAGES) == {}
+
+
+V1_TWEETS = [
+    {"id_str": "2001", "created_at": "Thu Oct 11 20:19:24 +0000 2018",
+     "full_text": "first of alice's own tweets https://t.co/x", "lang": "en"},
+    {"id_str": "2002", "created_at": "Thu Oct 11 21:19:24 +0000 2018",
+     "full_text": "RT @bob: his words, not hers", "retweeted_status": {"id_str": "1"},
+     "lang": "en"},
+    {"id_str": "2003", "created_at": "Thu Oct 11 22:19:24 +0000 2018",
+     "full_text": "@bob thanks!", "lang": "en"},
+]
+
+
+def test_adding_a_handle_runs_only_its_stages(project_built):
+    before = lock(project_built)
+    raw = project_built.root / "data/raw/alice"
+    raw.mkdir(parents=True)
+    (raw / "timeline.json").write_text(json.dumps(V1_TWEETS))
+    project_built.set_params(handles=["sample", "alice"])
+
+    targets = [*DATA_STAGES, "ingest@alice", "filter@alice"]
+    assert set(status(project_built, *targets)) == {"validate", "ingest@alice", "filter@alice"}
+    out = project_built.dvc("repro", "filter@sample", "filter@alice")
+    assert ran_stages(out.stdout) == {"validate", "ingest@alice", "filter@alice"}, out.stdout
+
+    after = lock(project_built)
+    for stage in ("sample", "ingest@sample", "filter@sample"):
+        assert after[stage] == before[stage]
+    assert check_stats(project_built, "alice", 3) == {
+        "downloaded": 3, "retweets": 1, "short": 1, "kept": 1
+    }
+
+
+def test_bad_raw_json_fails_in_one_line_and_keeps_earlier_outputs(project_built):
+    before = lock(project_built)
+    raw = project_built.root / "data/raw/bad"
+    raw.mkdir(parents=True)
+    (raw / "tweets.json").write_text('[{"id_str": "1", "full_text": "cut off here",\n  "lang": ')
+    project_built.set_params(handles=["sample", "bad"])
+
+    proc = project_built.dvc("repro", "ingest@bad", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    errors = [line for line in output.splitlines() if line.startswith("tweetlm: error: ")]
+    assert len(errors) == 1 and "tweets.json" in errors[0], output
+    assert "Traceback" not in output
+    assert not (project_built.root / "data/interim/bad").exists()
+
+    after = lock(project_built)
+    assert "ingest@bad" not in after
+    # (validate did rerun and pass: adding the handle changed params.yaml)
+    for stage in ("sample", "ingest@sample", "filter@sample"):
+        assert after[stage] == before[stage]
+
+    # the good outputs are still in DVC's cache: delete them and check them out again
+    outputs = ["data/interim/sample/tweets.parquet", "data/processed/sample/tweets.parquet",
+               "reports/sample/stats.json"]
+    saved = {p: (project_built.root / p).read_bytes() for p in outputs}
+    for p in outputs:
+        (project_built.root / p).unlink()
+    project_built.dvc("checkout", "ingest@sample", "filter@sample")
+    assert {p: (project_built.root / p).read_bytes() for p in outputs} == saved

@@ -1,0 +1,199 @@
+"""predict: batched, seeded sampling from a trained bot -> predictions.json, predictions.png and
+the generation_config.json that makes `pipeline('text-generation')` sample the same way."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tinymodel import save_tiny_gpt2
+from tweetlm import predict
+from tweetlm.errors import TweetlmError
+from tweetlm.params import CardParams, Params, PredictParams
+
+TWEETLM = str(Path(sys.executable).parent / "tweetlm")
+PROMPTS = ["My dream is", "I think that the weather", "Today", "Ünïcode 🤖 prompt"]
+
+
+def build_tiny_model(path: Path) -> Path:
+    """A random tiny GPT-2 saved as train saves a model: no generation_config.json."""
+    save_tiny_gpt2(path, n_positions=128)
+    (path / "generation_config.json").unlink(missing_ok=True)  # predict's to write
+    return path
+
+
+def make_params(**predict_fields) -> Params:
+    fields = {"prompts": PROMPTS, "num_sequences": 3, "max_length": 40, **predict_fields}
+    return Params(handles=["alice"], predict=PredictParams(**fields),
+                  card=CardParams(display_names={"alice": "Alice Liddell"}))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "models" / "alice")
+
+
+@pytest.fixture(scope="module")
+def loaded(model_dir):
+    return predict.load_model(model_dir)
+
+
+@pytest.fixture(scope="module")
+def ran(model_dir):
+    """`tweetlm predict alice` run twice in one project folder: the two outputs."""
+    root = model_dir.parents[1]
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        runs = []
+        for _ in range(2):
+            predict.main("alice", make_params())
+            runs.append({name: (root / name).read_bytes() for name in (
+                "reports/alice/predictions.json", "reports/alice/predictions.png",
+                "models/alice/generation_config.json")})
+    finally:
+        os.chdir(cwd)
+    return root, runs
+
+
+def test_predictions_json_has_every_prompt_with_n_generations(ran):
+    root, runs = ran
+    out = json.loads(runs[0]["reports/alice/predictions.json"])
+    assert out["bot"] == "alice" and out["handles"] == ["alice"]
+    assert out["sampling"] == {
+        "do_sample": True, "top_p": 0.95, "top_k": 0, "temperature": 1.0, "max_length": 40,
+        "num_return_sequences": 3, "seed": 42, "batch_size": 64, "prefix": "<|endoftext|>",
+    }
+    assert [p["prompt"] for p in out["predictions"]] == PROMPTS
+    for p in out["predictions"]:
+        assert len(p["generations"]) == 3
+        for text in p["generations"]:
+            assert text.startswith(p["prompt"]) and "<|endoftext|>" not in text
+
+
+def test_reruns_are_identical_and_the_seed_matters(ran, loaded):
+    _, (first, second) = ran
+    assert first == second  # json, png and generation_config, byte for byte
+    model, tokenizer = loaded
+    p = make_params().predict
+    config = predict.generation_config(p, tokenizer)
+    again = predict.generate(model, tokenizer, p, config)
+    other = predict.generate(model, tokenizer, replace(p, seed=7), config)
+    saved = [x["generations"] for x in json.loads(first["reports/alice/predictions.json"])[
+        "predictions"]]
+    assert again == saved and other != saved
+
+
+def test_samples_stop_at_max_length_or_eos(loaded):
+    model, tokenizer = loaded
+    p = make_params(max_length=24).predict
+    config = predict.generation_config(p, tokenizer)
+    samples = predict.sample_ids(model, tokenizer, p, config)
+    lengths = [len(ids) for per_prompt in samples for ids in per_prompt]
+    assert len(lengths) == len(PROMPTS) * 3
+    assert max(lengths) == 24  # a random model seldom says <|endoftext|>: the limit stops it
+    # every prompt, the shortest too, gets the whole budget despite the left padding
+    assert all(max(map(len, per_prompt)) == 24 for per_prompt in samples)
+    eos = tokenizer.eos_token_id
+    for per_prompt in samples:
+        for ids in per_prompt:
+            assert ids[0] == eos and eos not in ids[1:]  # prefix, then one tweet
+
+
+def test_left_padded_batch_equals_one_prompt_at_a_time(loaded):
+    model, tokenizer = loaded
+    p = make_params(do_sample=False, num_sequences=1, max_length=24).predict  # greedy
+    config = predict.generation_config(p, tokenizer)
+    batched = predict.sample_ids(model, tokenizer, p, config)
+    single = predict.sample_ids(model, tokenizer, replace(p, batch_size=1), config)
+    assert batched == single
+
+
+def test_prompt_too_long_for_max_length_is_a_clean_error(loaded):
+    model, tokenizer = loaded
+    p = make_params(prompts=["word " * 30], max_length=10).predict
+    with pytest.raises(TweetlmError, match=r"predict.prompts\[0\].*max_length"):
+        predict.sample_ids(model, tokenizer, p, predict.generation_config(p, tokenizer))
+
+
+def test_generation_config_makes_pipeline_sample_like_predict(ran):
+    from transformers import pipeline
+
+    root, runs = ran
+    saved = json.loads(runs[0]["models/alice/generation_config.json"])
+    assert {k: saved[k] for k in ("do_sample", "top_p", "top_k", "temperature", "max_length")} \
+        == {"do_sample": True, "top_p": 0.95, "top_k": 0, "temperature": 1.0, "max_length": 40}
+    assert saved["pad_token_id"] == saved["eos_token_id"] == 0
+    generator = pipeline("text-generation", model=str(root / "models" / "alice"), device="cpu")
+    out = generator("My dream is", num_return_sequences=2, return_tensors=True)
+    assert len(out) == 2
+    # The pipeline's own default is 256 new tokens; the saved max_length (40) must win.
+    assert all(len(o["generated_token_ids"]) <= 40 for o in out)
+    text = generator("My dream is", prefix="<|endoftext|>")[0]["generated_text"]
+    assert text.startswith("My dream is")
+
+
+def test_png_is_the_card_picture(ran):
+    root, runs = ran
+    with Image.open(root / "reports/alice/predictions.png") as img:
+        img.verify()
+    with Image.open(root / "reports/alice/predictions.png") as img:
+        assert img.format == "PNG" and img.size == (predict.WIDTH, predict.HEIGHT)
+        assert img.mode == "RGB"
+        assert len(img.getcolors(1 << 16)) > 10  # text and avatar drawn, not a blank page
+
+
+def test_picture_shows_its_input_and_survives_unrenderable_text():
+    tweets = [("My dream is", "My dream is to see the sea")]
+    base = predict.draw_card(["Alice"], ["alice"], tweets, "footer")
+    assert predict.draw_card(["Alice"], ["alice"], tweets, "footer").tobytes() == base.tobytes()
+    other = predict.draw_card(["Alice"], ["alice"], [("My dream is", "My dream is cake")], "f")
+    assert other.tobytes() != base.tobytes()
+    # emoji, CJK, accents, a huge word and several handles: drawn without error or boxes
+    odd = [("Today", "Today 🤖🔥 日本語 café — " + "x" * 500)] * 6
+    img = predict.draw_card(["Zoë", "🤖", "bob"], ["zoe", "robot", "bob"], odd, "f")
+    assert img.size == (predict.WIDTH, predict.HEIGHT)
+    assert predict.drawable("café 🤖 — naïve") == "cafe - naive"
+
+
+def test_corrupt_weights_are_a_clean_error(model_dir, tmp_path):
+    import shutil
+
+    broken = Path(shutil.copytree(model_dir, tmp_path / "alice"))
+    (broken / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(TweetlmError, match=r"alice: cannot load the model \(.*\): rerun train"):
+        predict.load_model(broken)
+
+
+def test_missing_model_is_one_line_error(tmp_path):
+    (tmp_path / "params.yaml").write_text("handles: [alice]\n")
+    proc = subprocess.run([TWEETLM, "predict", "alice"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("tweetlm: error: models/alice: no trained model")
+    assert "dvc repro train@alice" in proc.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_card_reads_what_predict_writes(ran, monkeypatch):
+    from tweetlm import card
+
+    root, runs = ran
+    monkeypatch.chdir(root)
+    (root / "reports/alice/stats.json").write_text(
+        json.dumps({"downloaded": 10, "retweets": 2, "short": 1, "kept": 7}))
+    (root / "reports/alice/train_metrics.json").write_text(
+        json.dumps({"eval_loss": 5.0, "perplexity": 148.4}))
+    card.main("alice", make_params())
+    text = (root / "models/alice/README.md").read_text()
+    first = json.loads(runs[0]["reports/alice/predictions.json"])["predictions"][0]
+    assert f"> {card.markdown_text(first['generations'][0])}\n" in text
+    assert "(top-p 0.95, temperature 1.0, at most 40 tokens)" in text
+    assert (root / "models/alice/predictions.png").read_bytes() == \
+        runs[0]["reports/alice/predictions.png"]
