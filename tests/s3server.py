@@ -161,7 +161,8 @@ def start_s3_server(workdir: Path, timeout: float = START_TIMEOUT) -> S3Server:
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             cmd, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
     server = S3Server(
         proc, f"http://{HOST}:{ports['s3.port']}", access_key, secret_key, data_dir, log_path,

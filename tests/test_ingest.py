@@ -171,6 +171,19 @@ def test_ids_above_2_to_the_53_are_exact(tmp_path):
     assert sorted(pq.read_table(out).column("id").to_pylist()) == [BIG, BIG + 2, BIG + 4, BIG + 6]
 
 
+def test_written_in_batches_equals_the_table(tmp_path):
+    files = {"a.json": json.dumps([v1(i, f"tweet {i}", created_at=f"Wed Oct 10 20:{i % 60:02d}:24 +0000 2018")
+                                   for i in range(1, 40)]),
+             "b.jsonl": "".join(json.dumps(v1(i, f"dup {i} longer")) + "\n" for i in range(30, 45))}
+    write(tmp_path / "raw", files)
+    table, _ = ig.ingest(tmp_path / "raw", 64)
+    rows, order, report = ig.collect(tmp_path / "raw", 64)
+    ig.write(rows, order, tmp_path / "t.parquet", batch=7)
+    written = pq.read_table(tmp_path / "t.parquet")
+    assert written.equals(table) and written.num_rows == report.tweets == 44
+    assert pq.ParquetFile(tmp_path / "t.parquet").metadata.num_row_groups == 7
+
+
 def test_format_comes_from_content_not_name(tmp_path):
     files = {"lines.json": json.dumps(v1(1)) + "\n" + json.dumps(v1(2)) + "\n",
              "array.txt": json.dumps([v1(3)]), "notes": archive([v1(4)]),
@@ -230,14 +243,14 @@ def read_each(folder: Path) -> dict[str, dict[int, str]]:
 @pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
 def test_every_layout_reads_hostile_text_exactly(tmp_path, monkeypatch, chunk):
     monkeypatch.setattr(ig, "CHUNK", chunk)  # tiny chunks: every boundary case happens
-    exact = []
+    used = []  # sources read by the exact scanner
     read = ig._read
-    monkeypatch.setattr(ig, "_read", lambda s, pool, ex: (ex and exact.append(s.name)) or read(s, pool, ex))
+    monkeypatch.setattr(ig, "_read", lambda s, pool, exact: (exact and used.append(s.name)) or read(s, pool, exact))
     tweets = [v1(1000 + i, f"{h} x {h}") for i, h in enumerate(HOSTILE)]
     want = {t["id"]: t["full_text"] for t in tweets}
     for name, got in read_each(write(tmp_path, layouts(tweets))).items():
         assert got == want, name
-    assert exact == ["pretty.jsonl"]  # only records spanning lines need the exact scan
+    assert used == ["pretty.jsonl"]  # only records spanning lines need the exact scan
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

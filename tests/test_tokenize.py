@@ -155,10 +155,18 @@ def test_a_bot_packs_all_its_handles(workdir):
     write_tweets(workdir / "data/processed/alice/tweets.parquet", tweets(200, seed=4))
     write_tweets(workdir / "data/processed/bob/tweets.parquet", ["bob says " + t for t in
                                                                tweets(200, seed=5)])
+    for handle in ("alice", "bob"):  # filter's counts, which a bot's card shows
+        (workdir / "reports" / handle).mkdir(parents=True)
+        (workdir / "reports" / handle / "stats.json").write_text(json.dumps(
+            {"downloaded": 250, "retweets": 30, "short": 20, "kept": 200}))
     tokenize.main("alicebob", make_params())
     meta = json.loads((workdir / "data/tokenized/alicebob/meta.json").read_text())
     assert meta["handles"] == ["alice", "bob"]
     assert meta["splits"]["train"]["tweets"] + meta["splits"]["validation"]["tweets"] == 400
+    # balanced: alice's shorter tweets are oversampled to bob's characters, within a tweet
+    balance = meta["balance"]
+    assert balance["alice"]["balanced_tweets"] > balance["alice"]["train_tweets"]
+    assert 0 <= balance["alice"]["balanced_chars"] - balance["bob"]["balanced_chars"] < 100
     text = load_tok(name="alicebob").decode(
         np.concatenate(tokenized("alicebob")["train"]["input_ids"]))
     assert "bob says" in text and text.count("bob says") < text.count("<|endoftext|>")

@@ -98,7 +98,9 @@ def test_train_writes_a_loadable_model_metrics_and_plots(workdir, capsys):
     loss = (plots / "train/loss.tsv").read_text().splitlines()
     assert loss[0] == "step\tloss" and len(loss) > 3
     steps = [int(line.split("\t")[0]) for line in loss[1:]]
-    assert steps == sorted(steps) and steps[-1] == metrics["steps"]
+    assert steps == list(range(1, metrics["steps"] + 1))  # every step, not every log line
+    mean = sum(float(line.split("\t")[1]) for line in loss[1:]) / metrics["steps"]
+    assert mean == pytest.approx(metrics["train_loss"])
     evals = (plots / "eval/loss.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in evals[1:]][0] == "0"  # the initial evaluation
     assert float(evals[-1].split("\t")[1]) == pytest.approx(metrics["eval_loss"])
@@ -282,3 +284,26 @@ def test_no_validation_split_trains_without_eval_metrics(tmp_path, monkeypatch):
     assert metrics["eval_loss"] is None and metrics["perplexity"] is None
     assert metrics["validation_tokens"] == 0 and math.isfinite(metrics["train_loss"])
     assert not (tmp_path / "reports" / NAME / "train/plots/metrics/eval").exists()
+
+
+def test_gradient_accumulation_equals_one_big_batch():
+    import copy
+    from contextlib import nullcontext
+
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=64, n_positions=16, n_embd=16, n_layer=1, n_head=2,
+                        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    one = GPT2LMHeadModel(config)
+    two = copy.deepcopy(one)
+    x = torch.randint(0, 64, (8, 16))
+    losses = []
+    for model, batches in ((one, [x]), (two, [x[:3], x[3:]])):  # unequal micro-batches
+        optimizer = train.make_optimizer(model, 1e-2, 0.1, fused=False)
+        losses.append(train.train_step(model, model, optimizer, batches, 1e-2, 1.0,
+                                       nullcontext()).item())
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+    for a, b in zip(one.parameters(), two.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)

@@ -164,7 +164,7 @@ def metric_rows(metrics: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def describe_weights(model_dir: Path) -> dict:
+def describe_weights(model_dir: Path, stage: str = "train") -> dict:
     """Architecture (config.json), parameter count and sha256 (model.safetensors) of a model."""
     config = read_json(model_dir / "config.json")
     path = model_dir / "model.safetensors"
@@ -175,7 +175,7 @@ def describe_weights(model_dir: Path) -> dict:
             f.seek(0)
             sha256 = hashlib.file_digest(f, "sha256").hexdigest()
     except FileNotFoundError:
-        raise TweetlmError(f"{path}: not found: run `dvc repro train@{model_dir.name}` first")
+        raise TweetlmError(f"{path}: not found: run `dvc repro {stage}@{model_dir.name}` first")
     except (struct.error, ValueError):
         raise TweetlmError(f"{path}: not a safetensors file: rerun train")
     shapes = [v["shape"] for k, v in header.items() if k != "__metadata__"]
@@ -216,23 +216,42 @@ def read_stats(path: Path) -> dict:
     return stats
 
 
+def read_bot_stats(path: Path, handles: list[str]) -> list[tuple[str, dict]]:
+    """A bot's reports/<bot>/stats.json (tokenize's copy of each handle's filter counts,
+    plus its balancing) -> (handle, stats) per handle, in the bot's order."""
+    per_handle = read_json(path, tuple(handles), stage="bot-tokenize")
+    for handle in handles:
+        stats = per_handle[handle]
+        if not isinstance(stats, dict) or not all(
+                type(stats.get(key)) is int and stats[key] >= 0 for key in STATS_ROWS):
+            raise TweetlmError(f"{path}: {handle}: expected the counts {', '.join(STATS_ROWS)}: "
+                               "rerun the bot-tokenize stage")
+    return [(h, per_handle[h]) for h in handles]
+
+
 def main(name: str, params: Params) -> None:
     reports, model_dir = Path("reports"), Path("models") / name
-    sources = [(h, read_stats(reports / h / "stats.json")) for h in params.bot_handles(name)]
+    if name in params.bots:  # its stages are bot-tokenize@NAME..., its counts in its own file
+        prefix = "bot-"
+        sources = read_bot_stats(reports / name / "stats.json", params.bot_handles(name))
+    else:
+        prefix = ""
+        sources = [(name, read_stats(reports / name / "stats.json"))]
     path = reports / name / "train_metrics.json"
-    metrics = read_json(path, ("eval_loss", "perplexity"))
+    metrics = read_json(path, ("eval_loss", "perplexity"), stage=f"{prefix}train")
     for key in ("initial_eval_loss", "eval_loss", "perplexity", "train_loss"):
         value = metrics.get(key)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
             raise TweetlmError(f"{path}: {key}: expected a number or null, got {value!r}: "
                                "rerun the train stage")
     predictions = read_json(reports / name / "predictions.json", ("predictions", "sampling"),
-                            stage="predict")
+                            stage=f"{prefix}predict")
     picture = reports / name / "predictions.png"
     if not picture.is_file():
         raise TweetlmError(f"{picture}: not found: run the predict stage first "
-                           f"(dvc repro predict@{name})")
-    card = render_card(name, sources, metrics, predictions, describe_weights(model_dir), params)
+                           f"(dvc repro {prefix}predict@{name})")
+    weights = describe_weights(model_dir, f"{prefix}train")
+    card = render_card(name, sources, metrics, predictions, weights, params)
     with atomic_path(model_dir / "predictions.png") as tmp:
         shutil.copyfile(picture, tmp)
     with atomic_path(model_dir / "README.md") as tmp:

@@ -73,10 +73,12 @@ or missing folder, an unsupported file, a .zip with members named outside it
 from __future__ import annotations
 
 import json
+import lzma
 import os
 import re
 import sys
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -583,7 +585,7 @@ def _chunks(source: Source):
                         f"{source.limit >> 20} MiB (its declared size says less: a damaged or "
                         "hostile zip); raise the limit only if the archive is genuine")
                 yield data
-    except zipfile.BadZipFile as e:
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError) as e:  # corrupt data
         raise TweetlmError(f"{_show(source.name)}: damaged zip member ({e}): download the archive again")
     except (RuntimeError, NotImplementedError) as e:  # encrypted, unsupported compression
         raise TweetlmError(f"{_show(source.name)}: cannot unpack ({e}): unzip the archive and put "
@@ -625,9 +627,13 @@ def read_source(source: Source, pool: ThreadPoolExecutor) -> tuple[pa.Table | No
     """One source's rows (TYPED schema), whether it is an archive file, and how many of its
     tweets had no text (left out). (None, True, 0) for an archive file without tweets."""
     try:
-        return _read(source, pool, exact=False)
-    except _Fallback:
-        return _read(source, pool, exact=True)
+        try:
+            return _read(source, pool, exact=False)
+        except _Fallback:
+            return _read(source, pool, exact=True)
+    except RecursionError:  # json's decoder and _records recurse: a nesting bomb
+        raise TweetlmError(f"{_show(source.name)}: JSON nested too deeply to be tweets (a "
+                           "damaged or hostile file): remove it from the folder") from None
 
 
 def _read(source: Source, pool: ThreadPoolExecutor, exact: bool) -> tuple[pa.Table | None, bool, int]:
@@ -823,7 +829,12 @@ def _rows_slow(seg: Segment, source: Source) -> pa.Table:
                 rows.extend(_records(value))
             except _NotTweet as e:
                 raise TweetlmError(f"{_where(source, at)}: {e}") from None
-    return pa.Table.from_pylist([dict(zip(ROWS.names, r)) for r in rows], schema=ROWS)
+    rows = [dict(zip(ROWS.names, r)) for r in rows]
+    try:
+        return pa.Table.from_pylist(rows, schema=ROWS)
+    except UnicodeEncodeError:  # a lone surrogate escape ("\ud83d": an emoji cut in half)
+        fix = lambda v: re.sub("[\ud800-\udfff]", "\ufffd", v) if isinstance(v, str) else v  # noqa: E731
+        return pa.Table.from_pylist([{k: fix(v) for k, v in r.items()} for r in rows], schema=ROWS)
 
 
 def _values(line: bytes, start: int, source: Source, one: bool):
@@ -900,7 +911,7 @@ def _get(obj, *keys):
     return obj
 
 
-def _str(obj, *keys, required=False):
+def _str(obj, *keys):
     value = _get(obj, *keys)
     if value is None or isinstance(value, str):
         return value
@@ -940,8 +951,9 @@ def _v2(t) -> tuple:
 # ---------------------------------------------------------------- the whole folder
 
 
-def read_raw(sources: list[Source], report: Report) -> pa.Table:
-    """All sources' tweets (TYPED + `format` and `source`), those without text left out."""
+def read_raw(sources: list[Source], report: Report) -> pa.Table | None:
+    """All sources' tweets with int64 ids, UTC dates, `format` and `source`; tweets without
+    text left out. None if every source was a non-tweet archive file."""
     tables = []
     with ThreadPoolExecutor(WORKERS) as pool:
         for source in sources:
@@ -961,44 +973,52 @@ def read_raw(sources: list[Source], report: Report) -> pa.Table:
             rows = rows.append_column("source", pa.DictionaryArray.from_arrays(
                 pa.array(np.zeros(n, np.int32)), pa.array([source.name])))
             tables.append(rows)
-    if not tables:
-        raise TweetlmError(f"{_show(sources[0].path.parent)}: holds no tweet files, only "
-                           f"{', '.join(map(_show, report.skipped))}")
-    return pa.concat_tables(tables, promote_options="permissive")
+    return pa.concat_tables(tables, promote_options="permissive") if tables else None
 
 
 def ingest(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, Report]:
     """Read every raw file under `raw_dir` into one SCHEMA table of unique tweets."""
+    rows, order, report = collect(raw_dir, max_archive_mb)
+    return _ordered(rows, order), report
+
+
+def collect(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, pa.Array, Report]:
+    """All tweets read, and the row order of the output: duplicates out, by created_at and id."""
     report = Report()
     sources = find_sources(Path(raw_dir), max_archive_mb, report)
     rows = read_raw(sources, report)
+    if rows is None:
+        raise TweetlmError(f"{_show(raw_dir)}: holds no tweet files, only "
+                           f"{', '.join(map(_show, report.skipped))}: add the account's tweets")
     ids = rows.column("id").combine_chunks()
-    created = rows.column("created_at").combine_chunks()
     # Duplicates: keep the longest text, then the first file in path order.
     order = pc.sort_indices(
         pa.table({"id": ids, "len": pc.binary_length(rows.column("text")),
-                  "row": pa.array(np.arange(rows.num_rows))}),
+                  "row": np.arange(rows.num_rows)}),
         sort_keys=[("id", "ascending"), ("len", "descending"), ("row", "ascending")],
     ).to_numpy()
     sorted_ids = ids.to_numpy()[order]
     first = np.ones(order.size, bool)
     first[1:] = sorted_ids[1:] != sorted_ids[:-1]
-    chosen = order[first]
-    report.duplicates = int(order.size - chosen.size)
+    chosen = pa.array(order[first])
+    report.duplicates = int(order.size - len(chosen))
+    report.tweets = len(chosen)
     final = pc.sort_indices(
-        pa.table({"created_at": created.take(chosen), "id": ids.take(chosen)}),
+        pa.table({"created_at": rows.column("created_at").take(chosen), "id": ids.take(chosen)}),
         sort_keys=[("created_at", "ascending"), ("id", "ascending")],
     )
-    take = pa.array(chosen).take(final)
-    table = pa.table({
-        "id": ids.take(take), "created_at": created.take(take),
-        **{name: rows.column(name).combine_chunks().take(take) for name in
-           ("text", "is_retweet", "is_reply", "is_quote", "lang")},
-        "source": rows.column("source").cast(pa.string()).combine_chunks().take(take),
-        "format": rows.column("format").combine_chunks().take(take),
-    })
-    report.tweets = table.num_rows
-    return table.cast(SCHEMA), report
+    return rows, chosen.take(final), report
+
+
+def _ordered(rows: pa.Table, order: pa.Array) -> pa.Table:
+    return rows.take(order).select(SCHEMA.names).cast(SCHEMA)
+
+
+def write(rows: pa.Table, order: pa.Array, path: Path, batch: int = 1 << 17) -> None:
+    """The output as Parquet, `batch` rows at a time: never a second copy of all the rows."""
+    with pq.ParquetWriter(path, SCHEMA) as writer:  # snappy: the filter reads it fastest
+        for i in range(0, max(len(order), 1), batch):
+            writer.write_table(_ordered(rows, order[i:i + batch]), row_group_size=batch)
 
 
 def _parse_ids(rows: pa.Table, source: Source) -> pa.Array:
@@ -1148,9 +1168,9 @@ def _where(source: Source, offset: int) -> str:
 def main(handle: str, params: Params) -> None:
     raw_dir = Path("data/raw") / handle
     out = Path("data/interim") / handle / "tweets.parquet"
-    table, report = ingest(raw_dir, params.ingest.max_archive_mb)
+    rows, order, report = collect(raw_dir, params.ingest.max_archive_mb)
     with atomic_path(out) as tmp:
-        pq.write_table(table, tmp)  # snappy: the filter stage reads it back 4x faster than zstd
+        write(rows, order, tmp)
     notes = [f"{report.duplicates} duplicates"]
     if report.no_text:
         notes.append(f"{sum(report.no_text.values())} without text")

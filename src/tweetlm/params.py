@@ -259,6 +259,9 @@ def _check_names(params: Params, path: Path) -> None:
             check_name(bot, "bot name")
         except TweetlmError as e:
             raise ParamError(path, f"bots.{bot}", str(e)) from None
+        if bot in params.handles:  # both would write data/tokenized/<name>, models/<name>
+            raise ParamError(path, f"bots.{bot}",
+                             "is also a handle's name: give the bot a name of its own")
         if not members:
             raise ParamError(path, f"bots.{bot}", "list the handles this bot is trained on")
         missing = [h for h in members if h not in params.handles]

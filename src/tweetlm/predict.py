@@ -30,14 +30,14 @@ AVATAR = 112
 INK, GREY, RULE, PAPER = (15, 20, 25), (83, 100, 113), (207, 217, 222), (255, 255, 255)
 
 
-def load_model(model_dir: Path):
+def load_model(model_dir: Path, stage: str = "train"):
     """Model and tokenizer from `model_dir` (safetensors only, no remote code), on the GPU
     in bf16 when there is one."""
     missing = [f for f in MODEL_FILES if not (model_dir / f).is_file()]
     if missing:
         raise TweetlmError(
             f"{model_dir}: no trained model ({', '.join(missing)} missing): "
-            f"run `dvc repro train@{model_dir.name}` first"
+            f"run `dvc repro {stage}@{model_dir.name}` first"
         )
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -304,7 +304,7 @@ def main(name: str, params: Params) -> None:
     p = params.predict
     handles = params.bot_handles(name)
     model_dir = Path("models") / name
-    model, tokenizer = load_model(model_dir)
+    model, tokenizer = load_model(model_dir, "bot-train" if name in params.bots else "train")
     config = generation_config(p, tokenizer)
     started = time.perf_counter()
     generations = generate(model, tokenizer, p, config)

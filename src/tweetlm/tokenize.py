@@ -7,13 +7,21 @@ data/processed/<handle>/tweets.parquet (every handle of a bot) -> data/tokenized
     tokenizer/                               the tokenizer train must use
     meta.json                                tweet and token counts per split, for the card
 
+and, for a bot listed under `bots`, reports/<bot>/stats.json: each handle's filter counts
+(copied from reports/<handle>/stats.json, for the card) and its training tweets and characters
+before and after balancing.
+
 Tweets are split into train and validation FIRST (by distinct text, so a repeated tweet
 never sits on both sides), then each side is encoded, every tweet followed by the
 end-of-text token as huggingtweets did, concatenated and cut into blocks of
 `train.block_size` tokens, as run_clm.py's group_texts does. The train side drops its
 last partial block (under one block of tokens, never padding); validation keeps it as
 one shorter final row, so even a small handle is evaluated on all its held-out tweets.
-Epochs are the trainer's business: every tweet is stored once.
+Epochs are the trainer's business: every tweet is stored once -- except in a bot of several
+handles, balanced as huggingtweets did: each handle's training tweets are oversampled (whole
+copies, then a seeded random sample) until its characters match the largest handle's, so every
+handle weighs the same in training, then shuffled (seeded) so copies get new neighbours.
+Validation is never oversampled; the tokenizer learns from each training tweet once.
 
 `model.base: tiny` trains a byte-level BPE tokenizer (GPT-2's scheme, vocabulary
 `model.tiny.vocab_size`) on the training tweets only; any other base uses its own.
@@ -54,6 +62,29 @@ def read_tweets(path: Path) -> list[str]:
     return texts
 
 
+def member_stats(handle: str, processed: Path) -> dict[str, int]:
+    """filter's counts for one handle of a bot, reports/<handle>/stats.json, checked against
+    the processed tweets they describe (a stale copy would put wrong numbers on the card)."""
+    import pyarrow.parquet as pq
+
+    path, rerun = Path("reports") / handle / "stats.json", f"rerun `dvc repro filter@{handle}`"
+    try:
+        stats = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TweetlmError(f"{path}: not found: {rerun}") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise TweetlmError(f"{path}: not valid JSON ({e}): {rerun}") from None
+    keys = ("downloaded", "retweets", "short", "kept")  # filter.STATS_KEYS
+    if not isinstance(stats, dict) or not all(type(stats.get(k)) is int and stats[k] >= 0
+                                              for k in keys):
+        raise TweetlmError(f"{path}: expected the counts {', '.join(keys)}: {rerun}")
+    rows = pq.ParquetFile(processed).metadata.num_rows
+    if stats["kept"] != rows:
+        raise TweetlmError(f"{path}: says {stats['kept']} tweets kept but {processed} holds "
+                           f"{rows}: {rerun}")
+    return {k: stats[k] for k in keys}
+
+
 def split_tweets(texts: list[str], val_fraction: float, seed: int, key: str = ""):
     """Seeded train/validation split by distinct text; both keep the original order.
 
@@ -67,6 +98,29 @@ def split_tweets(texts: list[str], val_fraction: float, seed: int, key: str = ""
     train = [t for t in texts if t not in held_out]
     validation = [t for t in texts if t in held_out]
     return train, validation
+
+
+def balance(train: dict[str, list[str]], seed: int) -> tuple[dict[str, list[str]], dict]:
+    """Oversample each handle's training tweets until its characters reach the largest
+    handle's: whole copies, then the shortest prefix of a seeded permutation that gets there
+    (so it passes the target by less than one tweet). -> (balanced lists, per-handle counts)."""
+    chars = {h: sum(map(len, texts)) for h, texts in train.items()}
+    target = max(chars.values())
+    balanced, counts = {}, {}
+    for handle, texts in train.items():
+        out = list(texts)
+        if 0 < chars[handle] < target:
+            copies, rest = divmod(target, chars[handle])
+            out = texts * copies
+            if rest:
+                order = np.random.default_rng([seed, zlib.crc32(handle.encode()), 1]).permutation(
+                    len(texts))
+                reach = np.cumsum([len(texts[i]) for i in order])
+                out += [texts[i] for i in order[:int(np.searchsorted(reach, rest)) + 1]]
+        balanced[handle] = out
+        counts[handle] = {"train_tweets": len(texts), "train_chars": chars[handle],
+                          "balanced_tweets": len(out), "balanced_chars": sum(map(len, out))}
+    return balanced, counts
 
 
 def train_tiny_tokenizer(texts: list[str], vocab_size: int, max_length: int):
@@ -157,11 +211,18 @@ def tokenize(tweets: dict[str, list[str]], params: Params, base: pretrained.Base
     import datasets
 
     tp, block_size = params.tokenize, params.train.block_size
-    train_texts, val_texts = [], []
+    train_texts, val_texts, train_of = [], [], {}
     for handle, texts in tweets.items():
         train, val = split_tweets(texts, tp.val_fraction, tp.seed, handle)
         train_texts += train
         val_texts += val
+        train_of[handle] = train
+    stream_texts, balanced = train_texts, None  # what the train blocks hold
+    if len(tweets) > 1:  # a bot of several handles: each weighs the same
+        train_of, balanced = balance(train_of, tp.seed)
+        stream_texts = [t for texts in train_of.values() for t in texts]
+        shuffle = np.random.default_rng([tp.seed, zlib.crc32(b"balance")]).permutation
+        stream_texts = [stream_texts[i] for i in shuffle(len(stream_texts))]
     if base.is_tiny:
         tokenizer = train_tiny_tokenizer(train_texts, params.model.tiny.vocab_size, block_size)
     else:
@@ -170,7 +231,7 @@ def tokenize(tweets: dict[str, list[str]], params: Params, base: pretrained.Base
     if not base.is_tiny and limit and limit < block_size:
         raise TweetlmError(f"params.yaml: train.block_size: {block_size} is longer than "
                            f"{base.name} can attend to ({limit} tokens): lower it")
-    streams = {"train": encode(tokenizer, train_texts), "validation": encode(tokenizer, val_texts)}
+    streams = {"train": encode(tokenizer, stream_texts), "validation": encode(tokenizer, val_texts)}
     blocks = {
         "train": pack(streams["train"], block_size, keep_remainder=False),
         "validation": pack(streams["validation"], block_size, keep_remainder=True),
@@ -183,7 +244,7 @@ def tokenize(tweets: dict[str, list[str]], params: Params, base: pretrained.Base
     # no validation tweets (val_fraction: 0): no validation split (datasets cannot reload
     # an empty one)
     dataset = datasets.DatasetDict({k: to_dataset(v, k) for k, v in blocks.items() if v})
-    texts = {"train": train_texts, "validation": val_texts}
+    texts = {"train": train_texts, "validation": val_texts}  # each tweet once, balanced or not
     meta = {
         **base.describe(),
         "handles": list(tweets),
@@ -204,6 +265,8 @@ def tokenize(tweets: dict[str, list[str]], params: Params, base: pretrained.Base
             for split in ("train", "validation")
         },
     }
+    if balanced:
+        meta["balance"] = balanced
     return dataset, tokenizer, meta
 
 
@@ -215,6 +278,10 @@ def main(name: str, params: Params) -> None:
     sources = [Path("data/processed") / h / "tweets.parquet" for h in handles]
     base = pretrained.resolve(params.model.base, params.model.revision)
     tweets = {h: read_tweets(p) for h, p in zip(handles, sources)}
+    # a bot's card shows each handle's filter counts: copied here, so that the card's deps
+    # name one file of the bot's own (dvc.yaml cannot list a bot's handles)
+    stats = {h: member_stats(h, p) for h, p in zip(handles, sources)} if name in params.bots \
+        else None
     out = Path("data/tokenized") / name
     config = {"tokenize": asdict(params.tokenize), "block_size": params.train.block_size,
               "base": params.model.base, "revision": params.model.revision,
@@ -227,10 +294,18 @@ def main(name: str, params: Params) -> None:
             dataset.save_to_disk(str(tmp))
             save_tokenizer(tokenizer, tmp / "tokenizer")
             write_json(tmp / "meta.json", meta)
+        if stats is not None:
+            write_json(Path("reports") / name / "stats.json",
+                       {h: {**stats[h], **meta.get("balance", {}).get(h, {})} for h in handles})
         split = meta["splits"]
         print(f"tokenize {name}: {split['train']['tweets']} train / "
               f"{split['validation']['tweets']} validation tweets -> "
               f"{split['train']['blocks']} + {split['validation']['blocks']} blocks of "
               f"{meta['block_size']} tokens ({meta['tokenizer']}, vocab {meta['vocab_size']})")
+        for handle, n in meta.get("balance", {}).items():
+            if n["balanced_tweets"] != n["train_tweets"]:
+                print(f"tokenize {name}: balanced @{handle} to {n['balanced_chars']:,} training "
+                      f"characters: {n['train_tweets']} tweets x"
+                      f"{n['balanced_chars'] / n['train_chars']:.2f} = {n['balanced_tweets']}")
         tracking.log_summary(run, {f"{s}/{k}": v for s, d in split.items() for k, v in d.items()})
         tracking.log_artifact(run, f"tokenized-{name}", "dataset", out, metadata=meta)

@@ -2,8 +2,9 @@
 
 data/tokenized/<bot>/ -> models/<bot>/{config.json, model.safetensors, tokenizer.json,
 tokenizer_config.json} (loads with `pipeline('text-generation', model='models/<bot>')`),
-reports/<bot>/train_metrics.json (DVC metrics) and the loss curves under
-reports/<bot>/train/plots/metrics/ (dvclive TSVs, a DVC plot with x = step).
+reports/<bot>/train_metrics.json (DVC metrics) and the curves under
+reports/<bot>/train/plots/metrics/ (dvclive TSVs, a DVC plot with x = step): train/loss and
+train/learning_rate at every step, eval/loss before training and after each epoch.
 
 A lean PyTorch loop in the spirit of nanoGPT, with the defaults of the original
 (transformers' Trainer): AdamW (0.9, 0.999, eps 1e-8), gradient clipping at 1.0, an
@@ -319,10 +320,14 @@ def train(name: str, params: Params, tokenized: Path, model_dir: Path, reports: 
     if not (tokenized / "meta.json").is_file():
         raise TweetlmError(f"{tokenized}: no tokenized data: run `dvc repro` (tokenize) first")
     meta = json.loads((tokenized / "meta.json").read_text(encoding="utf-8"))
-    base = pretrained.resolve(params.model.base, params.model.revision)
-    if base.is_tiny != (meta.get("base") == pretrained.TINY):
+    if meta.get("base") != params.model.base:
         raise TweetlmError(f"{tokenized}/meta.json: tokenized for base {meta.get('base')!r} but "
                            f"model.base is {params.model.base!r}: run `dvc repro` (tokenize)")
+    base = pretrained.resolve(params.model.base, params.model.revision)
+    if meta.get("base_revision") != base.revision:  # the cache moved on since tokenize
+        raise TweetlmError(f"{tokenized}/meta.json: tokenized with {base.name} at "
+                           f"{meta.get('base_revision')} but the cache now has {base.revision}: "
+                           "pin model.revision, or rerun tokenize (dvc repro -f tokenize@NAME)")
     device = pick_device(tp.device)
     cuda = device.type == "cuda"
     autocast, bf16 = precision(device)
@@ -349,7 +354,7 @@ def train(name: str, params: Params, tokenized: Path, model_dir: Path, reports: 
     state = ckpt.load()
     history: list[dict] = []
     step, loss_total, tokens_seen, runtime, busy = 0, 0.0, 0, 0.0, 0.0
-    window_loss, window_steps = torch.zeros((), device=device), 0  # loss since the last log
+    pending: list = []  # (step, lr, loss on device) since the last log: synced in one go
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -359,8 +364,7 @@ def train(name: str, params: Params, tokenized: Path, model_dir: Path, reports: 
         step, history = state["step"], state["history"]
         loss_total, tokens_seen = state["loss_total"], state["tokens_seen"]
         runtime, busy = state["runtime_s"], state["busy_s"]
-        window_loss = torch.tensor(state["window_loss"], device=device)
-        window_steps = state["window_steps"]
+        pending = [(s, lr, torch.tensor(v, device=device)) for s, lr, v in state["pending"]]
         print(f"train {name}: resuming at step {step}/{total_steps} from {ckpt.path}")
     forward = torch.compile(model) if tp.compile else model
 
@@ -392,32 +396,30 @@ def train(name: str, params: Params, tokenized: Path, model_dir: Path, reports: 
                     perm, perm_epoch = torch.randperm(n, generator=gen).to(device), epoch
                 batches.append(train_blocks[perm[j * tp.batch_size:(j + 1) * tp.batch_size]])
             lr = lr_at(step, total_steps, peak_lr, tp.warmup_steps, tp.lr_scheduler)
-            window_loss += train_step(forward, model, optimizer, batches, lr, tp.max_grad_norm,
-                                      autocast)
+            loss = train_step(forward, model, optimizer, batches, lr, tp.max_grad_norm, autocast)
             tokens_seen += sum(x.numel() for x in batches)
             step += 1
-            window_steps += 1
+            pending.append((step, lr, loss))
             log_now = step % tp.logging_steps == 0 or step == total_steps
             eval_now = step == total_steps or (step * tp.grad_accum) // micro_per_epoch > (
                 (step - 1) * tp.grad_accum) // micro_per_epoch  # an epoch ended
             stopping = stop.signum is not None
             save_now = step < total_steps and (step % tp.checkpoint_steps == 0 or stopping)
             if log_now:  # the only host sync in a logging window...
-                mean = window_loss.item() / window_steps
+                losses = torch.stack([v for _, _, v in pending]).tolist()
             elif cuda and (eval_now or save_now):  # ...else wait here, so the GPU's work
                 torch.cuda.synchronize()           # counts as training time, not `aside`
             t0 = time.perf_counter()
             if log_now:
-                loss_total += mean * window_steps
-                epoch_now = step / steps_per_epoch
-                history.append({"step": step, "loss": mean, "learning_rate": lr,
-                                "epoch": round(epoch_now, 4)})
-                tracking.log(run, {"train/loss": mean, "train/learning_rate": lr,
-                                   "train/epoch": epoch_now}, step=step)
-                print(f"train {name}: step {step}/{total_steps} epoch {epoch_now:.2f} "
-                      f"loss {mean:.4f} lr {lr:.3g}", flush=True)
-                window_loss.zero_()
-                window_steps = 0
+                for (at, at_lr, _), value in zip(pending, losses):  # every step's loss
+                    history.append({"step": at, "loss": value, "learning_rate": at_lr,
+                                    "epoch": round(at / steps_per_epoch, 4)})
+                    tracking.log(run, {"train/loss": value, "train/learning_rate": at_lr,
+                                       "train/epoch": at / steps_per_epoch}, step=at)
+                    loss_total += value
+                print(f"train {name}: step {step}/{total_steps} epoch {step / steps_per_epoch:.2f}"
+                      f" loss {sum(losses) / len(losses):.4f} lr {lr:.3g}", flush=True)
+                pending = []
             if eval_now:
                 evaluate_now(step)
             if on_step is not None:
@@ -428,7 +430,7 @@ def train(name: str, params: Params, tokenized: Path, model_dir: Path, reports: 
                     "optimizer": optimizer.state_dict(), "rng_cpu": torch.get_rng_state(),
                     "rng_cuda": torch.cuda.get_rng_state_all() if cuda else [],
                     "history": history, "loss_total": loss_total,
-                    "window_loss": window_loss.item(), "window_steps": window_steps,
+                    "pending": [(at, at_lr, v.item()) for at, at_lr, v in pending],
                     "tokens_seen": tokens_seen,
                     "runtime_s": runtime + time.perf_counter() - started,
                     "busy_s": busy + time.perf_counter() - started - aside,

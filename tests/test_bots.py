@@ -1,0 +1,304 @@
+"""Bots of several handles ("cyborgs"): balanced training data, one card column per handle,
+their own DVC stages -- and single-handle bots exactly as before."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+from safetensors.numpy import save_file
+from tinymodel import tweets, write_tweets
+
+from conftest import ran_stages
+from tweetlm import card, tokenize
+from tweetlm.errors import TweetlmError
+from tweetlm.params import (ModelParams, Params, TinyParams, TokenizeParams, TrainParams,
+                            load_params)
+from tweetlm.pretrained import Base
+
+BLOCK = 32
+STATS_KEYS = list(card.STATS_ROWS)  # downloaded, retweets, short, kept
+
+
+def make_params(bots: dict, **sections) -> Params:
+    handles = sorted({h for members in bots.values() for h in members})
+    return replace(Params(
+        handles=handles, bots=bots, tokenize=TokenizeParams(val_fraction=0.1, seed=7),
+        model=ModelParams(base="tiny", tiny=TinyParams(vocab_size=400)),
+        train=TrainParams(block_size=BLOCK),
+    ), **sections)
+
+
+def corpus(handle: str, n: int, seed: int) -> list[str]:
+    return [f"{handle} says {t}" for t in tweets(n, seed=seed)]
+
+
+# --- balancing, on small tables ---
+
+def test_balance_oversamples_smaller_handles_to_the_largest_by_characters():
+    train = {"alice": corpus("alice", 120, 1), "bob": corpus("bob", 35, 2),
+             "carol": corpus("carol", 9, 3)}
+    chars = {h: sum(map(len, t)) for h, t in train.items()}
+    target = chars["alice"]
+    balanced, counts = tokenize.balance(train, seed=5)
+
+    assert balanced["alice"] == train["alice"]  # the largest is left as it is
+    for handle in ("bob", "carol"):
+        texts, out = train[handle], balanced[handle]
+        got = sum(map(len, out))
+        # reaches the largest handle's characters, passing it by less than one tweet
+        assert target <= got < target + max(map(len, texts))
+        copies = target // chars[handle]
+        assert copies >= 1 and out[:copies * len(texts)] == texts * copies  # whole copies
+        rest = out[copies * len(texts):]
+        assert len(set(rest)) == len(rest) and set(rest) <= set(texts)  # then distinct tweets
+        assert counts[handle] == {"train_tweets": len(texts), "train_chars": chars[handle],
+                                  "balanced_tweets": len(out), "balanced_chars": got}
+    assert counts["alice"]["balanced_chars"] == counts["alice"]["train_chars"] == target
+
+    again, _ = tokenize.balance(train, seed=5)
+    other, _ = tokenize.balance(train, seed=6)
+    assert again == balanced  # seeded
+    assert other["carol"] != balanced["carol"]  # the seed picks the remainder
+    assert sum(map(len, other["carol"])) >= target
+
+
+def stream_tweets(tok, blocks) -> list[str]:
+    text = tok.decode(np.concatenate(blocks)) if blocks else ""
+    return text.split("<|endoftext|>")
+
+
+def test_bot_tokenize_balances_training_and_leaves_validation_alone():
+    texts = {"alice": corpus("alice", 400, 1), "bob": corpus("bob", 60, 2)}
+    params = make_params({"alice-bob": ["alice", "bob"]})
+    dataset, tok, meta = tokenize.tokenize(texts, params, Base("tiny", None))
+
+    splits = {h: tokenize.split_tweets(t, 0.1, 7, h) for h, t in texts.items()}
+    # validation: each held-out tweet once, in handle order, never oversampled
+    val = stream_tweets(tok, dataset["validation"]["input_ids"])
+    assert val[:-1] == splits["alice"][1] + splits["bob"][1] and val[-1] == ""
+    # train: bob's tweets repeated until his characters match alice's (seeded shuffle)
+    train = stream_tweets(tok, dataset["train"]["input_ids"])[1:-1]  # ends may be cut
+    from_bob = [t for t in train if t.startswith("bob says")]
+    counts = meta["balance"]
+    assert counts["bob"]["balanced_tweets"] > 4 * counts["bob"]["train_tweets"]
+    assert len(from_bob) >= counts["bob"]["balanced_tweets"] - 2
+    assert set(from_bob) <= set(splits["bob"][0])
+    bob_chars = sum(len(t) for t in train if t.startswith("bob says"))
+    alice_chars = sum(len(t) for t in train if t.startswith("alice says"))
+    assert 0.9 < bob_chars / alice_chars < 1.1
+    assert meta["splits"]["train"]["tweets"] == len(splits["alice"][0]) + len(splits["bob"][0])
+    assert counts["alice"]["balanced_tweets"] == counts["alice"]["train_tweets"]
+    # same inputs, same blocks
+    again, _, _ = tokenize.tokenize(texts, params, Base("tiny", None))
+    assert again["train"]["input_ids"] == dataset["train"]["input_ids"]
+
+
+def test_a_single_handle_is_packed_exactly_as_before():
+    """One handle: no balancing, no shuffle -- its blocks are its split, in order."""
+    texts = corpus("alice", 300, 3)
+    params = make_params({})
+    dataset, tok, meta = tokenize.tokenize({"alice": texts}, params, Base("tiny", None))
+    train, val = tokenize.split_tweets(texts, 0.1, 7, "alice")
+    expected = tokenize.train_tiny_tokenizer(train, 400, BLOCK)
+    assert tok.get_vocab() == expected.get_vocab()
+    blocks = tokenize.pack(tokenize.encode(expected, train), BLOCK, keep_remainder=False)
+    assert np.array_equal(np.array(dataset["train"]["input_ids"]), np.array(blocks))
+    assert "balance" not in meta
+
+
+# --- the bot's stats and card ---
+
+METRICS = {"eval_loss": 3.5, "perplexity": 33.1, "initial_eval_loss": 7.6, "train_loss": 4.0}
+PREDICTIONS = {
+    "sampling": {"do_sample": True, "top_p": 0.95, "top_k": 0, "temperature": 1.0,
+                 "max_length": 40, "num_return_sequences": 2, "seed": 42, "batch_size": 64,
+                 "prefix": "<|endoftext|>"},
+    "predictions": [{"prompt": "My dream is", "generations": ["My dream is cake"] * 2}],
+}
+
+
+def write_handle(root: Path, handle: str, n: int, seed: int) -> dict:
+    """A filtered handle: processed tweets and a stats.json that agrees with them."""
+    write_tweets(root / f"data/processed/{handle}/tweets.parquet", corpus(handle, n, seed))
+    stats = {"downloaded": n + 40 + seed, "retweets": 30 + seed, "short": 10, "kept": n}
+    (root / f"reports/{handle}").mkdir(parents=True)
+    (root / f"reports/{handle}/stats.json").write_text(json.dumps(stats))
+    return stats
+
+
+def write_model(root: Path, bot: str) -> None:
+    """What train and predict leave for the card (a stand-in model: the card reads only its
+    config and safetensors header)."""
+    reports, model = root / "reports" / bot, root / "models" / bot
+    reports.mkdir(parents=True, exist_ok=True)
+    model.mkdir(parents=True)
+    (reports / "train_metrics.json").write_text(json.dumps(METRICS))
+    (reports / "predictions.json").write_text(json.dumps(PREDICTIONS))
+    Image.new("RGB", (40, 20), (10, 200, 10)).save(reports / "predictions.png")
+    (model / "config.json").write_text(json.dumps(
+        {"model_type": "gpt2", "n_layer": 1, "n_head": 2, "n_embd": 8, "n_positions": 32,
+         "vocab_size": 400}))
+    save_file({"wte": np.zeros((400, 8), np.float32)}, str(model / "model.safetensors"))
+
+
+def stats_table(text: str) -> list[list[str]]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| Data |"))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+@pytest.mark.parametrize("members", [["alice", "bob"], ["alice", "bob", "carol"]])
+def test_card_has_one_column_per_handle_from_its_stats(members, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    sizes = {"alice": 300, "bob": 80, "carol": 40}
+    stats = {h: write_handle(tmp_path, h, sizes[h], seed) for seed, h in enumerate(members, 1)}
+    bot = "-".join(members)
+    params = make_params({bot: members})
+    tokenize.main(bot, params)
+
+    copied = json.loads((tmp_path / f"reports/{bot}/stats.json").read_text())
+    meta = json.loads((tmp_path / f"data/tokenized/{bot}/meta.json").read_text())
+    assert list(copied) == members
+    for h in members:  # filter's counts, then the balancing tokenize applied
+        assert copied[h] == {**stats[h], **meta["balance"][h]}
+
+    write_model(tmp_path, bot)
+    card.main(bot, params)
+    text = (tmp_path / f"models/{bot}/README.md").read_text()
+    rows = stats_table(text)
+    assert rows[0] == ["Data", *members] and rows[1] == ["---"] * (len(members) + 1)
+    assert rows[2:] == [[label, *(str(stats[h][key]) for h in members)]
+                        for key, label in card.STATS_ROWS.items()]
+    assert "🤖 AI CYBORG 🤖" in text and "AI BOT" not in text
+    assert text.count("border-radius: 50%") == len(members)  # one avatar each
+    assert "The model was trained on tweets from " + " &amp; ".join(members) in text
+    assert "the users' tweets" in text
+    assert f"Trained from scratch on {sum(stats[h]['kept'] for h in members):,} tweets" in text
+
+
+def test_stale_handle_stats_are_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    write_handle(tmp_path, "alice", 200, 1)
+    write_handle(tmp_path, "bob", 100, 2)
+    (tmp_path / "reports/bob/stats.json").write_text(json.dumps(
+        {"downloaded": 150, "retweets": 20, "short": 10, "kept": 120}))  # not the 100 rows
+    with pytest.raises(TweetlmError) as e:
+        tokenize.main("duo", make_params({"duo": ["alice", "bob"]}))
+    assert str(e.value) == ("reports/bob/stats.json: says 120 tweets kept but "
+                            "data/processed/bob/tweets.parquet holds 100: "
+                            "rerun `dvc repro filter@bob`")
+    assert not (tmp_path / "data/tokenized/duo").exists()
+    (tmp_path / "reports/bob/stats.json").unlink()
+    with pytest.raises(TweetlmError, match=r"^reports/bob/stats.json: not found: rerun"):
+        tokenize.main("duo", make_params({"duo": ["alice", "bob"]}))
+
+
+def test_a_bot_cannot_take_a_handles_name(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"handles": ["alice", "bob"], "bots": {"alice": ["alice", "bob"]}}))
+    with pytest.raises(TweetlmError, match=r"params.yaml: bots.alice: is also a handle's name"):
+        load_params(path)
+
+
+# --- the pipeline ---
+
+MODEL_STAGES = ("tokenize", "train", "predict", "card")
+
+
+def resolved(root: Path) -> dict:
+    """Stage name -> (cmd, deps, outs, params), as DVC resolves dvc.yaml."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        return {s.name: (s.cmd,
+                         {d.def_path for d in s.deps if type(d).__name__ != "ParamsDependency"},
+                         {o.def_path for o in s.outs},
+                         {k for p in s.params for k in p.params})
+                for s in repo.index.stages}
+
+
+def test_bot_stages_mirror_the_handle_stages(project):
+    """Same code deps, params and outputs as the single-handle stages (which
+    tests/test_dvc_graph.py proves exact), the bot's name in place of the handle's."""
+    project.set_params(handles=["alice", "bob"], bots={"duo": ["alice", "bob"]})
+    stages = resolved(project.root)
+    assert not {"tokenize@duo", "card@duo"} & set(stages)
+    for stage in MODEL_STAGES:
+        cmd, deps, outs, params = stages[f"bot-{stage}@duo"]
+        h_cmd, h_deps, h_outs, h_params = stages[f"{stage}@alice"]
+        assert cmd == h_cmd.replace("alice", "duo")
+        assert outs == {o.replace("/alice/", "/duo/").replace("/alice", "/duo") for o in h_outs} \
+            | ({"reports/duo/stats.json"} if stage == "tokenize" else set())
+        assert params == h_params
+        same = {d.replace("/alice/", "/duo/").replace("/alice", "/duo") for d in h_deps}
+        if stage == "tokenize":  # every handle's data, not one file per handle
+            same = same - {"data/processed/duo/tweets.parquet"} | {"data/interim",
+                                                                    "data/processed"}
+        assert deps == same, stage
+    assert "reports/duo/stats.json" in stages["bot-card@duo"][1]
+
+
+def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
+    for seed, handle in enumerate(("alice", "bob"), 1):
+        project.tweetlm("sample", "--out", f"data/raw/{handle}", "--tweets", str(150 * seed),
+                        "--seed", str(seed))
+    project.set_params(**{
+        "handles": ["alice", "bob"], "bots": {"alice-bob": ["alice", "bob"]},
+        "model.tiny.vocab_size": 512, "train.block_size": 64, "train.epochs": 1,
+        "train.batch_size": 16, "predict.prompts": ["My dream is", "Today"],
+        "predict.num_sequences": 2, "predict.max_length": 32,
+    })
+    out = project.dvc("repro", "bot-card@alice-bob", "card@alice").stdout
+    model_stages = {f"{s}@alice" for s in MODEL_STAGES} | \
+        {f"bot-{s}@alice-bob" for s in MODEL_STAGES}
+    assert model_stages <= ran_stages(out), out
+    assert not {"tokenize@bob", "train@bob"} & ran_stages(out)
+
+    root = project.root
+    from transformers import pipeline
+
+    generator = pipeline("text-generation", model=str(root / "models/alice-bob"))
+    assert generator("My dream is", max_new_tokens=5)[0]["generated_text"].startswith("My dream")
+
+    stats = {h: json.loads((root / f"reports/{h}/stats.json").read_text()) for h in ("alice", "bob")}
+    readme = (root / "models/alice-bob/README.md").read_text()
+    assert stats_table(readme)[2:] == [
+        [label, str(stats["alice"][key]), str(stats["bob"][key])]
+        for key, label in card.STATS_ROWS.items()]
+    assert "🤖 AI CYBORG 🤖" in readme and "@alice @bob" in readme
+    meta = json.loads((root / "data/tokenized/alice-bob/meta.json").read_text())
+    assert meta["balance"]["bob"]["balanced_tweets"] == meta["balance"]["bob"]["train_tweets"]
+    assert meta["balance"]["alice"]["balanced_tweets"] > meta["balance"]["alice"]["train_tweets"]
+    # the single handle: its own file deps, its own card, no balancing
+    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    data_deps = {d["path"] for d in lock["tokenize@alice"]["deps"]
+                 if not d["path"].startswith("src/")}
+    assert data_deps == {"reports/params.ok", "data/processed/alice/tweets.parquet"}
+    assert "balance" not in json.loads((root / "data/tokenized/alice/meta.json").read_text())
+    assert "🤖 AI BOT 🤖" in (root / "models/alice/README.md").read_text()
+
+    # bob gains a retweet: his kept tweets are the same, his counts are not. The bot's tokenize
+    # reruns and writes the same blocks, so it is not retrained -- but its card shows the count.
+    (root / "data/raw/bob/late.json").write_text(json.dumps([{
+        "id_str": "99", "created_at": "Thu Oct 11 21:19:24 +0000 2018",
+        "full_text": "RT @carol: not bob's words", "retweeted_status": {"id_str": "1"},
+        "lang": "en"}]))
+    again = project.dvc("repro", "bot-card@alice-bob", "card@alice").stdout
+    assert ran_stages(again) == {"ingest@bob", "filter@bob", "bot-tokenize@alice-bob",
+                                 "bot-card@alice-bob"}, again
+    readme = (root / "models/alice-bob/README.md").read_text()
+    assert stats_table(readme)[2] == ["Tweets downloaded", str(stats["alice"]["downloaded"]),
+                                      str(stats["bob"]["downloaded"] + 1)]

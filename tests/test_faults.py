@@ -1,0 +1,215 @@
+"""Faults: training killed half way under `dvc repro` resumes to the same result and leaves
+nothing half-written behind; two `dvc repro` at once cannot corrupt a project.
+
+The projects here are copies of `planted_pipeline()`'s base (tests/test_secrets.py: data and
+tokenize done, small training settings, W&B offline as shipped), and every result is compared
+with its reference: the same pipeline run once, uninterrupted, with the same params and seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from conftest import BIN, Project, ran_stages
+from test_secrets import clone, planted_pipeline
+
+MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+TIMINGS = ("train_runtime_s", "tokens_per_s")  # wall-clock figures: the only ones that may differ
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return planted_pipeline(tmp_path_factory)
+
+
+def files_under(root: Path, *folders: str) -> dict[str, bytes]:
+    """Every file (hidden ones and temporaries included) under `folders`, with its bytes."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for folder in folders if (root / folder).exists()
+        for p in sorted((root / folder).rglob("*")) if p.is_file() or p.is_symlink()
+    }
+
+
+def snapshot(project: Project) -> dict:
+    """What an interrupted `dvc repro train@sample` must leave exactly as it found it."""
+    root = project.root
+    return {
+        "dvc.lock": (root / "dvc.lock").read_bytes(),
+        "outputs": files_under(root, "models", "reports", "data"),
+        "cache": sorted(str(p.relative_to(root)) for p in (root / ".dvc/cache").rglob("*")),
+    }
+
+
+def train_lock(project: Project) -> dict:
+    """dvc.lock's train@sample entry without the metrics file's hash (it holds timings)."""
+    entry = yaml.safe_load((project.root / "dvc.lock").read_text())["stages"]["train@sample"]
+    entry["outs"] = [o for o in entry["outs"] if not o["path"].endswith("train_metrics.json")]
+    return entry
+
+
+def metrics(project: Project) -> dict:
+    m = json.loads((project.root / "reports/sample/train_metrics.json").read_text())
+    return {k: v for k, v in m.items() if k not in TIMINGS}
+
+
+def assert_same_result(project: Project, reference: Project) -> None:
+    """The run ended exactly as the uninterrupted reference run did."""
+    assert metrics(project) == metrics(reference)
+    for name in MODEL_FILES:
+        got = (project.root / "models/sample" / name).read_bytes()
+        assert got == (reference.root / "models/sample" / name).read_bytes(), name
+    assert train_lock(project) == train_lock(reference)
+    loss = "reports/sample/train/plots/metrics"
+    assert files_under(project.root, loss) == files_under(reference.root, loss)
+    assert not (project.root / "checkpoints").exists()  # removed after success
+    assert json.loads(project.dvc("status", "--json", "train@sample").stdout) == {}
+
+
+def start_repro(project: Project, log: Path) -> subprocess.Popen:
+    """`dvc repro train@sample` in its own process group, as a shell would start it."""
+    with log.open("wb") as out:
+        return subprocess.Popen([str(BIN / "dvc"), "repro", "train@sample"], cwd=project.root,
+                                env=project.env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def wait_for_checkpoint(project: Project, proc: subprocess.Popen, log: Path,
+                        timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not list((project.root / "checkpoints/sample").glob("*/last.pt")):
+        if proc.poll() is not None:
+            pytest.fail(f"dvc repro ended before the first checkpoint:\n{log.read_text()}")
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"no checkpoint after {timeout} s:\n{log.read_text()}")
+        time.sleep(0.05)
+
+
+def group_members(pgid: int) -> list[psutil.Process]:
+    """Live (not zombie) processes of a process group."""
+    members = []
+    for p in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                members.append(p)
+        except (ProcessLookupError, psutil.Error):
+            pass
+    return members
+
+
+def assert_group_gone(pgid: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while (left := group_members(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, [p.cmdline() for p in left]
+
+
+def assert_dvc_locks_free(project: Project) -> None:
+    """DVC's repo lock is not held, and its rwlock names no live process."""
+    import zc.lockfile
+
+    lock = zc.lockfile.LockFile(str(project.root / ".dvc/tmp/lock"))  # what DVC itself takes
+    lock.close()
+    rwlock = project.root / ".dvc/tmp/rwlock"
+    if rwlock.exists():
+        info = json.loads(rwlock.read_text() or "{}")
+        holders = [i for kind in info.values() for v in kind.values()
+                   for i in (v if isinstance(v, list) else [v])]
+        assert not [i for i in holders if psutil.pid_exists(i["pid"])], holders
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_training_interrupted_half_way_resumes_to_the_same_result(planted, tmp_path, sig):
+    project = clone(planted.base, tmp_path / "project")
+    before = snapshot(project)
+    log = tmp_path / "interrupted.log"
+    proc = start_repro(project, log)
+    wait_for_checkpoint(project, proc, log)
+    os.killpg(proc.pid, sig)  # SIGINT: Ctrl-C in the terminal; SIGKILL: OOM killer, closed lid
+    proc.wait(timeout=120)
+    output = log.read_text()
+    assert proc.returncode != 0, output
+    assert_group_gone(proc.pid)  # nothing left running: dvc, tweetlm, wandb-core
+
+    if sig == signal.SIGINT:
+        # train finishes the step it is in, saves it, says so; DVC reports the failed stage
+        stopped = re.search(r"tweetlm: train: stopped at step (\d+)/(\d+)", output)
+        assert stopped, output
+        assert "failed to reproduce 'train@sample'" in output and "Traceback" not in output
+    after = snapshot(project)
+    assert after["dvc.lock"] == before["dvc.lock"]  # no train@sample entry
+    assert after["outputs"] == before["outputs"]  # no model files, metrics, plots, temporaries
+    assert after["cache"] == before["cache"]  # no object, no run-cache entry
+    assert_dvc_locks_free(project)  # even after SIGKILL: no cleanup needed
+
+    again = project.dvc("repro", "train@sample")
+    assert ran_stages(again.stdout) == {"train@sample"}
+    resumed = re.search(r"train sample: resuming at step (\d+)/(\d+)", again.stdout)
+    assert resumed, again.stdout
+    step, total = map(int, resumed.groups())
+    assert 0 < step < total
+    if sig == signal.SIGINT:
+        assert step == int(stopped.group(1))  # the step it stopped at, not an earlier one
+    else:
+        assert step % 10 == 0  # the last periodic checkpoint (train.checkpoint_steps)
+    # only the remaining steps ran: no log line of an earlier step
+    logged = [int(s) for s in re.findall(r"train sample: step (\d+)/", again.stdout)]
+    assert logged and min(logged) > step
+    assert_same_result(project, planted.reference)
+
+
+@pytest.mark.slow
+def test_two_repros_at_once_one_runs_the_other_is_refused(planted, tmp_path):
+    project = clone(planted.base, tmp_path / "project")
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    procs = [start_repro(project, log) for log in logs]
+    for proc in procs:
+        proc.wait(timeout=400)
+    outputs = [log.read_text() for log in logs]
+    codes = [proc.returncode for proc in procs]
+    assert sorted(codes)[0] == 0 and sorted(codes)[1] != 0, (codes, outputs)
+    winner, loser = (0, 1) if codes[0] == 0 else (1, 0)
+    refused = outputs[loser]
+    # Refused by DVC's repo lock (.dvc/tmp/lock) if both start in the same instant, else, in
+    # practice, by its per-path rwlock (.dvc/tmp/rwlock), which names the process in the way.
+    if "Unable to acquire lock" in refused:
+        assert "ERROR: Unable to acquire lock. Most likely another DVC process is running" \
+            in refused
+    else:
+        assert re.search(r"ERROR: failed to reproduce '[^']+': '[^']+' is busy, it is being "
+                         rf"blocked by:\n  \(PID {procs[winner].pid}\): \S*dvc repro "
+                         r"train@sample\n", refused), refused
+    assert "Running stage" not in refused and "Traceback" not in refused
+    assert ran_stages(outputs[winner]) == {"train@sample"}, outputs[winner]
+    assert "resuming" not in outputs[winner]
+    assert_same_result(project, planted.reference)
+    assert_dvc_locks_free(project)
+
+
+@pytest.mark.slow
+def test_predict_max_length_past_the_model_context(planted):
+    """predict.max_length (160 as shipped) beyond what the model attends to (block_size,
+    32 here) samples up to the context instead of indexing past the position embeddings."""
+    from tweetlm import predict
+    from tweetlm.params import PredictParams
+
+    model, tokenizer = predict.load_model(planted.reference.root / "models/sample")
+    context = model.config.n_positions
+    p = replace(PredictParams(), prompts=["Today", "The best thing about my"], num_sequences=3,
+                max_length=5 * context, top_p=1.0)
+    samples = predict.sample_ids(model, tokenizer, p, predict.generation_config(p, tokenizer))
+    lengths = [len(s) for per_prompt in samples for s in per_prompt]
+    assert len(lengths) == 6 and max(lengths) <= context
