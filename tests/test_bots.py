@@ -89,6 +89,7 @@ def test_bot_tokenize_balances_training_and_leaves_validation_alone():
     assert counts["bob"]["balanced_tweets"] > 4 * counts["bob"]["train_tweets"]
     assert len(from_bob) >= counts["bob"]["balanced_tweets"] - 2
     assert set(from_bob) <= set(splits["bob"][0])
+    assert {t.split()[0] for t in train[:40]} == {"alice", "bob"}  # shuffled, not appended
     bob_chars = sum(len(t) for t in train if t.startswith("bob says"))
     alice_chars = sum(len(t) for t in train if t.startswith("alice says"))
     assert 0.9 < bob_chars / alice_chars < 1.1
@@ -158,34 +159,39 @@ def stats_table(text: str) -> list[list[str]]:
     return rows
 
 
-@pytest.mark.parametrize("members", [["alice", "bob"], ["alice", "bob", "carol"]])
-def test_card_has_one_column_per_handle_from_its_stats(members, tmp_path, monkeypatch):
+@pytest.mark.parametrize("bot, members", [("solo", ["alice"]), ("duo", ["alice", "bob"]),
+                                          ("trio", ["alice", "bob", "carol"])])
+def test_card_has_one_column_per_handle_from_its_stats(bot, members, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_MODE", "disabled")
     sizes = {"alice": 300, "bob": 80, "carol": 40}
     stats = {h: write_handle(tmp_path, h, sizes[h], seed) for seed, h in enumerate(members, 1)}
-    bot = "-".join(members)
     params = make_params({bot: members})
     tokenize.main(bot, params)
 
     copied = json.loads((tmp_path / f"reports/{bot}/stats.json").read_text())
     meta = json.loads((tmp_path / f"data/tokenized/{bot}/meta.json").read_text())
     assert list(copied) == members
-    for h in members:  # filter's counts, then the balancing tokenize applied
-        assert copied[h] == {**stats[h], **meta["balance"][h]}
+    for h in members:  # filter's counts, then the balancing tokenize applied (several only)
+        assert copied[h] == {**stats[h], **meta.get("balance", {}).get(h, {})}
 
     write_model(tmp_path, bot)
     card.main(bot, params)
     text = (tmp_path / f"models/{bot}/README.md").read_text()
     rows = stats_table(text)
-    assert rows[0] == ["Data", *members] and rows[1] == ["---"] * (len(members) + 1)
     assert rows[2:] == [[label, *(str(stats[h][key]) for h in members)]
                         for key, label in card.STATS_ROWS.items()]
-    assert "🤖 AI CYBORG 🤖" in text and "AI BOT" not in text
     assert text.count("border-radius: 50%") == len(members)  # one avatar each
+    assert f"`dvc repro bot-card@{bot}` rebuilds this card" in text  # its stage's real name
+    assert f"Trained from scratch on {sum(stats[h]['kept'] for h in members):,} tweets" in text
+    if len(members) == 1:  # a bot of one handle is a bot, as a handle's own is
+        assert "balance" not in meta and rows[0] == ["Data", "Quantity"]
+        assert "🤖 AI BOT 🤖" in text and "CYBORG" not in text and "the user's tweets" in text
+        return
+    assert rows[0] == ["Data", *members] and rows[1] == ["---"] * (len(members) + 1)
+    assert "🤖 AI CYBORG 🤖" in text and "AI BOT" not in text
     assert "The model was trained on tweets from " + " &amp; ".join(members) in text
     assert "the users' tweets" in text
-    assert f"Trained from scratch on {sum(stats[h]['kept'] for h in members):,} tweets" in text
 
 
 def test_stale_handle_stats_are_a_one_line_error(tmp_path, monkeypatch):
@@ -208,7 +214,8 @@ def test_stale_handle_stats_are_a_one_line_error(tmp_path, monkeypatch):
 
 def test_a_bot_cannot_take_a_handles_name(tmp_path):
     path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump({"handles": ["alice", "bob"], "bots": {"alice": ["alice", "bob"]}}))
+    path.write_text(yaml.safe_dump({"handles": ["alice", "bob"],
+                                    "bots": {"alice": ["alice", "bob"]}}))
     with pytest.raises(TweetlmError, match=r"params.yaml: bots.alice: is also a handle's name"):
         load_params(path)
 
@@ -261,11 +268,11 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
         "train.batch_size": 16, "predict.prompts": ["My dream is", "Today"],
         "predict.num_sequences": 2, "predict.max_length": 32,
     })
-    out = project.dvc("repro", "bot-card@alice-bob", "card@alice").stdout
-    model_stages = {f"{s}@alice" for s in MODEL_STAGES} | \
-        {f"bot-{s}@alice-bob" for s in MODEL_STAGES}
-    assert model_stages <= ran_stages(out), out
-    assert not {"tokenize@bob", "train@bob"} & ran_stages(out)
+    targets = ("bot-card@alice-bob", "tokenize@alice")  # a handle's model stages are test_*'s
+    out = project.dvc("repro", *targets).stdout
+    assert ran_stages(out) == {"validate", "ingest@alice", "ingest@bob", "filter@alice",
+                               "filter@bob", "tokenize@alice",
+                               *(f"bot-{s}@alice-bob" for s in MODEL_STAGES)}, out
 
     root = project.root
     from transformers import pipeline
@@ -273,7 +280,8 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
     generator = pipeline("text-generation", model=str(root / "models/alice-bob"))
     assert generator("My dream is", max_new_tokens=5)[0]["generated_text"].startswith("My dream")
 
-    stats = {h: json.loads((root / f"reports/{h}/stats.json").read_text()) for h in ("alice", "bob")}
+    stats = {h: json.loads((root / f"reports/{h}/stats.json").read_text())
+             for h in ("alice", "bob")}
     readme = (root / "models/alice-bob/README.md").read_text()
     assert stats_table(readme)[2:] == [
         [label, str(stats["alice"][key]), str(stats["bob"][key])]
@@ -282,13 +290,12 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
     meta = json.loads((root / "data/tokenized/alice-bob/meta.json").read_text())
     assert meta["balance"]["bob"]["balanced_tweets"] == meta["balance"]["bob"]["train_tweets"]
     assert meta["balance"]["alice"]["balanced_tweets"] > meta["balance"]["alice"]["train_tweets"]
-    # the single handle: its own file deps, its own card, no balancing
+    # the single handle: its own file deps, no balancing
     lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
     data_deps = {d["path"] for d in lock["tokenize@alice"]["deps"]
                  if not d["path"].startswith("src/")}
     assert data_deps == {"reports/params.ok", "data/processed/alice/tweets.parquet"}
     assert "balance" not in json.loads((root / "data/tokenized/alice/meta.json").read_text())
-    assert "🤖 AI BOT 🤖" in (root / "models/alice/README.md").read_text()
 
     # bob gains a retweet: his kept tweets are the same, his counts are not. The bot's tokenize
     # reruns and writes the same blocks, so it is not retrained -- but its card shows the count.
@@ -296,7 +303,7 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
         "id_str": "99", "created_at": "Thu Oct 11 21:19:24 +0000 2018",
         "full_text": "RT @carol: not bob's words", "retweeted_status": {"id_str": "1"},
         "lang": "en"}]))
-    again = project.dvc("repro", "bot-card@alice-bob", "card@alice").stdout
+    again = project.dvc("repro", *targets).stdout
     assert ran_stages(again) == {"ingest@bob", "filter@bob", "bot-tokenize@alice-bob",
                                  "bot-card@alice-bob"}, again
     readme = (root / "models/alice-bob/README.md").read_text()

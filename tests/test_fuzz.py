@@ -48,7 +48,8 @@ def report_counts(request):
     if not COUNTS:
         return
     formats = sorted({f for f, _ in COUNTS})
-    per = ", ".join(f"{f} {sum(n for (g, _), n in COUNTS.items() if g == f)}" for f in formats)
+    per = ", ".join(f"{f} {sum(n for (g, _), n in COUNTS.items() if g == f)} "
+                    f"({COUNTS[f, 'parsed']} parsed)" for f in formats)
     parsed = sum(n for (_, o), n in COUNTS.items() if o == "parsed")
     line = (f"fuzzed {sum(COUNTS.values())} raw inputs ({per}): {parsed} parsed, "
             f"{sum(COUNTS.values()) - parsed} refused with a one-line TweetlmError, 0 other")
@@ -159,12 +160,12 @@ def tweets(draw, make, n_max: int = 6) -> tuple[list[dict], dict[int, str], bool
     return records, dict(zip(tids, (t for _, t in pairs))), True
 
 
-def dumps(draw, value, indent=None, separators=None) -> str:
-    """JSON as different tools write it: compact, indented, ASCII-escaped or not. A lone
-    surrogate has no UTF-8 form: JSON writers escape it, so ensure_ascii is then on."""
-    if indent is None:
-        indent = draw(st.sampled_from([None, None, 1, 2, 4, "\t"]))
-        separators = draw(st.sampled_from([None, (",", ":"), (",", " : ")]))
+def dumps(draw, value, layout: tuple | None = None) -> str:
+    """JSON as different tools write it: compact, indented (`layout`: (indent, separators),
+    else drawn), ASCII-escaped or not. A lone surrogate has no UTF-8 form: JSON writers
+    escape it, so ensure_ascii is then on."""
+    indent, separators = layout or (draw(st.sampled_from([None, None, 1, 2, 4, "\t"])),
+                                    draw(st.sampled_from([None, (",", ":"), (",", " : ")])))
     text = json.dumps(value, indent=indent, separators=separators, ensure_ascii=False)
     if SURROGATE.search(text) or draw(st.booleans()):
         text = json.dumps(value, indent=indent, separators=separators)
@@ -250,10 +251,9 @@ def jsonl_file(draw):
                    for part in (records[:cut], records[cut:]) if part]
     newline = draw(st.sampled_from(["\n", "\r\n", "\n\n"]))
     if draw(st.integers(0, 3)) == 0:  # pretty-printed, concatenated objects also work
-        body = newline.join(json.dumps(r, indent=2, ensure_ascii=draw(st.booleans()))
-                            for r in records)
+        body = newline.join(dumps(draw, r, (2, None)) for r in records)
     else:
-        body = newline.join(json.dumps(r, ensure_ascii=draw(st.booleans())) for r in records)
+        body = newline.join(dumps(draw, r, (None, None)) for r in records)
     data, utf8 = encode(draw, body + draw(st.sampled_from(["", "\n"])))
     return {"tweets.jsonl": data}, expect, ok and utf8
 
@@ -261,7 +261,7 @@ def jsonl_file(draw):
 def archive_js(draw, records: list, part: str) -> str:
     entries = [{"tweet": r} if isinstance(r, dict) and draw(st.integers(0, 9)) else r
                for r in records]
-    body = dumps(draw, entries, indent=2, separators=(",", " : "))
+    body = dumps(draw, entries, (2, (",", " : ")))
     if draw(st.booleans()):  # the older archives' `[ {` layout
         body = body.replace("[\n  {", "[ {", 1)
     return f"window.YTD.{part} = {body}"

@@ -137,6 +137,7 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
         examples=[(p["prompt"], markdown_text(p["generations"][0]))
                   for p in predictions["predictions"] if p["generations"]],
         hub_id=f"{namespace}/{bot}",
+        card_stage="bot-card" if bot in params.bots else "card",  # dvc.yaml's name for it
         first_prompt=json.dumps(prompts[0], ensure_ascii=False),  # a Python string literal
         block_size=t.block_size,
         tweets_of=(f"@{sources[0][0]}'s tweets" if len(sources) == 1 else

@@ -248,12 +248,18 @@ _BLANK = np.frombuffer(WHITESPACE + b";", np.uint8)
 
 @dataclass
 class Segment:
-    """Whole records of one source, one JSON value per line, starting at byte `start`."""
+    """Whole records of one source, ready for pyarrow.
+
+    From `Splitter`: one JSON value per line, each byte at its place in the file, which
+    starts at byte `start`. From the fast splitters: JSON Lines as they are, or an
+    array's elements wrapped as '{"d":[...]}'; `start` is -1 (their errors are found by
+    reading the file again with `Splitter`).
+    """
 
     start: int
     data: bytes
-    elements: int | None  # array elements it holds, one per line (None: a sequence of values)
-    block: int  # pyarrow block size that fits its longest line (record)
+    elements: int | None  # array elements it holds, one per line (None: not counted)
+    block: int  # pyarrow block size that fits its longest line
     empty_ok: bool = False  # the last segment of an empty array `[ ]`
     fast: bool = False  # from a fast splitter: on any doubt, read the source exactly
     wrapped: bool = False  # '{"d":[' elements ']}', from ArraySplitter
@@ -624,8 +630,9 @@ def _sniff(source: Source, head: bytes) -> tuple[str | None, int, bool]:
 
 
 def read_source(source: Source, pool: ThreadPoolExecutor) -> tuple[pa.Table | None, bool, int]:
-    """One source's rows (TYPED schema), whether it is an archive file, and how many of its
-    tweets had no text (left out). (None, True, 0) for an archive file without tweets."""
+    """One source's tweets (ROWS, with int64 ids and UTC dates), whether it is an archive
+    file, and how many of its tweets had no text (left out). (None, True, 0) for an archive
+    file that holds something else (likes, account ...)."""
     try:
         try:
             return _read(source, pool, exact=False)
@@ -714,7 +721,7 @@ def _kind(rec) -> str | None:
 
 
 def _segment_rows(seg: Segment, shape: str | None, source: Source) -> tuple[pa.Table, int]:
-    """The segment's tweets with parsed ids and dates (TYPED), and how many had no text."""
+    """The segment's tweets with int64 ids and UTC dates, and how many had no text."""
     rows = _parse_segment(seg, shape, source)
     no_text = rows.column("text").null_count
     if no_text:

@@ -49,12 +49,16 @@ def load_model(model_dir: Path, stage: str = "train"):
     dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForCausalLM.from_pretrained(
-            model_dir, use_safetensors=True, trust_remote_code=False, dtype=dtype
+        model, info = AutoModelForCausalLM.from_pretrained(
+            model_dir, use_safetensors=True, trust_remote_code=False, dtype=dtype,
+            output_loading_info=True,
         )
-    except (OSError, ValueError, SafetensorError) as e:
+    except (OSError, ValueError, RuntimeError, SafetensorError) as e:  # RuntimeError: wrong shapes
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise TweetlmError(f"{model_dir}: cannot load the model ({first}): rerun train") from None
+    if info["missing_keys"]:  # else transformers samples from randomly filled-in weights
+        raise TweetlmError(f"{model_dir}/model.safetensors: {len(info['missing_keys'])} weights "
+                           f"missing ({min(info['missing_keys'])}...): it is damaged; rerun train")
     return model.to("cuda" if cuda else "cpu").eval(), tokenizer
 
 

@@ -160,15 +160,24 @@ def load_tokenizer(path: Path):
 
 def load_model(path: Path, **kwargs):
     """A causal LM from `path`: safetensors only, never remote code."""
+    from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM
 
     try:
-        return AutoModelForCausalLM.from_pretrained(
-            path, use_safetensors=True, trust_remote_code=False, **kwargs
+        model, info = AutoModelForCausalLM.from_pretrained(
+            path, use_safetensors=True, trust_remote_code=False, output_loading_info=True,
+            **kwargs
         )
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as e:  # + corrupt file
         raise TweetlmError(f"{path}: cannot load a causal language model ({_first_line(e)}): "
                            "model.base must be a text-generation model with safetensors weights")
+    # transformers fills weights missing from the file with random ones: a damaged or
+    # foreign model.safetensors would otherwise fine-tune from noise without a word
+    if info["missing_keys"]:
+        raise TweetlmError(f"{path}: model.safetensors has no {min(info['missing_keys'])} "
+                           f"({len(info['missing_keys'])} weights missing): it is damaged or "
+                           "another model's; re-save the model with save_pretrained")
+    return model
 
 
 def _first_line(e: BaseException) -> str:

@@ -5,7 +5,8 @@ data/processed/<handle>/tweets.parquet (every handle of a bot) -> data/tokenized
     train/, validation/, dataset_dict.json   a Hugging Face DatasetDict (Arrow, save_to_disk)
                                              with one column, input_ids; labels are the inputs
     tokenizer/                               the tokenizer train must use
-    meta.json                                tweet and token counts per split, for the card
+    meta.json                                tweet and token counts per split, for the card,
+                                             and how a bot's handles were balanced
 
 and, for a bot listed under `bots`, reports/<bot>/stats.json: each handle's filter counts
 (copied from reports/<handle>/stats.json, for the card) and its training tweets and characters
@@ -304,8 +305,8 @@ def main(name: str, params: Params) -> None:
               f"{meta['block_size']} tokens ({meta['tokenizer']}, vocab {meta['vocab_size']})")
         for handle, n in meta.get("balance", {}).items():
             if n["balanced_tweets"] != n["train_tweets"]:
-                print(f"tokenize {name}: balanced @{handle} to {n['balanced_chars']:,} training "
-                      f"characters: {n['train_tweets']} tweets x"
-                      f"{n['balanced_chars'] / n['train_chars']:.2f} = {n['balanced_tweets']}")
+                print(f"tokenize {name}: balanced @{handle}: {n['train_tweets']} -> "
+                      f"{n['balanced_tweets']} training tweets, {n['train_chars']:,} -> "
+                      f"{n['balanced_chars']:,} characters")
         tracking.log_summary(run, {f"{s}/{k}": v for s, d in split.items() for k, v in d.items()})
         tracking.log_artifact(run, f"tokenized-{name}", "dataset", out, metadata=meta)
