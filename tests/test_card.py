@@ -14,7 +14,7 @@ from huggingface_hub import ModelCard
 from PIL import Image
 from safetensors.numpy import save_file
 
-from tweetlm import card, predict
+from tweetlm import card, identity, predict
 from tweetlm.errors import TweetlmError
 from tweetlm.params import CardParams, ModelParams, Params, TrainParams
 
@@ -179,10 +179,12 @@ def test_names_and_generated_text_cannot_inject_html():
     assert "> Today is fine" in text
 
 
-def test_avatar_matches_the_picture():
-    for handle in ("alice", "bob", "sample"):
-        assert card.avatar_color(handle) == "#%02x%02x%02x" % predict.avatar_color(handle)
-        assert card.initials(handle) == predict.initials(handle)
+def test_avatar_is_stable_and_distinct_per_handle():
+    assert identity.avatar_color("alice") == identity.avatar_color("alice")
+    assert identity.avatar_color("alice") != identity.avatar_color("bob")
+    assert identity.initials("Alice Liddell") == "AL"
+    assert identity.initials("sample") == "SA"
+    assert identity.initials("__") == "?"
 
 
 def test_template_edit_changes_the_card(tmp_path):

@@ -116,18 +116,23 @@ def assert_group_gone(pgid: int, timeout: float = 30) -> None:
     assert not left, [p.cmdline() for p in left]
 
 
+def rwlock_holders(project: Project) -> list[dict]:
+    """The {pid, cmd} entries of DVC's per-path lock file, .dvc/tmp/rwlock."""
+    rwlock = project.root / ".dvc/tmp/rwlock"
+    info = json.loads(rwlock.read_text() or "{}") if rwlock.exists() else {}
+    return [i for kind in info.values() for v in kind.values()
+            for i in (v if isinstance(v, list) else [v])]
+
+
 def assert_dvc_locks_free(project: Project) -> None:
-    """DVC's repo lock is not held, and its rwlock names no live process."""
+    """DVC's repo lock (.dvc/tmp/lock, an fcntl lock) is not held, and its rwlock names no
+    live process (DVC skips entries of dead processes)."""
     import zc.lockfile
 
     lock = zc.lockfile.LockFile(str(project.root / ".dvc/tmp/lock"))  # what DVC itself takes
     lock.close()
-    rwlock = project.root / ".dvc/tmp/rwlock"
-    if rwlock.exists():
-        info = json.loads(rwlock.read_text() or "{}")
-        holders = [i for kind in info.values() for v in kind.values()
-                   for i in (v if isinstance(v, list) else [v])]
-        assert not [i for i in holders if psutil.pid_exists(i["pid"])], holders
+    holders = rwlock_holders(project)
+    assert not [i for i in holders if psutil.pid_exists(i["pid"])], holders
 
 
 @pytest.mark.slow
@@ -153,7 +158,18 @@ def test_training_interrupted_half_way_resumes_to_the_same_result(planted, tmp_p
     assert after["dvc.lock"] == before["dvc.lock"]  # no train@sample entry
     assert after["outputs"] == before["outputs"]  # no model files, metrics, plots, temporaries
     assert after["cache"] == before["cache"]  # no object, no run-cache entry
-    assert_dvc_locks_free(project)  # even after SIGKILL: no cleanup needed
+    # in particular, no object of train's outputs (the tokenizer files' objects are there
+    # before: the same bytes are in tokenize's output)
+    for out in train_lock(planted.reference)["outs"]:
+        md5 = out["md5"]
+        cached = f".dvc/cache/files/md5/{md5[:2]}/{md5[2:]}"
+        assert cached in before["cache"] or not (project.root / cached).exists(), out
+        assert out["path"] != "models/sample/model.safetensors" or cached not in after["cache"]
+    # SIGINT: DVC exits normally and releases its locks. SIGKILL: the kernel drops the repo
+    # lock; the rwlock keeps the dead dvc's entries, which DVC ignores (it checks the pid).
+    stale = {i["pid"] for i in rwlock_holders(project)}
+    assert stale == (set() if sig == signal.SIGINT else {proc.pid}), stale
+    assert_dvc_locks_free(project)  # so the next run needs no cleanup
 
     again = project.dvc("repro", "train@sample")
     assert ran_stages(again.stdout) == {"train@sample"}

@@ -7,7 +7,6 @@ next to the weights so the model folder is complete as it is: `hf upload USER/BO
 
 from __future__ import annotations
 
-import colorsys
 import hashlib
 import json
 import math
@@ -17,11 +16,11 @@ from pathlib import Path
 
 from tweetlm import tracking
 from tweetlm.errors import TweetlmError
+from tweetlm.identity import SYNTHETIC_HANDLES, avatar_color, display_name, initials
 from tweetlm.outputs import atomic_path
 from tweetlm.params import Params
 
 TEMPLATE = Path(__file__).with_name("card_template.md")
-SYNTHETIC_HANDLES = {"sample"}  # written by the `sample` stage, not tweeted by anyone
 # stats.json key (filter.STATS_KEYS) -> the row huggingtweets' cards show, in their order
 STATS_ROWS = {
     "downloaded": "Tweets downloaded",
@@ -38,19 +37,6 @@ HUB_IDS = {
     "distilgpt2": "distilbert/distilgpt2",
 }
 GPT2_FAMILY = set(HUB_IDS) | set(HUB_IDS.values())
-
-
-def avatar_color(handle: str) -> str:
-    """The placeholder avatar's colour, as predict draws it in predictions.png."""
-    hue = hashlib.sha256(handle.encode()).digest()[0] / 256
-    return "#%02x%02x%02x" % tuple(round(c * 255) for c in colorsys.hls_to_rgb(hue, 0.42, 0.55))
-
-
-def initials(name: str) -> str:
-    words = "".join(c if c.isalnum() else " " for c in name).split()
-    if not words:
-        return "?"
-    return (words[0][:2] if len(words) == 1 else words[0][0] + words[1][0]).upper()
 
 
 def markdown_text(text: str) -> str:
@@ -84,9 +70,9 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
     handles = [
         {
             "handle": handle,
-            "name": c.display_names.get(handle, handle),
-            "initials": initials(c.display_names.get(handle, handle)),
-            "color": avatar_color(handle),
+            "name": display_name(handle, params),
+            "initials": initials(display_name(handle, params)),
+            "color": "#%02x%02x%02x" % avatar_color(handle),
             "synthetic": handle in SYNTHETIC_HANDLES,
             "stats": stats,
         }

@@ -8,20 +8,18 @@ front of every tweet, as huggingtweets did; a generated tweet ends at the next <
 
 from __future__ import annotations
 
-import colorsys
 import copy
-import hashlib
 import time
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 from tweetlm.errors import TweetlmError
+from tweetlm.identity import SYNTHETIC_HANDLES, avatar_color, display_name, initials
 from tweetlm.outputs import atomic_path, write_json
 from tweetlm.params import Params, PredictParams
 
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
-SYNTHETIC_HANDLES = {"sample"}  # written by the `sample` stage, not tweeted by anyone
 
 # predictions.png: 1200x630, the size of a social card (Open Graph image), as a thumbnail
 WIDTH, HEIGHT = 1200, 630
@@ -141,24 +139,6 @@ def generate(model, tokenizer, p: PredictParams, config) -> list[list[str]]:
                                 clean_up_tokenization_spaces=False).strip()
 
     return [[text(ids) for ids in samples] for samples in sample_ids(model, tokenizer, p, config)]
-
-
-def display_name(handle: str, params: Params) -> str:
-    return params.card.display_names.get(handle, handle)
-
-
-def avatar_color(handle: str) -> tuple[int, int, int]:
-    """A stable colour per handle for the placeholder avatar (the card uses the same one)."""
-    hue = hashlib.sha256(handle.encode()).digest()[0] / 256
-    return tuple(round(c * 255) for c in colorsys.hls_to_rgb(hue, 0.42, 0.55))
-
-
-def initials(name: str) -> str:
-    words = [w for w in "".join(c if c.isalnum() else " " for c in name).split() if w]
-    if not words:
-        return "?"
-    letters = words[0][:2] if len(words) == 1 else words[0][0] + words[1][0]
-    return letters.upper()
 
 
 # -- predictions.png -----------------------------------------------------------------------
