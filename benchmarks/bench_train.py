@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import re
@@ -165,10 +164,10 @@ def bench_tiny_run(params, tweets_n: int) -> dict:
             start = time.perf_counter()
             tokenize.main("sample", params)
             tokenize_s = time.perf_counter() - start
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             metrics = train.train("sample", params, Path("data/tokenized/sample"),
                                   Path("models/sample"), Path("reports/sample"))
-            train_s = time.perf_counter() - start
+            train_s, train_cpu = time.perf_counter() - start, time.process_time() - cpu
             meta = json.loads(Path("data/tokenized/sample/meta.json").read_text())
         finally:
             os.chdir(cwd)
@@ -176,7 +175,9 @@ def bench_tiny_run(params, tweets_n: int) -> dict:
         "corpus": corpus, "tweets": meta["splits"]["train"]["tweets"]
         + meta["splits"]["validation"]["tweets"],
         "train_tokens": meta["splits"]["train"]["tokens_in_blocks"],
-        "tokenize_s": tokenize_s, "train_call_s": train_s, **metrics,
+        "tokenize_s": tokenize_s, "train_call_s": train_s,
+        "train_call_cpu_s": train_cpu,  # CPU seconds, all threads: less load-sensitive
+        **metrics,
     }
 
 
@@ -312,6 +313,9 @@ def main() -> int:
     report = {"torch": torch.__version__, "python": platform.python_version(),
               "cpu_count": os.cpu_count()}
 
+    # 1-minute load average before each part: other processes on a shared machine slow a
+    # 2-thread CPU run far more than their share (the threads wait on each other)
+    report["load_before"] = {"cpu_tiny": os.getloadavg()[0]}
     r = report["cpu_tiny"] = bench_cpu_tiny(params, args.cpu_steps)
     print(f"cpu_tiny: {r['tokens_per_s']:,.0f} tokens/s ({r['step_ms']:.1f} ms/step, batch "
           f"{r['batch']}x{r['block_size']}, {r['parameters']:,} params, {r['threads']} threads); "
@@ -319,13 +323,14 @@ def main() -> int:
           f"peak {r['peak_tflops'] * 1e3:.0f} GFLOP/s", flush=True)
 
     if not args.no_tiny_run:
+        report["load_before"]["tiny_run"] = os.getloadavg()[0]
         t = report["tiny_run"] = bench_tiny_run(params, args.tweets)
         t["loop_efficiency"] = t["tokens_per_s"] / r["tokens_per_s"]
         print(f"tiny_run on {t['corpus']}: {t['tweets']} tweets, {t['train_tokens']:,} "
               f"train tokens x "
               f"{t['epochs']:g} epochs in {t['train_runtime_s']:.1f} s of training "
-              f"({t['train_call_s']:.1f} s with setup and saving; tokenize {t['tokenize_s']:.1f} "
-              f"s); eval loss {t['initial_eval_loss']:.3f} -> {t['eval_loss']:.3f}, perplexity "
+              f"({t['train_call_s']:.1f} s with setup and saving, {t['train_call_cpu_s']:.1f} "
+              f"CPU s; tokenize {t['tokenize_s']:.1f} s); eval loss {t['initial_eval_loss']:.3f} -> {t['eval_loss']:.3f}, perplexity "
               f"{t['perplexity']:.1f}; {t['tokens_per_s']:,.0f} tokens/s = "
               f"{t['loop_efficiency']:.2f} x cpu_tiny", flush=True)
 
@@ -345,6 +350,7 @@ def main() -> int:
     if args.no_e2e:
         report["e2e"] = {"skipped": "--no-e2e"}
     else:
+        report["load_before"]["e2e"] = os.getloadavg()[0]
         e = report["e2e"] = bench_e2e()
         if "total_s" in e:
             print(f"e2e: dvc repro (sample handle) {e['total_s']:.1f} s, raw JSON to card "
@@ -353,6 +359,10 @@ def main() -> int:
         else:
             print(f"e2e: {e.get('skipped') or e.get('failed')}")
 
+    load = report["load_before"]
+    if max(load.values()) > 0.5 * (os.cpu_count() or 1):
+        print(f"note: the machine was busy (1-min load average {max(load.values()):.1f} on "
+              f"{os.cpu_count()} CPUs): CPU figures are below what an idle machine gives")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=float) + "\n")

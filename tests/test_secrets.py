@@ -17,16 +17,18 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from conftest import Project, copy_project, ran_stages
 
 # Small enough that a training run takes seconds on 2 CPU cores, large enough to checkpoint
-# several times (~95 steps, a checkpoint every 10). tests/test_faults.py relies on these.
+# several times (63 steps, a checkpoint every 10). tests/test_faults.py relies on these.
 SMALL = {
     "model.tiny.n_layer": 1,
     "model.tiny.n_embd": 32,
     "model.tiny.vocab_size": 512,
     "train.block_size": 32,
-    "train.epochs": 0.3,
+    "train.epochs": 0.2,
     "train.checkpoint_steps": 10,
     "train.logging_steps": 10,
     "predict.num_sequences": 2,
@@ -133,6 +135,7 @@ def find_markers(planted: Planted, roots: list[Path], skip: set[Path]) -> list[s
     return found
 
 
+@pytest.mark.slow  # runs the whole pipeline
 def test_no_credential_reaches_any_file_or_output(tmp_path_factory):
     planted = planted_pipeline(tmp_path_factory)
     root = planted.reference.root
