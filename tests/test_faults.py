@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -77,6 +78,19 @@ def assert_same_result(project: Project, reference: Project) -> None:
     assert json.loads(project.dvc("status", "--json", "train@sample").stdout) == {}
 
 
+@contextmanager
+def cleanup(*procs: subprocess.Popen):
+    """If a test fails half way, kill the process groups it started (their leader still
+    runs, so the group id is surely ours)."""
+    try:
+        yield
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
 def start_repro(project: Project, log: Path) -> subprocess.Popen:
     """`dvc repro train@sample` in its own process group, as a shell would start it."""
     with log.open("wb") as out:
@@ -92,7 +106,6 @@ def wait_for_checkpoint(project: Project, proc: subprocess.Popen, log: Path,
         if proc.poll() is not None:
             pytest.fail(f"dvc repro ended before the first checkpoint:\n{log.read_text()}")
         if time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGKILL)
             pytest.fail(f"no checkpoint after {timeout} s:\n{log.read_text()}")
         time.sleep(0.05)
 
@@ -142,9 +155,10 @@ def test_training_interrupted_half_way_resumes_to_the_same_result(planted, tmp_p
     before = snapshot(project)
     log = tmp_path / "interrupted.log"
     proc = start_repro(project, log)
-    wait_for_checkpoint(project, proc, log)
-    os.killpg(proc.pid, sig)  # SIGINT: Ctrl-C in the terminal; SIGKILL: OOM killer, closed lid
-    proc.wait(timeout=120)
+    with cleanup(proc):
+        wait_for_checkpoint(project, proc, log)
+        os.killpg(proc.pid, sig)  # SIGINT: Ctrl-C in a terminal; SIGKILL: OOM killer, closed lid
+        proc.wait(timeout=120)
     output = log.read_text()
     assert proc.returncode != 0, output
     assert_group_gone(proc.pid)  # nothing left running: dvc, tweetlm, wandb-core
@@ -192,8 +206,9 @@ def test_two_repros_at_once_one_runs_the_other_is_refused(planted, tmp_path):
     project = clone(planted.base, tmp_path / "project")
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     procs = [start_repro(project, log) for log in logs]
-    for proc in procs:
-        proc.wait(timeout=400)
+    with cleanup(*procs):
+        for proc in procs:
+            proc.wait(timeout=400)
     outputs = [log.read_text() for log in logs]
     codes = [proc.returncode for proc in procs]
     assert sorted(codes)[0] == 0 and sorted(codes)[1] != 0, (codes, outputs)
