@@ -20,11 +20,8 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed
 	dvc repro
 
-# The fuzz tests run in a process of their own: once, in a long suite's process, a fuzzed
-# input crashed pyarrow's JSON reader (a segfault; not reproduced in isolation yet).
 test: $(VENV)/.installed
-	pytest --ignore=tests/test_fuzz.py
-	pytest tests/test_fuzz.py
+	pytest
 
 bench: $(VENV)/.installed
 	python benchmarks/bench_data.py

@@ -7,6 +7,7 @@ import json
 import os
 import struct
 import subprocess
+import sys
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -446,3 +447,22 @@ def test_summary_line_and_output(workspace):
     table = pq.read_table(workspace / "data/interim/alice/tweets.parquet")
     assert table.schema.equals(ig.SCHEMA, check_metadata=False)
     assert table.column("id").to_pylist() == [1, 2]
+
+
+@pytest.mark.parametrize("content", [
+    b'{\n  "id_str": "12213343673081",\n  "full_text": "pretty printed"\n}\n\nnull',
+    b"null\n",
+    b'{"id_str": "1", "full_text": "a b c"}\nnull\nnull\n',
+])
+def test_top_level_null_records_never_reach_pyarrow(tmp_path, content):
+    # pyarrow 26's JSON reader segfaults on a segment whose records are only `null`
+    # (found by tests/test_fuzz.py); run in a subprocess so a crash fails this test.
+    (tmp_path / "tweets.jsonl").write_bytes(content)
+    code = ("import sys, tweetlm.ingest as ig\n"
+            "from tweetlm.errors import TweetlmError\n"
+            "try:\n    ig.ingest(sys.argv[1], 64)\n"
+            "except TweetlmError as e:\n    print(e)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]  # no segfault
+    message = proc.stdout.strip()
+    assert message.startswith("tweets.jsonl") and "\n" not in message  # our one-line error
