@@ -70,6 +70,18 @@ def ran_stages(repro_output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", repro_output))
 
 
+def markdown_table(text: str, first_header: str) -> list[list[str]]:
+    """The Markdown table whose header row starts with `first_header`, as rows of cells."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
 def copy_project(dest: Path) -> Project:
     """Copy the checkout's tracked and untracked-but-not-ignored files into a fresh git repo."""
     files = subprocess.run(

@@ -14,7 +14,7 @@ from PIL import Image
 from safetensors.numpy import save_file
 from tinymodel import tweets, write_tweets
 
-from conftest import ran_stages
+from conftest import markdown_table, ran_stages
 from tweetlm import card, tokenize
 from tweetlm.errors import TweetlmError
 from tweetlm.params import (ModelParams, Params, TinyParams, TokenizeParams, TrainParams,
@@ -148,17 +148,6 @@ def write_model(root: Path, bot: str) -> None:
     save_file({"wte": np.zeros((400, 8), np.float32)}, str(model / "model.safetensors"))
 
 
-def stats_table(text: str) -> list[list[str]]:
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("| Data |"))
-    rows = []
-    for line in lines[start:]:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split("|")])
-    return rows
-
-
 @pytest.mark.parametrize("bot, members", [("solo", ["alice"]), ("duo", ["alice", "bob"]),
                                           ("trio", ["alice", "bob", "carol"])])
 def test_card_has_one_column_per_handle_from_its_stats(bot, members, tmp_path, monkeypatch):
@@ -178,7 +167,7 @@ def test_card_has_one_column_per_handle_from_its_stats(bot, members, tmp_path, m
     write_model(tmp_path, bot)
     card.main(bot, params)
     text = (tmp_path / f"models/{bot}/README.md").read_text()
-    rows = stats_table(text)
+    rows = markdown_table(text, "Data")
     assert rows[2:] == [[label, *(str(stats[h][key]) for h in members)]
                         for key, label in card.STATS_ROWS.items()]
     assert text.count("border-radius: 50%") == len(members)  # one avatar each
@@ -283,7 +272,7 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
     stats = {h: json.loads((root / f"reports/{h}/stats.json").read_text())
              for h in ("alice", "bob")}
     readme = (root / "models/alice-bob/README.md").read_text()
-    assert stats_table(readme)[2:] == [
+    assert markdown_table(readme, "Data")[2:] == [
         [label, str(stats["alice"][key]), str(stats["bob"][key])]
         for key, label in card.STATS_ROWS.items()]
     assert "🤖 AI CYBORG 🤖" in readme and "@alice @bob" in readme
@@ -307,5 +296,5 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
     assert ran_stages(again) == {"ingest@bob", "filter@bob", "bot-tokenize@alice-bob",
                                  "bot-card@alice-bob"}, again
     readme = (root / "models/alice-bob/README.md").read_text()
-    assert stats_table(readme)[2] == ["Tweets downloaded", str(stats["alice"]["downloaded"]),
+    assert markdown_table(readme, "Data")[2] == ["Tweets downloaded", str(stats["alice"]["downloaded"]),
                                       str(stats["bob"]["downloaded"] + 1)]

@@ -14,6 +14,7 @@ from huggingface_hub import ModelCard
 from PIL import Image
 from safetensors.numpy import save_file
 
+from conftest import markdown_table as table
 from tweetlm import card, identity, predict
 from tweetlm.errors import TweetlmError
 from tweetlm.params import CardParams, ModelParams, Params, TrainParams
@@ -66,18 +67,6 @@ def front_matter(text: str) -> dict:
     match = re.match(r"---\n(.*?)\n---\n", text, re.S)
     assert match, "no YAML front matter"
     return yaml.safe_load(match.group(1))
-
-
-def table(text: str, first_header: str) -> list[list[str]]:
-    """The Markdown table whose header row starts with `first_header`, as rows of cells."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
-    rows = []
-    for line in lines[start:]:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split("|")])
-    return rows
 
 
 def test_front_matter_is_valid_hub_metadata():
