@@ -48,7 +48,7 @@ PY = sys.executable
 STAGE = r"""
 import importlib, json, os, resource, sys, time
 stage = importlib.import_module("tweetlm." + sys.argv[1])
-from tweetlm.params import load_params
+from tweetlm.core.params import load_params
 params = load_params("params.yaml")
 cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 t0, c0 = time.perf_counter(), cpu()

@@ -206,7 +206,7 @@ def bench_gpu_gpt2(batch: int, steps: int) -> dict:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     from tweetlm import pretrained
-    from tweetlm.errors import TweetlmError
+    from tweetlm.core.errors import TweetlmError
 
     device = torch.device("cuda")
     name = torch.cuda.get_device_name(device)
@@ -306,7 +306,7 @@ def main() -> int:
     import torch
     from transformers.utils import logging as hf_logging
 
-    from tweetlm.params import load_params
+    from tweetlm.core.params import load_params
 
     hf_logging.disable_progress_bar()
     params = load_params(ROOT / "params.yaml")

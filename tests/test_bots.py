@@ -12,12 +12,12 @@ import pytest
 import yaml
 from PIL import Image
 from safetensors.numpy import save_file
-from tinymodel import tweets, write_tweets
+from helpers.tinymodel import tweets, write_tweets
 
 from conftest import markdown_table, ran_stages
 from tweetlm import card, tokenize
-from tweetlm.errors import TweetlmError
-from tweetlm.params import (ModelParams, Params, TinyParams, TokenizeParams, TrainParams,
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.params import (ModelParams, Params, TinyParams, TokenizeParams, TrainParams,
                             load_params)
 from tweetlm.pretrained import Base
 

@@ -16,8 +16,8 @@ from safetensors.numpy import save_file
 
 from conftest import markdown_table as table
 from tweetlm import card, identity, predict
-from tweetlm.errors import TweetlmError
-from tweetlm.params import CardParams, ModelParams, Params, TrainParams
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.params import CardParams, ModelParams, Params, TrainParams
 
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")
 STATS = {

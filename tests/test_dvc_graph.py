@@ -149,7 +149,7 @@ if stage != "validate":  # the stage's own code is what the static walk covers
     stub = types.ModuleType(f"tweetlm.{stage}")
     stub.main = lambda *a, **k: None
     sys.modules[stub.__name__] = stub
-from tweetlm.cli import main
+from tweetlm.core.cli import main
 status = main([stage, *args])
 loaded = [m for m in sys.modules if m.split(".")[0] == "tweetlm" and m != f"tweetlm.{stage}"]
 print(json.dumps({"status": status, "modules": sorted(loaded)}))
@@ -293,7 +293,7 @@ def dump():
     with open(sys.argv[1], "w") as f:
         json.dump(loaded, f)
 atexit.register(dump)
-from tweetlm.cli import main
+from tweetlm.core.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 

@@ -235,7 +235,7 @@ def test_predict_max_length_past_the_model_context(planted):
     """predict.max_length (160 as shipped) beyond what the model attends to (block_size,
     32 here) samples up to the context instead of indexing past the position embeddings."""
     from tweetlm import predict
-    from tweetlm.params import PredictParams
+    from tweetlm.core.params import PredictParams
 
     model, tokenizer = predict.load_model(planted.reference.root / "models/sample")
     context = model.config.n_positions

@@ -16,12 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tweetlm import filter as flt
-from tweetlm.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError
 from tweetlm.filter import (
     clean_text_reference, filter_tweets, is_retweet_reference, is_short_reference,
 )
 from tweetlm.ingest import SCHEMA
-from tweetlm.params import FilterParams, Params
+from tweetlm.core.params import FilterParams, Params
 
 
 def tweets(texts, is_retweet=None, ids=None, text_type=pa.string()) -> pa.Table:
@@ -326,7 +326,7 @@ def test_main_rejects_bad_interim_files_in_one_line(tmp_path, monkeypatch, write
 def test_cli_error_is_one_line_without_traceback(tmp_path):
     (tmp_path / "params.yaml").write_text("handles: [someone]\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "tweetlm.cli", "filter", "someone"],
+        [sys.executable, "-m", "tweetlm.core.cli", "filter", "someone"],
         cwd=tmp_path, capture_output=True, text=True,
     )
     assert proc.returncode == 1

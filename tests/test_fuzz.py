@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tweetlm import ingest as ig
-from tweetlm.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError
 
 ROOT = Path(__file__).resolve().parents[1]
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")

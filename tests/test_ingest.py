@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tweetlm import ingest as ig
-from tweetlm.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "raw"
@@ -459,7 +459,7 @@ def test_top_level_null_records_never_reach_pyarrow(tmp_path, content):
     # (found by tests/test_fuzz.py); run in a subprocess so a crash fails this test.
     (tmp_path / "tweets.jsonl").write_bytes(content)
     code = ("import sys, tweetlm.ingest as ig\n"
-            "from tweetlm.errors import TweetlmError\n"
+            "from tweetlm.core.errors import TweetlmError\n"
             "try:\n    ig.ingest(sys.argv[1], 64)\n"
             "except TweetlmError as e:\n    print(e)\n")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)

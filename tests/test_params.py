@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tweetlm.errors import TweetlmError
-from tweetlm.params import Params, check_name, load_params
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.params import Params, check_name, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tinymodel import save_tiny_gpt2
+from helpers.tinymodel import save_tiny_gpt2
 from tweetlm import predict
-from tweetlm.errors import TweetlmError
-from tweetlm.params import CardParams, Params, PredictParams
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.params import CardParams, Params, PredictParams
 
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")
 PROMPTS = ["My dream is", "I think that the weather", "Today", "Ünïcode 🤖 prompt"]

@@ -7,11 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from tinymodel import save_tiny_gpt2, tweets, write_tweets
+from helpers.tinymodel import save_tiny_gpt2, tweets, write_tweets
 
 from tweetlm import pretrained, tokenize, train
-from tweetlm.errors import TweetlmError
-from tweetlm.params import ModelParams, Params, TokenizeParams, TrainParams
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.params import ModelParams, Params, TokenizeParams, TrainParams
 
 NAME = "alice"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import BIN, Project, copy_project, ran_stages
-from s3server import HOST, S3Server, closed_port, s3_server  # noqa: F401 (fixture)
+from helpers.s3server import HOST, S3Server, closed_port, s3_server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tweetlm import ingest, sample
-from tweetlm.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -116,7 +116,7 @@ def test_labelled_synthetic(sample_dir):
 
 
 def test_cli_writes_the_sample(tmp_path):
-    from tweetlm import cli
+    from tweetlm.core import cli
 
     assert cli.main(["sample", "--out", str(tmp_path / "s"), "--tweets", "300", "--seed", "5"]) == 0
     table, _ = ingest.ingest(tmp_path / "s", 64)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tinymodel import save_tiny_gpt2
+from helpers.tinymodel import save_tiny_gpt2
 
-from tweetlm import cli, predict, pretrained
-from tweetlm.errors import TweetlmError
+from tweetlm.core import cli, predict, pretrained
+from tweetlm.core.errors import TweetlmError
 
 ROOT = Path(__file__).resolve().parents[1]
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tinymodel import tweets, write_tweets
+from helpers.tinymodel import tweets, write_tweets
 
 from tweetlm import tokenize
-from tweetlm.errors import TweetlmError
-from tweetlm.params import ModelParams, Params, TinyParams, TokenizeParams, TrainParams
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.params import ModelParams, Params, TinyParams, TokenizeParams, TrainParams
 from tweetlm.pretrained import Base
 
 BLOCK = 32

@@ -10,11 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from tinymodel import tweets, write_tweets
+from helpers.tinymodel import tweets, write_tweets
 
 from tweetlm import tokenize, train
-from tweetlm.errors import TweetlmError
-from tweetlm.params import ModelParams, Params, TinyParams, TokenizeParams, TrainParams
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.params import ModelParams, Params, TinyParams, TokenizeParams, TrainParams
 
 NAME = "alice"
 

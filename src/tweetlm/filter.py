@@ -42,9 +42,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tweetlm.errors import TweetlmError
-from tweetlm.outputs import atomic_path, write_json
-from tweetlm.params import Params
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.outputs import atomic_path, write_json
+from tweetlm.core.params import Params
 
 REQUIRED = {  # column -> (what it holds, type check)
     "id": ("tweet ids", lambda t: pa.types.is_integer(t) or pa.types.is_string(t)

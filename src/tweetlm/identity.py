@@ -5,7 +5,7 @@ from __future__ import annotations
 import colorsys
 import hashlib
 
-from tweetlm.params import Params
+from tweetlm.core.params import Params
 
 SYNTHETIC_HANDLES = {"sample"}  # written by the `sample` stage, not tweeted by anyone
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tweetlm.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError
 
 TINY = "tiny"
 WHERE = "params.yaml: model.base"

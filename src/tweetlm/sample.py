@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tweetlm.errors import TweetlmError
-from tweetlm.outputs import atomic_path
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.outputs import atomic_path
 
 USER = {"id": "1480000000000000042", "name": "Sample Bot (synthetic)", "screen_name": "tweetlm_sample"}
 SOURCE_HTML = '<a href="https://github.com/tweetlm" rel="nofollow">tweetlm synthetic sample</a>'

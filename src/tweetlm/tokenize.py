@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 
 from tweetlm import pretrained, tracking
-from tweetlm.errors import TweetlmError
-from tweetlm.outputs import atomic_path, write_json
-from tweetlm.params import Params
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.outputs import atomic_path, write_json
+from tweetlm.core.params import Params
 
 EOS = "<|endoftext|>"  # GPT-2's end-of-text token, also the tiny tokenizer's only special one
 

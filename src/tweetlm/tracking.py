@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from tweetlm.params import Params
+from tweetlm.core.params import Params
 
 MODES = ("offline", "online", "disabled")
 _ALIASES = {"dryrun": "offline", "run": "online"}  # older WANDB_MODE spellings

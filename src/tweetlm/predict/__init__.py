@@ -14,10 +14,10 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-from tweetlm.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError
 from tweetlm.identity import SYNTHETIC_HANDLES, avatar_color, display_name, initials
-from tweetlm.outputs import atomic_path, write_json
-from tweetlm.params import Params, PredictParams
+from tweetlm.core.outputs import atomic_path, write_json
+from tweetlm.core.params import Params, PredictParams
 
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 

@@ -91,9 +91,9 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
-from tweetlm.errors import TweetlmError
-from tweetlm.outputs import atomic_path
-from tweetlm.params import Params
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.outputs import atomic_path
+from tweetlm.core.params import Params
 
 SCHEMA = pa.schema([
     pa.field("id", pa.int64(), nullable=False),

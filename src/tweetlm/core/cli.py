@@ -1,6 +1,6 @@
 """`tweetlm STAGE NAME`: the one entry point that dvc.yaml calls for every stage.
 
-Stage modules are imported lazily, so a stage loads only its own code and dvc.yaml can
+Stage modules (tweetlm.<stage>) are imported lazily, so a stage loads only its own code and dvc.yaml can
 list exactly that code as its deps. Any TweetlmError becomes one line on stderr and
 exit status 1; an interrupt becomes status 130. Never a traceback for bad input.
 """
@@ -11,29 +11,36 @@ import argparse
 import importlib
 import sys
 
-from tweetlm.errors import TweetlmError
+import tweetlm
+from tweetlm.core import layout
+from tweetlm.core.errors import TweetlmError
 
+_H, _B = "HANDLE", layout.bot("BOT")
 # stage -> (what NAME is, help)
 STAGES = {
-    "ingest": ("handle", "raw tweet JSON in data/raw/HANDLE -> data/interim/HANDLE/tweets.parquet"),
-    "filter": ("handle", "drop retweets and short tweets -> data/processed/HANDLE, stats.json"),
-    "tokenize": ("bot", "pack tweets into token blocks -> data/tokenized/BOT"),
-    "train": ("bot", "fine-tune GPT-2 -> models/BOT"),
-    "predict": ("bot", "sample tweets from the model -> reports/BOT/predictions.json"),
-    "card": ("bot", "write the model card -> models/BOT/README.md"),
+    "ingest": ("handle", f"raw tweet JSON in {layout.raw_dir(_H)} -> {layout.interim(_H)}"),
+    "filter": ("handle", f"drop retweets and short tweets -> {layout.processed(_H)}, "
+                         f"{layout.stats(_H)}"),
+    "tokenize": ("bot", f"pack tweets into token blocks -> {_B.tokenized}"),
+    "train": ("bot", f"fine-tune the base model -> {_B.model}"),
+    "predict": ("bot", f"sample tweets from the model -> {_B.predictions}"),
+    "card": ("bot", f"write the model card -> {_B.card}"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tweetlm", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
+    parser.add_argument("--version", action="version", version=f"tweetlm {tweetlm.__version__}")
+    parser.add_argument("--params", default=str(layout.PARAMS_FILE),
+                        help="params file (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("validate", help="check params.yaml and exit (the pipeline's first stage)")
     for stage, (what, text) in STAGES.items():
         p = sub.add_parser(stage, help=text)
         p.add_argument("name", metavar=what.upper(), help=f"the {what} to process")
     sample = sub.add_parser("sample", help="write the synthetic sample handle's raw files")
-    sample.add_argument("--out", default="data/raw/sample", help="folder (default: %(default)s)")
+    sample.add_argument("--out", default=str(layout.raw_dir(layout.SAMPLE_HANDLE)),
+                        help="folder (default: %(default)s)")
     sample.add_argument("--tweets", type=int, default=3200, help="tweets (default: %(default)s)")
     sample.add_argument("--seed", type=int, default=0)
     return parser
@@ -47,15 +54,15 @@ def run(argv: list[str] | None = None) -> None:
 
         sample.main(args.out, args.tweets, args.seed)
         return
-    from tweetlm.params import check_name, load_params
+    from tweetlm.core.params import check_name, load_params
 
     params = load_params(args.params)
     if args.command == "validate":
-        from tweetlm.outputs import write_json
+        from tweetlm.core.outputs import write_json
 
         # A constant stamp: stages depend on it so validation runs first, and its
         # unchanging hash means passing validation never reruns anything.
-        write_json("reports/params.ok", {"params": "valid"})
+        write_json(layout.PARAMS_OK, {"params": "valid"})
         return
     what = STAGES[args.command][0]
     name = check_name(args.name, what)

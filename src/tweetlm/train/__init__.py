@@ -43,9 +43,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tweetlm import pretrained, tracking
-from tweetlm.errors import TweetlmError
-from tweetlm.outputs import atomic_path, write_json
-from tweetlm.params import Params
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.outputs import atomic_path, write_json
+from tweetlm.core.params import Params
 
 # What train writes into models/<bot>/ (dvc.yaml lists exactly these; predict and card
 # add generation_config.json and README.md next to them).

@@ -15,12 +15,12 @@ import struct
 from pathlib import Path
 
 from tweetlm import tracking
-from tweetlm.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError
 from tweetlm.identity import SYNTHETIC_HANDLES, avatar_color, display_name, initials
-from tweetlm.outputs import atomic_path
-from tweetlm.params import Params
+from tweetlm.core.outputs import atomic_path
+from tweetlm.core.params import Params
 
-TEMPLATE = Path(__file__).with_name("card_template.md")
+TEMPLATE = Path(__file__).with_name("template.md")
 # stats.json key (filter.STATS_KEYS) -> the row huggingtweets' cards show, in their order
 STATS_ROWS = {
     "downloaded": "Tweets downloaded",

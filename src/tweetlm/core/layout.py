@@ -1,0 +1,106 @@
+"""Where every file of the pipeline lives: the one home of each path, file list and key set.
+
+Stages, the CLI and the tests build paths from here; dvc.yaml spells the same paths with
+`${item}` (tests/test_layout.py holds its outs against this module). All paths are
+relative to the project root, where `dvc repro` runs the stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+PARAMS_FILE = Path("params.yaml")
+PARAMS_OK = Path("reports/params.ok")  # the `validate` stage's constant stamp
+CHECKPOINTS = Path("checkpoints")  # resumable training state: outside DVC's outputs
+SAMPLE_HANDLE = "sample"  # synthetic: written by the `sample` stage, tweeted by nobody
+
+# What train writes into models/<bot>/, exactly (DVC outs, one per file).
+MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+# filter's counts in reports/<handle>/stats.json, in the card's order.
+STATS_KEYS = ("downloaded", "retweets", "short", "kept")
+# dvclive's folder under reports/<bot>/ for the loss curves (a DVC plot, x = step).
+TRAIN_PLOTS = "train/plots/metrics"
+
+
+def raw_dir(handle: str) -> Path:
+    """The user's raw tweet files (the sample handle's are written by the `sample` stage)."""
+    return Path("data/raw") / handle
+
+
+def interim(handle: str) -> Path:
+    """ingest's table of unique tweets."""
+    return Path("data/interim") / handle / "tweets.parquet"
+
+
+def processed(handle: str) -> Path:
+    """filter's kept tweets, cleaned."""
+    return Path("data/processed") / handle / "tweets.parquet"
+
+
+def stats(name: str) -> Path:
+    """filter's counts for a handle; for a bot, tokenize's copy of its handles' counts."""
+    return Path("reports") / name / "stats.json"
+
+
+@dataclass(frozen=True)
+class BotPaths:
+    """The model stages' files for one bot (a handle, or a bot of several under `bots`)."""
+
+    name: str
+
+    @property
+    def tokenized(self) -> Path:  # tokenize's blocks and tokenizer
+        return Path("data/tokenized") / self.name
+
+    @property
+    def model(self) -> Path:  # MODEL_FILES + generation_config.json + README.md + predictions.png
+        return Path("models") / self.name
+
+    @property
+    def reports(self) -> Path:
+        return Path("reports") / self.name
+
+    @property
+    def stats(self) -> Path:
+        return stats(self.name)
+
+    @property
+    def train_metrics(self) -> Path:
+        return self.reports / "train_metrics.json"
+
+    @property
+    def train_plots(self) -> Path:
+        return self.reports / TRAIN_PLOTS
+
+    @property
+    def predictions(self) -> Path:
+        return self.reports / "predictions.json"
+
+    @property
+    def picture(self) -> Path:  # predict's drawing; the card copies it next to the weights
+        return self.reports / "predictions.png"
+
+    @property
+    def generation_config(self) -> Path:
+        return self.model / "generation_config.json"
+
+    @property
+    def card(self) -> Path:
+        return self.model / "README.md"
+
+    @property
+    def thumbnail(self) -> Path:
+        return self.model / "predictions.png"
+
+    @property
+    def model_files(self) -> list[Path]:
+        return [self.model / f for f in MODEL_FILES]
+
+    @property
+    def checkpoints(self) -> Path:
+        return CHECKPOINTS / self.name
+
+
+def bot(name: str) -> BotPaths:
+    return BotPaths(name)

@@ -1,0 +1,327 @@
+"""params.yaml, validated once into typed, frozen objects (pydantic dataclasses).
+
+params.yaml is the one source of every value: these classes say which keys exist, their
+types and their ranges, never a default. Every stage calls `load_params()` first, and the
+`validate` stage runs it ahead of all others, so a typo in `dvc exp run -S` fails in a
+second, not after training. Every problem is one line: `params.yaml: train.epochs:
+expected a number, got string 'abc'`.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from dataclasses import fields, is_dataclass
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import (AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt,
+                      StrictStr, TypeAdapter, ValidationError)
+from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError
+
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.layout import PARAMS_FILE
+
+# Handles and bot names become directory names and DVC stage keys (`train@name`):
+# no path separators, no leading dot, no `@`, bounded length.
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+NAME_RULE = "1-64 letters, digits, '_' or '-', not starting with '-'"
+
+
+def check_name(name: object, what: str = "handle") -> str:
+    """Return `name` if it is safe to build paths from, else raise TweetlmError."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise TweetlmError(f"invalid {what} {name!r}: use {NAME_RULE}")
+    return name
+
+
+class ParamError(TweetlmError):
+    def __init__(self, file, key: str, problem: str):
+        super().__init__(f"{file}: {key}: {problem}")
+
+
+def _rule(test, text: str):
+    """An Annotated validator: `text` (with {value}) is the one-line problem when `test` fails."""
+    def check(value):
+        if not test(value):
+            raise PydanticCustomError("range", text, {"value": value})
+        return value
+    return AfterValidator(check)
+
+
+def _number(value):
+    """Floats take ints (YAML's `4` for 4.0) but never booleans or strings."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PydanticCustomError("float_type", "expected a number")
+    return float(value)
+
+
+def _empty(value):
+    """`bots:` with nothing after it is an empty mapping."""
+    return {} if value is None else value
+
+
+# YAML's `true` is no integer and '3' no number: no coercion but int -> float.
+Int, Bool, Str = StrictInt, StrictBool, StrictStr
+Float = Annotated[float, BeforeValidator(_number)]
+Positive = _rule(lambda v: v > 0, "must be > 0, got {value}")
+NonNegative = _rule(lambda v: v >= 0, "must be >= 0, got {value}")
+PosInt = Annotated[Int, Positive]
+PosFloat = Annotated[Float, Positive]
+Fraction = Annotated[Float, _rule(lambda v: 0 <= v < 1, "must be in [0, 1), got {value}")]
+Line = Annotated[Str, _rule(lambda v: bool(v.strip()) and "\n" not in v,
+                            "must be one non-empty line of text")]
+HubName = Annotated[Str, _rule(lambda v: not v or re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}", v),
+                               "must be a Hub user or org name (letters, digits, '-', '_', '.')")]
+
+section = dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+
+
+@section
+class IngestParams:
+    max_archive_mb: PosInt  # refuse a .zip that would expand past this (zip bombs)
+
+
+@section
+class FilterParams:
+    min_words: Annotated[Int, NonNegative]  # fewer real words (no http/@/#) makes a tweet short
+    keep_newlines: Bool  # true: whitespace holding a line break becomes one "\n"
+
+
+@section
+class TokenizeParams:
+    val_fraction: Fraction  # share of tweets held out, split before packing
+    seed: Int
+
+
+@section
+class TinyParams:
+    """The `tiny` preset: a small random-init GPT-2 with a BPE tokenizer trained on the corpus."""
+
+    n_layer: PosInt
+    n_head: PosInt
+    n_embd: PosInt
+    vocab_size: Annotated[Int, _rule(lambda v: v >= 300, "must be >= 300 (256 bytes plus merges)")]
+    dropout: Fraction  # GPT-2's embd/attn/resid dropout
+
+
+@section
+class ModelParams:
+    base: Annotated[Str, _rule(str.strip, "must name 'tiny', a directory or a hub id")]
+    revision: Str  # pins a hub base to a commit, tag or branch ("" = main as cached)
+    tiny: TinyParams
+
+
+@section
+class TrainParams:
+    block_size: PosInt  # tokens per packed training block
+    epochs: PosFloat
+    learning_rate: PosFloat  # peak; what training uses, whatever the base
+    lr_scheduler: Literal["cosine", "linear", "constant"]
+    warmup_steps: Annotated[Int, NonNegative]
+    weight_decay: Annotated[Float, NonNegative]
+    batch_size: PosInt
+    grad_accum: PosInt
+    seed: Int
+    compile: Bool  # torch.compile on a GPU
+    checkpoint_steps: PosInt  # save a resumable checkpoint this often
+    logging_steps: PosInt
+    max_grad_norm: Annotated[Float, NonNegative]  # clip the gradient norm (0 = off)
+    device: Literal["auto", "cpu", "cuda"]
+
+
+@section
+class PredictParams:
+    prompts: Annotated[list[Str], Field(min_length=1)]
+    num_sequences: PosInt  # generations per prompt
+    max_length: PosInt  # tokens, prompt included
+    do_sample: Bool
+    top_p: Annotated[Float, _rule(lambda v: 0 < v <= 1, "must be in (0, 1], got {value}")]
+    top_k: Annotated[Int, _rule(lambda v: v >= 0, "must be >= 0 (0 is off), got {value}")]
+    temperature: PosFloat
+    seed: Int
+    batch_size: PosInt  # sequences per generate() call: bounds memory, changes the samples
+
+
+@section
+class CardParams:
+    language: Str
+    author: Str  # shown in the card's About section when set
+    display_names: Annotated[dict[str, Line], BeforeValidator(_empty)]  # handle -> the name shown on the card and predictions.png
+    hub_namespace: HubName  # Hub user or org the bot would be published under ("" shows <user>)
+
+
+@section
+class WandbParams:
+    mode: Literal["offline", "online", "disabled"]
+    project: Str
+
+
+@section
+class Params:
+    handles: Annotated[list[Str], Field(min_length=1)]
+    bots: Annotated[dict[str, list[Str]], BeforeValidator(_empty)]  # name -> its handles
+    ingest: IngestParams
+    filter: FilterParams
+    tokenize: TokenizeParams
+    model: ModelParams
+    train: TrainParams
+    predict: PredictParams
+    card: CardParams
+    wandb: WandbParams
+
+    def bot_handles(self, bot: str) -> list[str]:
+        """The handles a bot is trained on: its `bots` entry, or the handle itself."""
+        if bot in self.bots:
+            return self.bots[bot]
+        if bot in self.handles:
+            return [bot]
+        raise TweetlmError(
+            f"{bot!r} is neither in `handles` nor in `bots` of params.yaml: add it to one of them"
+        )
+
+
+_ADAPTER = TypeAdapter(Params)
+
+
+def load_params(path=PARAMS_FILE) -> Params:
+    """Read and validate params.yaml: unknown keys, wrong types and bad ranges all fail here."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except FileNotFoundError:
+        raise TweetlmError(f"{path}: not found: run from the project root or pass --params")
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        where = getattr(e, "problem_mark", None)
+        line = f" line {where.line + 1}" if where else ""
+        raise TweetlmError(f"{path}:{line} not valid YAML: {str(e).splitlines()[0]}")
+    return parse_params(raw, path)
+
+
+def parse_params(raw, path=PARAMS_FILE) -> Params:
+    """Validate params already read from YAML (a dict): the one place params are checked."""
+    if not isinstance(raw, dict):
+        raise TweetlmError(f"{path}: expected a mapping of sections, got {_show(raw)}")
+    try:
+        params = _ADAPTER.validate_python(raw)
+    except ValidationError as e:
+        raise _one_line(e, raw, path) from None
+    _check_across(params, path)
+    return params
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML with keys kept as written: `1: x` stays '1', never an int."""
+
+
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    lambda loader, node: {str(loader.construct_object(k, deep=True)):
+                          loader.construct_object(v, deep=True) for k, v in node.value},
+)
+
+
+def _check_across(params: Params, path) -> None:
+    """What no single key can say: names safe for paths, bots of known handles, head sizes."""
+    for i, handle in enumerate(params.handles):
+        try:
+            check_name(handle)
+        except TweetlmError as e:
+            raise ParamError(path, f"handles[{i}]", str(e)) from None
+    if len(set(params.handles)) != len(params.handles):
+        raise ParamError(path, "handles", "lists a handle twice")
+    for bot, members in params.bots.items():
+        try:
+            check_name(bot, "bot name")
+        except TweetlmError as e:
+            raise ParamError(path, f"bots.{bot}", str(e)) from None
+        if bot in params.handles:  # both would write data/tokenized/<name>, models/<name>
+            raise ParamError(path, f"bots.{bot}",
+                             "is also a handle's name: give the bot a name of its own")
+        if not members:
+            raise ParamError(path, f"bots.{bot}", "list the handles this bot is trained on")
+        missing = [h for h in members if h not in params.handles]
+        if missing:
+            raise ParamError(path, f"bots.{bot}", f"{', '.join(missing)} not in `handles`")
+        if len(set(members)) != len(members):
+            raise ParamError(path, f"bots.{bot}", "lists a handle twice")
+    tiny = params.model.tiny
+    if tiny.n_embd % tiny.n_head:
+        raise ParamError(path, "model.tiny.n_embd", "must be a multiple of n_head")
+
+
+# --------------------------------------------------------------- pydantic's error, one line
+
+_EXPECTED = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+             list: "a list", dict: "a mapping"}
+
+
+def _one_line(error: ValidationError, raw: dict, path) -> ParamError:
+    first = error.errors()[0]
+    loc = [part for part in first["loc"]]
+    kind = first["type"]
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        owner = _class_at(loc[:-1])
+        prefix = _key(loc[:-1])
+        valid = ", ".join(f.name for f in fields(owner))
+        return ParamError(path, _key(loc), f"unknown key; valid keys{' in ' + prefix if prefix else ''}: {valid}")
+    if kind in ("missing", "missing_argument"):
+        return ParamError(path, _key(loc), "missing: every key is required (see the shipped params.yaml)")
+    value = first.get("input")
+    if kind in ("range", "too_short"):
+        if kind == "too_short":
+            return ParamError(path, _key(loc), "needs at least one entry")
+        return ParamError(path, _key(loc), first["msg"])
+    if kind == "literal_error":
+        choices = typing.get_args(_type_at(loc))
+        listed = ", ".join(choices[:-1]) + f" or {choices[-1]}"
+        return ParamError(path, _key(loc), f"must be one of {listed}, got {value!r}")
+    expected = _type_at(loc)
+    origin = typing.get_origin(expected) or expected
+    if is_dataclass(origin):
+        return ParamError(path, _key(loc), f"expected a mapping, got {_show(value)}")
+    if origin in _EXPECTED:
+        return ParamError(path, _key(loc), f"expected {_EXPECTED[origin]}, got {_show(value)}")
+    return ParamError(path, _key(loc), f"{first['msg']}, got {_show(value)}")
+
+
+def _hint(cls, name: str):
+    hint = typing.get_type_hints(cls, include_extras=False)[name]
+    return hint
+
+
+def _type_at(loc: list):
+    """The annotated type at a pydantic error location, e.g. ('train', 'epochs') -> float."""
+    hint = Params
+    for part in loc:
+        origin = typing.get_origin(hint)
+        if is_dataclass(hint):
+            hint = _hint(hint, part)
+        elif origin is list:
+            hint = typing.get_args(hint)[0]
+        elif origin is dict:
+            hint = typing.get_args(hint)[1]
+        else:  # a part pydantic adds for unions or validators
+            break
+    return hint
+
+
+def _class_at(loc: list):
+    hint = _type_at(loc)
+    return hint if is_dataclass(hint) else Params
+
+
+def _key(loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _show(value) -> str:
+    kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
+            dict: "mapping", type(None): "nothing"}.get(type(value), type(value).__name__)
+    return f"{kind} {value!r}" if value is not None else "nothing"
