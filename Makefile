@@ -1,6 +1,8 @@
 # Two commands on a fresh machine:  `make run` (the pipeline on the sample handle) and
-# `make test`. Both build .venv first. TORCH pins the CPU wheel this project is tested
-# with; on a GPU machine use your CUDA build, e.g. `make run TORCH=torch`.
+# `make test` (the whole suite, what CI runs). While you work, `make test-fast` runs every test
+# but those marked slow (training, whole pipelines, DVC remotes): a few minutes on 2 cores.
+# All build .venv first. TORCH pins the CPU wheel this project is tested with; on a GPU
+# machine use your CUDA build, e.g. `make run TORCH=torch`.
 VENV ?= .venv
 TORCH ?= torch==2.13.0
 PYTHON ?= python3
@@ -8,7 +10,7 @@ PYTHON ?= python3
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: run test bench clean-venv
+.PHONY: run test test-fast bench clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +24,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	pytest
+
+test-fast: $(VENV)/.installed
+	pytest -m "not slow"
 
 bench: $(VENV)/.installed
 	python benchmarks/bench_data.py

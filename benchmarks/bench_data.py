@@ -1,12 +1,14 @@
 """Data-path benchmark: ingest + filter against a plain-Python loop, and a no-op `dvc repro`.
 
-    .venv/bin/python benchmarks/bench_data.py            # 1,000,000 tweets (~1.2 GB archive)
+    .venv/bin/python benchmarks/bench_data.py            # 250,000 and 1,000,000 tweets
+    .venv/bin/python benchmarks/bench_data.py --sizes 1000000 --formats jsonl --no-repro
     .venv/bin/python benchmarks/bench_data.py --quick    # 50,000 tweets, 3 handles: a smoke run
                                                          # (start-up costs dominate its ratio)
 
-1. Writes a synthetic Twitter/X archive tweets.js of N tweets (tweetlm.sample.write_archive:
-   the real archive's layout, ~1.2 KB per entry, the sample's texts) and the same tweets
-   as v1.1 JSON Lines, into a scratch project folder.
+1. For each size N (--sizes), writes a synthetic Twitter/X archive tweets.js of N tweets
+   (benchmarks/big_archive.py: the real archive's layout, ~1.2 KB per entry, the sample's
+   texts; 1.2 GB at 1M), then the same tweets as v1.1 JSON Lines (520 MB at 1M), one
+   input on disk at a time, into a scratch project folder.
 2. Times, each in its own fresh subprocess (so memory peaks never mix):
    - tweetlm: the real stages, `ingest.main` then `filter.main`, each in its own process
      as `dvc repro` runs them (Parquet written and read back, stats.json); the time is the
@@ -16,12 +18,15 @@
      text choice, and tweetlm.filter's own per-tweet reference functions for retweets,
      cleaning and short tweets. It writes nothing, so the comparison flatters it.
    Both must report the same stats (downloaded, retweets, short, kept) or the run fails.
-   The ratio is of wall time; CPU time (user + system, all threads) is shown too, as
-   other work on a shared machine moves it less. Peak memory is each process's own RSS
-   high-water mark (ru_maxrss), ingest/filter shown apart. The tweetlm path also runs at
-   N/4 tweets to show how the peak grows.
+   Two ratios per input and size: of wall time, and of CPU time (user + system, all
+   threads), which other work on a shared machine moves less. Peak memory is each
+   process's own RSS high-water mark (ru_maxrss), ingest/filter shown apart; the summary
+   shows how each grows from the smallest size to the largest. Each line ends with the
+   load average (1, 5, 15 min) as it finished: on a 2-core machine, compare runs only at
+   similar loads.
 3. Times a no-op `dvc repro` of the whole pipeline over 10 handles (3 with --quick) in a
-   temporary git+DVC copy of the project (tests/conftest.copy_project): one repro to build,
+   temporary git+DVC copy of the project (`copy_project`, the same selection as the tests'
+   tests/helpers/project.py; a benchmark imports nothing from tests/): one repro to build,
    then the median of 3 timed no-op runs.
 
 Targets: ratio >= 10x, peak < 1 GB, no-op repro <= 1.5 s.
@@ -33,6 +38,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,8 +48,13 @@ from pathlib import Path
 
 import yaml
 
+from big_archive import write_archive  # benchmarks/, next to this file
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
+BIN = Path(PY).parent
+RUN_OUTPUTS = ("data", "models", "reports", "checkpoints")  # what a pipeline run writes
+DESCRIBE = {"archive": "an archive tweets.js", "jsonl": "v1.1 JSON Lines"}
 
 STAGE = r"""
 import importlib, json, os, resource, sys, time
@@ -159,27 +170,69 @@ def bench_pair(scratch: Path, raw: Path, label: str, n: int, reference: bool = T
                  f"peak {ref['peak_mb']:.0f} MB | {result['ratio']:4.1f}x "
                  f"(CPU time: {fast['cpu_s']:.1f} s vs {ref['cpu_s']:.1f} s, "
                  f"{result['cpu_ratio']:.1f}x)")
-    print(line, flush=True)
+    result["load"] = load()
+    print(f"{line} | load {result['load']}", flush=True)
     return result
 
 
-def bench_repro(scratch: Path, handles: int) -> dict:
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import copy_project  # the tests' own throwaway project copy
+def copy_project(dest: Path) -> Path:
+    """A git repo at `dest` holding the checkout as git knows it (tracked files, and new
+    unignored ones under src/, tests/, benchmarks/), without dvc.lock or run outputs."""
+    def ls(*args: str) -> set[str]:
+        out = subprocess.run(["git", "ls-files", "-z", *args], cwd=ROOT, capture_output=True,
+                             check=True).stdout.decode()
+        return set(filter(None, out.split("\0")))
 
+    names = ls("--cached") | ls("--others", "--exclude-standard", "--", "src", "tests", "benchmarks")
+    for name in sorted(names):
+        if name == "dvc.lock" or name.split("/")[0] in RUN_OUTPUTS or not (ROOT / name).is_file():
+            continue
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, dest / name)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "bench copy"]):
+        subprocess.run(["git", *args], cwd=dest, env=project_env(dest), check=True,
+                       capture_output=True)
+    return dest
+
+
+def project_env(root: Path) -> dict:
+    e = dict(env(), PYTHONPATH=str(root / "src"))
+    e["GIT_AUTHOR_NAME"] = e["GIT_COMMITTER_NAME"] = "tweetlm bench"
+    e["GIT_AUTHOR_EMAIL"] = e["GIT_COMMITTER_EMAIL"] = "bench@tweetlm.invalid"
+    return e
+
+
+def dvc(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "dvc"), *args], cwd=root, env=project_env(root),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def set_params(root: Path, **updates) -> None:
+    """Set dotted keys in the copy's params.yaml."""
+    data = yaml.safe_load((root / "params.yaml").read_text())
+    for key, value in updates.items():
+        *parents, last = key.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    (root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def bench_repro(scratch: Path, handles: int) -> dict:
     from tweetlm.sample import write_sample
 
-    proj = copy_project(scratch / "repro")
+    root = copy_project(scratch / "repro")
     names = [f"user{i}" for i in range(handles)]
     for i, name in enumerate(names):
-        (proj.root / "data/raw" / name).mkdir(parents=True)
-        write_sample(proj.root / "data/raw" / name, 200, seed=100 + i)
+        (root / "data/raw" / name).mkdir(parents=True)
+        write_sample(root / "data/raw" / name, 200, seed=100 + i)
     # the build only has to exist: train and predict as little as the params allow
-    proj.set_params(**{"handles": names + ["sample"], "train.epochs": 0.05,
-                       "predict.prompts": ["Today"], "predict.num_sequences": 1,
-                       "predict.max_length": 16})
+    set_params(root, **{"handles": names + ["sample"], "train.epochs": 0.05,
+                        "predict.prompts": ["Today"], "predict.num_sequences": 1,
+                        "predict.max_length": 16})
     t0 = time.perf_counter()
-    build = proj.dvc("repro", check=False, timeout=3600)
+    build = dvc(root, "repro", timeout=3600)
     built = time.perf_counter() - t0
     if build.returncode:
         print(f"dvc repro (build) failed, no-op timing skipped:\n{build.stderr[-2000:]}")
@@ -187,8 +240,10 @@ def bench_repro(scratch: Path, handles: int) -> dict:
     runs = []
     for _ in range(3):
         t0 = time.perf_counter()
-        out = proj.dvc("repro")
+        out = dvc(root, "repro")
         runs.append(time.perf_counter() - t0)
+        if out.returncode:
+            sys.exit(f"dvc repro (no-op) failed:\n{out.stderr[-2000:]}")
         if "Running stage" in out.stdout:
             sys.exit(f"the second `dvc repro` was not a no-op:\n{out.stdout}")
     median = statistics.median(runs)
@@ -199,43 +254,59 @@ def bench_repro(scratch: Path, handles: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="250000,1000000",
+                        help="tweet counts to run, comma-separated (default: %(default)s)")
+    parser.add_argument("--tweets", type=int, help="one size only (same as --sizes N)")
     parser.add_argument("--quick", action="store_true", help="50,000 tweets, 3 handles")
-    parser.add_argument("--tweets", type=int, help="archive size (default 1,000,000)")
+    parser.add_argument("--formats", default="archive,jsonl",
+                        help="inputs to run, of archive,jsonl (default: %(default)s)")
     parser.add_argument("--no-repro", action="store_true", help="skip the dvc repro timing")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    n = args.tweets or (50_000 if args.quick else 1_000_000)
-    from tweetlm.sample import write_archive
-
+    sizes = ([50_000] if args.quick else [args.tweets] if args.tweets
+             else [int(x.replace("_", "")) for x in args.sizes.split(",")])
+    formats = args.formats.split(",")
     print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f} at start")
-    results = {"tweets": n, "runs": []}
+          f"load average {load()} at start")
+    results = {"sizes": sizes, "runs": []}
     with tempfile.TemporaryDirectory(prefix="tweetlm-bench-") as tmp:
         scratch = Path(tmp)
-        for count in (n // 4, n):
-            t0 = time.perf_counter()
-            size = write_archive(scratch / f"tweets-{count}.js", count, seed=0)
-            print(f"wrote a {count:,}-tweet archive ({size / 1e6:.0f} MB) in "
-                  f"{time.perf_counter() - t0:.0f} s", flush=True)
-        t0 = time.perf_counter()
-        write_archive(scratch / f"tweets-{n}.jsonl", n, seed=0, jsonl=True)
-        print(f"wrote the same {n:,} tweets as JSON Lines in {time.perf_counter() - t0:.0f} s",
-              flush=True)
-        # the archive is at its own path in each project: hard links, not copies
-        results["runs"].append(bench_pair(scratch, scratch / f"tweets-{n}.js", "archive", n))
-        results["runs"].append(bench_pair(scratch, scratch / f"tweets-{n // 4}.js", "archive",
-                                          n // 4, reference=False))
-        results["runs"].append(bench_pair(scratch, scratch / f"tweets-{n}.jsonl", "jsonl", n))
-        for stage in ("ingest", "filter"):
-            big, small = (r["tweetlm"][f"{stage}_peak_mb"] for r in results["runs"][:2])
-            print(f"{stage} peak memory: {small:.0f} MB at {n // 4:,} tweets, {big:.0f} MB at "
-                  f"{n:,} ({big / small:.2f}x for 4x the archive)")
+        for n in sizes:
+            for label in formats:
+                raw = scratch / f"tweets-{n}.{'jsonl' if label == 'jsonl' else 'js'}"
+                t0 = time.perf_counter()
+                size = write_archive(raw, n, seed=0, jsonl=label == "jsonl")
+                print(f"wrote {n:,} tweets as {DESCRIBE[label]} ({size / 1e6:.0f} MB) in "
+                      f"{time.perf_counter() - t0:.0f} s", flush=True)
+                results["runs"].append(bench_pair(scratch, raw, label, n))
+                raw.unlink()  # the 1M archive is 1.2 GB: one input on disk at a time
+        summary(results["runs"])
         if not args.no_repro:
             results["repro"] = bench_repro(scratch, 3 if args.quick else 10)
-    print(f"load average {os.getloadavg()[0]:.1f} at the end (other work on this machine "
-          "slows the 2-core tweetlm path more than the 1-core loop; CPU time is less affected)")
+    print(f"load average {load()} at the end (other work on this machine slows the 2-core "
+          "tweetlm path more than the 1-core loop; CPU time is less affected)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def summary(runs: list[dict]) -> None:
+    """Both ratios and both peaks per input and size; how filter's peak grows with the input."""
+    print("\ninput    tweets     | wall ratio | CPU ratio | peak ingest / filter | load (1 min)")
+    for r in runs:
+        print(f"{r['label']:7s} {r['tweets']:>10,} | {r['ratio']:9.1f}x | {r['cpu_ratio']:8.1f}x | "
+              f"{r['tweetlm']['ingest_peak_mb']:6.0f} / {r['tweetlm']['filter_peak_mb']:4.0f} MB   "
+              f"| {r['load']}")
+    for label in dict.fromkeys(r["label"] for r in runs):
+        mine = sorted((r["tweets"], r["tweetlm"]) for r in runs if r["label"] == label)
+        if len(mine) > 1:
+            (small, a), (big, b) = mine[0], mine[-1]
+            print(f"{label}: peak memory from {small:,} to {big:,} tweets ({big / small:.0f}x the "
+                  f"input): ingest {a['ingest_peak_mb']:.0f} -> {b['ingest_peak_mb']:.0f} MB, "
+                  f"filter {a['filter_peak_mb']:.0f} -> {b['filter_peak_mb']:.0f} MB")
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -1,24 +1,31 @@
-"""Training speed: tokens/s and MFU, and the pipeline's end-to-end wall time.
+"""Training speed: tokens/s and MFU; where each pipeline stage's time goes.
 
     python benchmarks/bench_train.py [--out reports/benchmarks/train.json] [--no-e2e]
 
 Every figure comes from tweetlm.train's own code (train_step, make_optimizer, precision,
-train), not a re-implementation:
+the lean GPT-2 of train/gpt2.py, train), not a re-implementation. A quick CPU check:
+--no-e2e --cpu-steps 5 --tweets 400 --epochs 1.
 
   cpu_tiny   the shipped tiny preset (params.yaml model.tiny, train.block_size/batch_size)
-             on this CPU: tokens/s of train_step, and MFU against this CPU's measured fp32
-             matmul rate (CPUs have no vendor peak worth quoting).
+             on this CPU, HF model and lean GPT-2 (fp32 eager both): tokens/s of a training
+             step, and MFU against this CPU's measured fp32 matmul rate (CPUs have no vendor
+             peak worth quoting).
   tiny_run   train.train() end to end on the sample handle's tweets (3,200 raw, filtered;
-             4 epochs as shipped): wall time, eval loss and perplexity; the ratio of its
-             tokens/s to cpu_tiny's is the loop's efficiency (evals, logging, data).
+             4 epochs as shipped, or --epochs): wall time, eval loss and perplexity; the
+             ratio of its tokens/s to cpu_tiny's is the loop's efficiency (evals, logging, data).
   gpu_gpt2   CUDA only: GPT-2 124M (the `gpt2` architecture; its weights if cached, else
-             random init: the compute is the same), block 1024, bf16 autocast, SDPA, fused
-             AdamW, torch.compile; MFU against the GPU's dense bf16 peak. Baseline from the
-             same run: fp32 eager (no TF32) with unfused AdamW, so the ratio is what the GPU
-             path buys.
+             random init: the compute is the same), block 1024, steady state, three variants
+             in the same run: HF fp32 eager (no TF32, unfused AdamW: the baseline), HF
+             optimized (bf16 autocast, SDPA, fused AdamW, torch.compile of the model) and lean
+             (train/gpt2.py: vocabulary padded to 50304, logits and loss in one compiled
+             function, bf16, fused AdamW). MFU against the GPU's dense bf16 peak, counting the
+             real model's FLOPs (padded vocabulary rows are not useful work).
   e2e        `dvc repro` of the whole pipeline on the sample handle in a temporary copy of
-             the project, timed per stage; skipped, with a message, while a stage's module
-             is missing.
+             the project (the files tests/helpers/project.py copies), every stage run through
+             benchmarks/stage_timer.py: per stage, DVC's own time and the stage's start-up,
+             imports, model load, work, saving and W&B tracking; once per --wandb mode
+             (default: offline as shipped, then disabled, `dvc repro -f`). --e2e-base uses a
+             base model folder instead of the tiny preset, --set KEY=VALUE edits params.yaml.
 
 FLOPs per token = 6 N + 12 L d T (PaLM appendix B / nanoGPT): N parameters without the
 position embeddings, L layers, d width, T block size; forward + backward.
@@ -41,7 +48,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "tests"))  # tinymodel: synthetic tweets
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -65,14 +71,16 @@ def flops_per_token(model, block_size: int) -> float:
 
 
 def step_throughput(model, batch: int, block: int, steps: int, warmup: int, *, device,
-                    compile_: bool, optimized: bool) -> dict:
-    """tokens/s of train.train_step on random tokens (same compute as real ones)."""
+                    compile_: bool, optimized: bool, lean: bool = False) -> dict:
+    """tokens/s of a training step (train.model.train_step) on random tokens (same compute as
+    real ones). `model` is a GPT2LMHeadModel; with `lean` it is trained as train/gpt2.py's
+    LeanGPT2 (vocabulary padded to a multiple of 64, loss compiled with the model)."""
     import torch
 
-    from tweetlm import train
+    from tweetlm.train.model import hf_loss, make_optimizer, precision, train_step
 
     if optimized:
-        autocast, bf16 = train.precision(device)
+        autocast, bf16 = precision(device)
     else:
         from contextlib import nullcontext
 
@@ -82,10 +90,16 @@ def step_throughput(model, batch: int, block: int, steps: int, warmup: int, *, d
                 torch.backends.cuda.matmul.fp32_precision = "ieee"
             else:
                 torch.backends.cuda.matmul.allow_tf32 = False
-    optimizer = train.make_optimizer(model, 1e-4, 0.0, fused=optimized and device.type == "cuda")
-    forward = torch.compile(model) if compile_ else model
-    gen = torch.Generator(device="cpu").manual_seed(0)
     vocab = model.config.vocab_size
+    if lean:
+        from tweetlm.train.gpt2 import LeanGPT2, loss_function
+
+        model = LeanGPT2.from_hf(model, vocab_multiple=64)
+        loss_fn = loss_function(model, bf16, compile=compile_)
+    else:
+        loss_fn = hf_loss(torch.compile(model) if compile_ else model, autocast)
+    optimizer = make_optimizer(model, 1e-4, 0.0, fused=optimized and device.type == "cuda")
+    gen = torch.Generator(device="cpu").manual_seed(0)
     data = [torch.randint(0, vocab, (batch, block), generator=gen).to(device) for _ in range(4)]
 
     def sync():
@@ -93,17 +107,18 @@ def step_throughput(model, batch: int, block: int, steps: int, warmup: int, *, d
             torch.cuda.synchronize()
 
     for i in range(warmup):  # compile, autotune, allocator warm-up
-        train.train_step(forward, model, optimizer, [data[i % 4]], 1e-4, 1.0, autocast)
+        train_step(loss_fn, model, optimizer, [data[i % 4]], 1e-4, 1.0)
     sync()
     start = time.perf_counter()
     for i in range(steps):
-        loss = train.train_step(forward, model, optimizer, [data[i % 4]], 1e-4, 1.0, autocast)
+        loss = train_step(loss_fn, model, optimizer, [data[i % 4]], 1e-4, 1.0)
     loss.item()
     sync()
     elapsed = time.perf_counter() - start
     tokens = steps * batch * block
     return {"tokens_per_s": tokens / elapsed, "step_ms": 1000 * elapsed / steps, "batch": batch,
-            "block_size": block, "bf16": bf16, "compile": compile_, "steps": steps}
+            "block_size": block, "bf16": bf16, "compile": compile_, "steps": steps,
+            "path": "lean" if lean else "hf"}
 
 
 def cpu_matmul_peak(seconds: float = 2.0) -> float:
@@ -122,38 +137,48 @@ def cpu_matmul_peak(seconds: float = 2.0) -> float:
 
 
 def bench_cpu_tiny(params, steps: int) -> dict:
+    """The tiny preset's step on this CPU: the HF model, then the same weights as the lean
+    GPT-2 (both fp32 eager: on a CPU, compile does not pay for a short run)."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
     tiny, tp = params.model.tiny, params.train
+    block = tp.block_size if tp.block_size != "auto" else tiny.n_positions
     device = torch.device("cpu")
-    config = GPT2Config(vocab_size=tiny.vocab_size, n_positions=tp.block_size, n_embd=tiny.n_embd,
+    config = GPT2Config(vocab_size=tiny.vocab_size, n_positions=block, n_embd=tiny.n_embd,
                         n_layer=tiny.n_layer, n_head=tiny.n_head, resid_pdrop=tiny.dropout,
                         embd_pdrop=tiny.dropout, attn_pdrop=tiny.dropout,
-                        bos_token_id=0, eos_token_id=0)
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel(config).train()
-    result = step_throughput(model, tp.batch_size, tp.block_size, steps, 5, device=device,
-                             compile_=False, optimized=True)
+                        bos_token_id=0, eos_token_id=0, attn_implementation="sdpa")
     peak = cpu_matmul_peak()
-    fpt = flops_per_token(model, tp.block_size)
-    result.update({
-        "device": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-        "parameters": sum(p.numel() for p in model.parameters()), "flops_per_token": fpt,
-        "achieved_tflops": result["tokens_per_s"] * fpt / 1e12,
-        "peak_tflops": peak / 1e12, "peak_source": "measured fp32 1024x1024 matmul",
-        "mfu": result["tokens_per_s"] * fpt / peak,
-    })
-    return result
+    out = {}
+    for label, lean in (("hf", False), ("lean", True)):
+        torch.manual_seed(0)
+        model = GPT2LMHeadModel(config).train()
+        result = step_throughput(model, tp.batch_size, block, steps, 5, device=device,
+                                 compile_=False, optimized=True, lean=lean)
+        fpt = flops_per_token(model, block)
+        result.update({
+            "parameters": sum(p.numel() for p in model.parameters()), "flops_per_token": fpt,
+            "achieved_tflops": result["tokens_per_s"] * fpt / 1e12,
+            "mfu": result["tokens_per_s"] * fpt / peak,
+        })
+        out[label] = result
+    out.update({"device": platform.processor() or platform.machine(),
+                "threads": torch.get_num_threads(), "peak_tflops": peak / 1e12,
+                "peak_source": "measured fp32 1024x1024 matmul",
+                "lean_speedup": out["lean"]["tokens_per_s"] / out["hf"]["tokens_per_s"]})
+    return out
 
 
-def bench_tiny_run(params, tweets_n: int) -> dict:
+def bench_tiny_run(params, tweets_n: int, epochs: float | None = None) -> dict:
     """train.train() as `dvc repro` runs it, on the sample handle's tweets (sample, ingest
-    and filter run in-process), or on tinymodel's synthetic tweets if those stages fail."""
+    and filter run in-process)."""
     from tweetlm import tokenize, train
+    from tweetlm.core import layout
 
-    params = replace(params, handles=["sample"], bots={},
-                     train=replace(params.train, device="cpu"),
+    params = replace(params, handles=[layout.SAMPLE_HANDLE], bots={},
+                     train=replace(params.train, device="cpu",
+                                   epochs=epochs or params.train.epochs),
                      model=replace(params.model, base="tiny"))
     cwd = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="tweetlm-bench-") as tmp:
@@ -165,8 +190,7 @@ def bench_tiny_run(params, tweets_n: int) -> dict:
             tokenize.main("sample", params)
             tokenize_s = time.perf_counter() - start
             start, cpu = time.perf_counter(), time.process_time()
-            metrics = train.train("sample", params, Path("data/tokenized/sample"),
-                                  Path("models/sample"), Path("reports/sample"))
+            metrics = train.train(params, layout.bot(layout.SAMPLE_HANDLE))
             train_s, train_cpu = time.perf_counter() - start, time.process_time() - cpu
             meta = json.loads(Path("data/tokenized/sample/meta.json").read_text())
         finally:
@@ -185,20 +209,15 @@ def _sample_corpus(params, tweets_n: int) -> str:
     import contextlib
     import io
 
-    try:
-        from tweetlm import filter as filter_stage
-        from tweetlm import ingest, sample
+    from tweetlm import filter as filter_stage
+    from tweetlm import ingest, sample
+    from tweetlm.core import layout
 
-        with contextlib.redirect_stdout(io.StringIO()):
-            sample.main("data/raw/sample", tweets_n, 0)
-            ingest.main("sample", params)
-            filter_stage.main("sample", params)
-        return f"the sample handle ({tweets_n} raw tweets, filtered)"
-    except Exception as e:  # noqa: BLE001 - those stages are not this benchmark's subject
-        from tinymodel import tweets, write_tweets
-
-        write_tweets(Path("data/processed/sample/tweets.parquet"), tweets(tweets_n, seed=0))
-        return f"tinymodel.tweets({tweets_n}) (sample stages failed: {e})"
+    with contextlib.redirect_stdout(io.StringIO()):
+        sample.main(str(layout.raw_dir(layout.SAMPLE_HANDLE)), tweets_n, 0)
+        ingest.main(layout.SAMPLE_HANDLE, params)
+        filter_stage.main(layout.SAMPLE_HANDLE, params)
+    return f"the sample handle ({tweets_n} raw tweets, filtered)"
 
 
 def bench_gpu_gpt2(batch: int, steps: int) -> dict:
@@ -223,20 +242,23 @@ def bench_gpu_gpt2(batch: int, steps: int) -> dict:
         return model.to(device).train(), weights
 
     results = {"device": name, "peak_tflops": peak, "peak_source": "dense bf16 datasheet"}
-    for label, optimized in (("baseline_fp32_eager", False), ("optimized", True)):
+    variants = (("baseline_fp32_eager", False, False), ("optimized", True, False),
+                ("lean", True, True))
+    for label, optimized, lean in variants:
         model, weights = fresh_model()
+        fpt = flops_per_token(model, 1024)  # the real model's, whatever the path pads
         size = batch
         while True:
             try:
                 r = step_throughput(model, size, 1024, steps, 10 if optimized else 3,
-                                    device=device, compile_=optimized, optimized=optimized)
+                                    device=device, compile_=optimized, optimized=optimized,
+                                    lean=lean)
                 break
             except torch.OutOfMemoryError:
                 if size == 1:
                     raise
                 size //= 2
                 torch.cuda.empty_cache()
-        fpt = flops_per_token(model, 1024)
         r.update({"weights": weights, "flops_per_token": fpt,
                   "achieved_tflops": r["tokens_per_s"] * fpt / 1e12,
                   "mfu": r["tokens_per_s"] * fpt / (peak * 1e12) if peak else None,
@@ -245,63 +267,148 @@ def bench_gpu_gpt2(batch: int, steps: int) -> dict:
         del model
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-    results["speedup_vs_baseline"] = (results["optimized"]["tokens_per_s"]
-                                      / results["baseline_fp32_eager"]["tokens_per_s"])
+    base = results["baseline_fp32_eager"]["tokens_per_s"]
+    results["speedup_vs_baseline"] = results["optimized"]["tokens_per_s"] / base
+    results["lean_speedup_vs_baseline"] = results["lean"]["tokens_per_s"] / base
     return results
 
 
-def bench_e2e() -> dict:
-    """`dvc repro` on the sample handle in a throwaway copy: total and per-stage seconds."""
-    missing = [s for s in STAGES[1:] if not (ROOT / f"src/tweetlm/{s}.py").is_file()]
-    if missing:
-        return {"skipped": f"src/tweetlm/{missing[0]}.py does not exist yet"}
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           cwd=ROOT, capture_output=True, text=True, check=True).stdout
+PARTS = ("startup_s", "imports_s", "load_s", "work_s", "saving_s", "tracking_s")
+
+
+def e2e_project(dest: Path, base: str | None = None, sets: dict | None = None):
+    """A git copy of the project in `dest` (what tests/helpers/project.py copies: the code,
+    never a checkout's outputs or dvc.lock), params edited, every stage's `tweetlm` command
+    run through benchmarks/stage_timer.py; committed. Returns the helpers.project.Project."""
+    import yaml
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from helpers.project import copy_project
+
+    project = copy_project(dest, ROOT)
+    updates = {"model.base": str(Path(base).resolve())} if base else {}
+    updates.update({k: yaml.safe_load(v) if isinstance(v, str) else v
+                    for k, v in (sets or {}).items()})
+    if updates:
+        project.set_params(**updates)
+    dvc_yaml = dest / "dvc.yaml"
+    text = dvc_yaml.read_text()
+    timed = re.sub(r"(cmd:\s*)tweetlm ", lambda m: f"{m.group(1)}{sys.executable} benchmarks/stage_timer.py ",
+                   text)
+    if timed.count("stage_timer.py") < len(STAGES):
+        raise RuntimeError("dvc.yaml: stage commands are no longer `tweetlm STAGE`")
+    dvc_yaml.write_text(timed)
+    project.git("commit", "-qam", "bench: timed stages" + (f", {updates}" if updates else ""))
+    # the copy's src first; keep the caller's PYTHONPATH (a GPU image's carried packages)
+    project.env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(dest / "src"), os.environ.get("PYTHONPATH")]))
+    project.env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{project.env['PATH']}"
+    return project
+
+
+def bench_e2e(modes=("offline", "disabled"), base: str | None = None, sets: dict | None = None,
+              keep: Path | None = None) -> dict:
+    """`dvc repro` of the sample handle in a copy, once per W&B mode (the later ones with -f):
+    per stage, DVC's seconds and the stage's own breakdown (stage_timer.py)."""
+    dvc = shutil.which("dvc", path=f"{Path(sys.executable).parent}{os.pathsep}"
+                                    f"{os.environ.get('PATH', '')}") or "dvc"
     with tempfile.TemporaryDirectory(prefix="tweetlm-e2e-") as tmp:
-        dest = Path(tmp) / "project"
-        for name in filter(None, files.split("\0")):
-            if (ROOT / name).is_file():
-                (dest / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(ROOT / name, dest / name)
-        env = {**os.environ, "PYTHONPATH": str(dest / "src"), "WANDB_MODE": "offline",
-               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@tweetlm.invalid",
-               "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@tweetlm.invalid"}
-        for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                    ["git", "commit", "-qm", "bench"]):
-            subprocess.run(cmd, cwd=dest, env=env, check=True, capture_output=True)
-        dvc = str(Path(sys.executable).parent / "dvc")
-        start = time.perf_counter()
-        proc = subprocess.Popen([dvc, "repro"], cwd=dest, env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        marks, lines = [], []
-        for line in proc.stdout:  # time each stage from when DVC announces it
-            lines.append(line)
-            found = re.match(r"Running stage '([^']+)'", line)
-            if found:
-                marks.append((found.group(1), time.perf_counter()))
-        proc.wait()
-        total = time.perf_counter() - start
-        if proc.returncode:
-            return {"failed": f"dvc repro exited {proc.returncode}", "log_tail": lines[-15:]}
-        ends = [t for _, t in marks[1:]] + [start + total]
-        stages = {name: round(end - t, 2) for (name, t), end in zip(marks, ends)}
-        metrics = json.loads((dest / "reports/sample/train_metrics.json").read_text())
-    raw_to_card = sum(v for k, v in stages.items() if k.split("@")[0] in STAGES[2:])
-    return {"total_s": round(total, 2), "raw_json_to_card_s": round(raw_to_card, 2),
-            "stages_s": stages, "train_metrics": metrics}
+        dest = keep or Path(tmp) / "project"
+        project = e2e_project(dest, base, sets)
+        out = {"base": base or "tiny", "params_set": sets or {}, "runs": {}}
+        for i, mode in enumerate(modes):
+            times = Path(tmp) / f"stages-{mode}.jsonl"
+            env = {**project.env, "WANDB_MODE": mode, "TWEETLM_STAGE_TIMES": str(times),
+                   "PYTHONUNBUFFERED": "1"}
+            load = os.getloadavg()[0]
+            start = time.perf_counter()
+            proc = subprocess.Popen([dvc, "repro", *(["-f"] if i else [])], cwd=dest, env=env,
+                                    text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            marks, lines = [], []
+            for line in proc.stdout:  # time each stage from when DVC announces it
+                lines.append(line)
+                found = re.match(r"Running stage '([^']+)'", line)
+                if found:
+                    marks.append((found.group(1), time.perf_counter()))
+            proc.wait()
+            total = time.perf_counter() - start
+            if proc.returncode:
+                out["runs"][mode] = {"failed": f"dvc repro exited {proc.returncode}",
+                                     "log_tail": lines[-15:]}
+                continue
+            ends = [t for _, t in marks[1:]] + [start + total]
+            own = {}
+            for line in times.read_text().splitlines() if times.is_file() else []:
+                r = json.loads(line)
+                own[f"{r['stage']}@{r['name']}" if r["name"] else r["stage"]] = r
+            stages = {}
+            for (name, t), end in zip(marks, ends):
+                r, dvc_s = own.get(name, {}), end - t
+                stages[name] = {"dvc_s": round(dvc_s, 2), "process_s": r.get("wall_s"),
+                                **{k: r.get(k) for k in PARTS},
+                                "dvc_overhead_s": round(dvc_s - r["wall_s"], 2) if r else None,
+                                "top_imports": dict(list(r.get("imports_by_package",
+                                                               {}).items())[:4])}
+            metrics = json.loads((dest / "reports/sample/train_metrics.json").read_text())
+            out["runs"][mode] = {
+                "load_before": load, "total_s": round(total, 2),
+                "raw_json_to_card_s": round(sum(v["dvc_s"] for k, v in stages.items()
+                                                if k.split("@")[0] in STAGES[2:]), 2),
+                "stages": stages,
+                "train": {k: metrics.get(k) for k in ("train_runtime_s", "tokens_per_s",
+                                                       "device", "precision", "eval_loss",
+                                                       "steps", "block_size", "batch_size")},
+            }
+    return out
+
+
+def print_e2e(e: dict) -> None:
+    for mode, run in e["runs"].items():
+        if "failed" in run:
+            print(f"e2e ({mode}): {run['failed']}\n" + "".join(run["log_tail"]))
+            continue
+        print(f"e2e: dvc repro of the sample handle, base {e['base']}, W&B {mode}: "
+              f"{run['total_s']:.1f} s, raw JSON to card {run['raw_json_to_card_s']:.1f} s "
+              f"(1-min load {run['load_before']:.1f}); train {run['train']['train_runtime_s']} s "
+              f"of training at {run['train']['tokens_per_s']} tokens/s")
+        print(f"  {'stage':16s} {'dvc':>6s} {'process':>7s} | {'startup':>7s} {'imports':>7s} "
+              f"{'load':>6s} {'work':>6s} {'saving':>6s} {'W&B':>6s} | top imports")
+        for name, st in run["stages"].items():
+            cells = " ".join(f"{st[k]:>{w}.2f}" if st[k] is not None else f"{'-':>{w}s}"
+                             for k, w in zip(PARTS, (7, 7, 6, 6, 6, 6)))
+            tops = ", ".join(f"{k} {v:.2f}" for k, v in st["top_imports"].items())
+            proc = f"{st['process_s']:7.2f}" if st["process_s"] is not None else f"{'-':>7s}"
+            print(f"  {name:16s} {st['dvc_s']:6.2f} {proc} | {cells} | {tops}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="reports/benchmarks/train.json")
-    parser.add_argument("--no-e2e", action="store_true", help="skip the dvc repro run")
+    parser.add_argument("--no-e2e", action="store_true", help="skip the dvc repro runs")
+    parser.add_argument("--e2e-only", action="store_true", help="only the dvc repro runs")
     parser.add_argument("--no-tiny-run", action="store_true", help="skip the train.train() run")
+    parser.add_argument("--no-gpu", action="store_true", help="skip gpu_gpt2")
     parser.add_argument("--cpu-steps", type=int, default=30)
     parser.add_argument("--gpu-steps", type=int, default=30)
     parser.add_argument("--gpu-batch", type=int, default=16)
     parser.add_argument("--tweets", type=int, default=3200, help="tiny_run corpus size")
+    parser.add_argument("--epochs", type=float, help="tiny_run epochs (default: params.yaml)")
+    parser.add_argument("--wandb", default="offline,disabled",
+                        help="e2e: W&B modes, one dvc repro each (default: %(default)s)")
+    parser.add_argument("--e2e-base", help="e2e: model.base (a model folder) instead of tiny")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="e2e: edit params.yaml of the copy (YAML value), repeatable")
+    parser.add_argument("--e2e-dir", type=Path, help="e2e: make the copy here and keep it")
+    parser.add_argument("--e2e-prepare-only", action="store_true",
+                        help="make the e2e copy in --e2e-dir (edited, committed) and stop")
     args = parser.parse_args()
+    sets = dict(item.split("=", 1) for item in args.set)
+    if args.e2e_prepare_only:
+        if not args.e2e_dir:
+            parser.error("--e2e-prepare-only needs --e2e-dir")
+        e2e_project(args.e2e_dir, args.e2e_base, sets)
+        print(f"e2e copy ready in {args.e2e_dir}")
+        return 0
 
     import torch
     from transformers.utils import logging as hf_logging
@@ -311,38 +418,48 @@ def main() -> int:
     hf_logging.disable_progress_bar()
     params = load_params(ROOT / "params.yaml")
     report = {"torch": torch.__version__, "python": platform.python_version(),
-              "cpu_count": os.cpu_count()}
+              "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+              "load_before": {}}
 
     # 1-minute load average before each part: other processes on a shared machine slow a
     # 2-thread CPU run far more than their share (the threads wait on each other)
-    report["load_before"] = {"cpu_tiny": os.getloadavg()[0]}
-    r = report["cpu_tiny"] = bench_cpu_tiny(params, args.cpu_steps)
-    print(f"cpu_tiny: {r['tokens_per_s']:,.0f} tokens/s ({r['step_ms']:.1f} ms/step, batch "
-          f"{r['batch']}x{r['block_size']}, {r['parameters']:,} params, {r['threads']} threads); "
-          f"{r['achieved_tflops'] * 1e3:.1f} GFLOP/s = MFU {r['mfu']:.1%} of measured matmul "
-          f"peak {r['peak_tflops'] * 1e3:.0f} GFLOP/s", flush=True)
+    if not args.e2e_only:
+        report["load_before"]["cpu_tiny"] = os.getloadavg()[0]
+        r = report["cpu_tiny"] = bench_cpu_tiny(params, args.cpu_steps)
+        for label in ("hf", "lean"):
+            x = r[label]
+            print(f"cpu_tiny {label}: {x['tokens_per_s']:,.0f} tokens/s ({x['step_ms']:.1f} "
+                  f"ms/step, batch {x['batch']}x{x['block_size']}, {x['parameters']:,} params, "
+                  f"{r['threads']} threads); {x['achieved_tflops'] * 1e3:.1f} GFLOP/s = MFU "
+                  f"{x['mfu']:.1%} of measured matmul peak {r['peak_tflops'] * 1e3:.0f} GFLOP/s",
+                  flush=True)
 
-    if not args.no_tiny_run:
+    if not (args.no_tiny_run or args.e2e_only):
         report["load_before"]["tiny_run"] = os.getloadavg()[0]
-        t = report["tiny_run"] = bench_tiny_run(params, args.tweets)
-        t["loop_efficiency"] = t["tokens_per_s"] / r["tokens_per_s"]
+        t = report["tiny_run"] = bench_tiny_run(params, args.tweets, args.epochs)
+        t["loop_efficiency"] = t["tokens_per_s"] / r["hf"]["tokens_per_s"]
         print(f"tiny_run on {t['corpus']}: {t['tweets']} tweets, {t['train_tokens']:,} "
               f"train tokens x "
               f"{t['epochs']:g} epochs in {t['train_runtime_s']:.1f} s of training "
               f"({t['train_call_s']:.1f} s with setup and saving, {t['train_call_cpu_s']:.1f} "
-              f"CPU s; tokenize {t['tokenize_s']:.1f} s); eval loss {t['initial_eval_loss']:.3f} -> {t['eval_loss']:.3f}, perplexity "
+              f"CPU s; tokenize {t['tokenize_s']:.1f} s); eval loss "
+              f"{t['initial_eval_loss']:.3f} -> {t['eval_loss']:.3f}, perplexity "
               f"{t['perplexity']:.1f}; {t['tokens_per_s']:,.0f} tokens/s = "
               f"{t['loop_efficiency']:.2f} x cpu_tiny", flush=True)
 
-    if torch.cuda.is_available():
+    if args.no_gpu or args.e2e_only:
+        pass
+    elif torch.cuda.is_available():
         g = report["gpu_gpt2"] = bench_gpu_gpt2(args.gpu_batch, args.gpu_steps)
-        for label in ("baseline_fp32_eager", "optimized"):
+        for label in ("baseline_fp32_eager", "optimized", "lean"):
             x = g[label]
             mfu = f"MFU {x['mfu']:.1%}" if x["mfu"] is not None else "MFU n/a (unknown peak)"
             print(f"gpu_gpt2 {label}: {x['tokens_per_s']:,.0f} tokens/s ({x['step_ms']:.0f} "
                   f"ms/step, batch {x['batch']}x1024, {x['weights']} weights), "
-                  f"{x['achieved_tflops']:.0f} TFLOP/s, {mfu} on {g['device']}", flush=True)
-        print(f"gpu_gpt2: optimized / baseline = {g['speedup_vs_baseline']:.2f}x")
+                  f"{x['achieved_tflops']:.0f} TFLOP/s, {mfu} on {g['device']}, "
+                  f"{x['max_memory_gib']:.1f} GiB", flush=True)
+        print(f"gpu_gpt2: optimized / baseline = {g['speedup_vs_baseline']:.2f}x, lean / "
+              f"baseline = {g['lean_speedup_vs_baseline']:.2f}x")
     else:
         report["gpu_gpt2"] = {"skipped": "no CUDA GPU"}
         print("gpu_gpt2: skipped (no CUDA GPU)")
@@ -351,21 +468,17 @@ def main() -> int:
         report["e2e"] = {"skipped": "--no-e2e"}
     else:
         report["load_before"]["e2e"] = os.getloadavg()[0]
-        e = report["e2e"] = bench_e2e()
-        if "total_s" in e:
-            print(f"e2e: dvc repro (sample handle) {e['total_s']:.1f} s, raw JSON to card "
-                  f"{e['raw_json_to_card_s']:.1f} s; per stage: "
-                  + ", ".join(f"{k} {v:.1f}" for k, v in e["stages_s"].items()))
-        else:
-            print(f"e2e: {e.get('skipped') or e.get('failed')}")
+        e = report["e2e"] = bench_e2e(tuple(args.wandb.split(",")), args.e2e_base, sets,
+                                      args.e2e_dir)
+        print_e2e(e)
 
     load = report["load_before"]
-    if max(load.values()) > 0.5 * (os.cpu_count() or 1):
+    if load and max(load.values()) > 0.5 * (os.cpu_count() or 1):
         print(f"note: the machine was busy (1-min load average {max(load.values()):.1f} on "
               f"{os.cpu_count()} CPUs): CPU figures are below what an idle machine gives")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    out.write_text(json.dumps(report, indent=1, default=float) + "\n")
     print(f"wrote {out}")
     return 0
 

@@ -4,34 +4,30 @@ their own DVC stages -- and single-handle bots exactly as before."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-from PIL import Image
-from safetensors.numpy import save_file
+from helpers.params import make_params
+from helpers.stages import write_card_inputs, write_params
 from helpers.tinymodel import tweets, write_tweets
 
 from conftest import markdown_table, ran_stages
 from tweetlm import card, tokenize
 from tweetlm.core.errors import TweetlmError
-from tweetlm.core.params import (ModelParams, Params, TinyParams, TokenizeParams, TrainParams,
-                            load_params)
+from tweetlm.core.params import Params, load_params
 from tweetlm.pretrained import Base
 
 BLOCK = 32
-STATS_KEYS = list(card.STATS_ROWS)  # downloaded, retweets, short, kept
 
 
-def make_params(bots: dict, **sections) -> Params:
-    handles = sorted({h for members in bots.values() for h in members})
-    return replace(Params(
-        handles=handles, bots=bots, tokenize=TokenizeParams(val_fraction=0.1, seed=7),
-        model=ModelParams(base="tiny", tiny=TinyParams(vocab_size=400)),
-        train=TrainParams(block_size=BLOCK),
-    ), **sections)
+def bot_params(bots: dict) -> Params:
+    """Params for `bots`, their handles listed (alice alone if there are no bots)."""
+    handles = sorted({h for members in bots.values() for h in members}) or ["alice"]
+    return make_params(handles=handles, bots=bots, **{
+        "tokenize.val_fraction": 0.1, "tokenize.seed": 7, "model.base": "tiny",
+        "model.tiny.vocab_size": 400, "train.block_size": BLOCK})
 
 
 def corpus(handle: str, n: int, seed: int) -> list[str]:
@@ -75,15 +71,15 @@ def stream_tweets(tok, blocks) -> list[str]:
 
 def test_bot_tokenize_balances_training_and_leaves_validation_alone():
     texts = {"alice": corpus("alice", 400, 1), "bob": corpus("bob", 60, 2)}
-    params = make_params({"alice-bob": ["alice", "bob"]})
-    dataset, tok, meta = tokenize.tokenize(texts, params, Base("tiny", None))
+    params = bot_params({"alice-bob": ["alice", "bob"]})
+    dataset, tok, meta, _ = tokenize.tokenize(texts, params, Base("tiny", None))
 
     splits = {h: tokenize.split_tweets(t, 0.1, 7, h) for h, t in texts.items()}
     # validation: each held-out tweet once, in handle order, never oversampled
     val = stream_tweets(tok, dataset["validation"]["input_ids"])
     assert val[:-1] == splits["alice"][1] + splits["bob"][1] and val[-1] == ""
     # train: bob's tweets repeated until his characters match alice's (seeded shuffle)
-    train = stream_tweets(tok, dataset["train"]["input_ids"])[1:-1]  # ends may be cut
+    train = stream_tweets(tok, dataset["train"]["input_ids"])[:-1]  # a row per tweet
     from_bob = [t for t in train if t.startswith("bob says")]
     counts = meta["balance"]
     assert counts["bob"]["balanced_tweets"] > 4 * counts["bob"]["train_tweets"]
@@ -96,20 +92,22 @@ def test_bot_tokenize_balances_training_and_leaves_validation_alone():
     assert meta["splits"]["train"]["tweets"] == len(splits["alice"][0]) + len(splits["bob"][0])
     assert counts["alice"]["balanced_tweets"] == counts["alice"]["train_tweets"]
     # same inputs, same blocks
-    again, _, _ = tokenize.tokenize(texts, params, Base("tiny", None))
+    again, _, _, _ = tokenize.tokenize(texts, params, Base("tiny", None))
     assert again["train"]["input_ids"] == dataset["train"]["input_ids"]
 
 
-def test_a_single_handle_is_packed_exactly_as_before():
-    """One handle: no balancing, no shuffle -- its blocks are its split, in order."""
+def test_a_single_handle_is_stored_exactly_as_before():
+    """One handle: no balancing, no shuffle -- its rows are its split, in order."""
     texts = corpus("alice", 300, 3)
-    params = make_params({})
-    dataset, tok, meta = tokenize.tokenize({"alice": texts}, params, Base("tiny", None))
+    params = bot_params({})
+    dataset, tok, meta, train_texts = tokenize.tokenize({"alice": texts}, params,
+                                                        Base("tiny", None))
     train, val = tokenize.split_tweets(texts, 0.1, 7, "alice")
-    expected = tokenize.train_tiny_tokenizer(train, 400, BLOCK)
+    assert train_texts == train
+    expected = tokenize.train_tiny_tokenizer(train, 400, 128)
     assert tok.get_vocab() == expected.get_vocab()
-    blocks = tokenize.pack(tokenize.encode(expected, train), BLOCK, keep_remainder=False)
-    assert np.array_equal(np.array(dataset["train"]["input_ids"]), np.array(blocks))
+    rows = [list(r) for r in tokenize.encode_each(expected, train)]
+    assert dataset["train"]["input_ids"] == rows
     assert "balance" not in meta
 
 
@@ -134,28 +132,19 @@ def write_handle(root: Path, handle: str, n: int, seed: int) -> dict:
 
 
 def write_model(root: Path, bot: str) -> None:
-    """What train and predict leave for the card (a stand-in model: the card reads only its
-    config and safetensors header)."""
-    reports, model = root / "reports" / bot, root / "models" / bot
-    reports.mkdir(parents=True, exist_ok=True)
-    model.mkdir(parents=True)
-    (reports / "train_metrics.json").write_text(json.dumps(METRICS))
-    (reports / "predictions.json").write_text(json.dumps(PREDICTIONS))
-    Image.new("RGB", (40, 20), (10, 200, 10)).save(reports / "predictions.png")
-    (model / "config.json").write_text(json.dumps(
-        {"model_type": "gpt2", "n_layer": 1, "n_head": 2, "n_embd": 8, "n_positions": 32,
-         "vocab_size": 400}))
-    save_file({"wte": np.zeros((400, 8), np.float32)}, str(model / "model.safetensors"))
+    """What train and predict leave for the card (a stand-in model)."""
+    write_card_inputs(root, bot, METRICS, PREDICTIONS, vocab_size=400, n_positions=32)
 
 
 @pytest.mark.parametrize("bot, members", [("solo", ["alice"]), ("duo", ["alice", "bob"]),
-                                          ("trio", ["alice", "bob", "carol"])])
+                                          ("trio", ["alice", "bob", "carol"])],
+                         ids=["one-handle", "two-handles", "three-handles"])
 def test_card_has_one_column_per_handle_from_its_stats(bot, members, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_MODE", "disabled")
     sizes = {"alice": 300, "bob": 80, "carol": 40}
     stats = {h: write_handle(tmp_path, h, sizes[h], seed) for seed, h in enumerate(members, 1)}
-    params = make_params({bot: members})
+    params = bot_params({bot: members})
     tokenize.main(bot, params)
 
     copied = json.loads((tmp_path / f"reports/{bot}/stats.json").read_text())
@@ -183,28 +172,32 @@ def test_card_has_one_column_per_handle_from_its_stats(bot, members, tmp_path, m
     assert "the users' tweets" in text
 
 
-def test_stale_handle_stats_are_a_one_line_error(tmp_path, monkeypatch):
+def test_missing_handle_stats_are_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_MODE", "disabled")
     write_handle(tmp_path, "alice", 200, 1)
     write_handle(tmp_path, "bob", 100, 2)
-    (tmp_path / "reports/bob/stats.json").write_text(json.dumps(
-        {"downloaded": 150, "retweets": 20, "short": 10, "kept": 120}))  # not the 100 rows
-    with pytest.raises(TweetlmError) as e:
-        tokenize.main("duo", make_params({"duo": ["alice", "bob"]}))
-    assert str(e.value) == ("reports/bob/stats.json: says 120 tweets kept but "
-                            "data/processed/bob/tweets.parquet holds 100: "
-                            "rerun `dvc repro filter@bob`")
-    assert not (tmp_path / "data/tokenized/duo").exists()
     (tmp_path / "reports/bob/stats.json").unlink()
-    with pytest.raises(TweetlmError, match=r"^reports/bob/stats.json: not found: rerun"):
-        tokenize.main("duo", make_params({"duo": ["alice", "bob"]}))
+    with pytest.raises(TweetlmError) as e:
+        tokenize.main("duo", bot_params({"duo": ["alice", "bob"]}))
+    assert str(e.value) == "reports/bob/stats.json: not found: run `dvc repro filter@bob` first"
+    assert not (tmp_path / "data/tokenized/duo").exists()
+
+
+def test_card_of_a_bot_whose_handles_changed_since_tokenize_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reports/duo").mkdir(parents=True)
+    (tmp_path / "reports/duo/stats.json").write_text(json.dumps(
+        {"alice": {"downloaded": 3, "retweets": 1, "short": 0, "kept": 2}}))
+    write_model(tmp_path, "duo")
+    with pytest.raises(TweetlmError) as e:
+        card.main("duo", bot_params({"duo": ["alice", "bob"]}))
+    assert str(e.value) == ("reports/duo/stats.json: no counts for bob: "
+                            "rerun `dvc repro -f bot-tokenize@duo`")
 
 
 def test_a_bot_cannot_take_a_handles_name(tmp_path):
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump({"handles": ["alice", "bob"],
-                                    "bots": {"alice": ["alice", "bob"]}}))
+    path = write_params(tmp_path, handles=["alice", "bob"], bots={"alice": ["alice", "bob"]})
     with pytest.raises(TweetlmError, match=r"params.yaml: bots.alice: is also a handle's name"):
         load_params(path)
 
@@ -247,6 +240,7 @@ def test_bot_stages_mirror_the_handle_stages(project):
     assert "reports/duo/stats.json" in stages["bot-card@duo"][1]
 
 
+@pytest.mark.slow
 def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
     for seed, handle in enumerate(("alice", "bob"), 1):
         project.tweetlm("sample", "--out", f"data/raw/{handle}", "--tweets", str(150 * seed),
@@ -267,7 +261,7 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
     from transformers import pipeline
 
     generator = pipeline("text-generation", model=str(root / "models/alice-bob"))
-    assert generator("My dream is", max_new_tokens=5)[0]["generated_text"].startswith("My dream")
+    assert generator("My dream is", max_new_tokens=12)[0]["generated_text"].startswith("My dream")
 
     stats = {h: json.loads((root / f"reports/{h}/stats.json").read_text())
              for h in ("alice", "bob")}
@@ -298,3 +292,32 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
     readme = (root / "models/alice-bob/README.md").read_text()
     assert markdown_table(readme, "Data")[2] == ["Tweets downloaded", str(stats["alice"]["downloaded"]),
                                       str(stats["bob"]["downloaded"] + 1)]
+
+
+def test_a_bot_that_repeats_a_small_handle_word_for_word_warns(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    write_handle(tmp_path, "alice", 400, 1)
+    write_handle(tmp_path, "bob", 12, 2)  # about 35x fewer characters than alice
+    params = bot_params({"duo": ["alice", "bob"]})
+    tokenize.main("duo", params)
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if "max_oversampling" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("tweetlm: warning: bot duo: @bob's ")
+    assert "word for word" in warnings[0] and "@alice" not in warnings[0]
+
+    write_model(tmp_path, "duo")
+    card.main("duo", params)
+    text = (tmp_path / "models/duo/README.md").read_text()
+    warning = next(line for line in text.splitlines() if "**Warning:**" in line)
+    assert text.count("**Warning:**") == 1 and "@bob" in warning and "word for word" in warning
+
+    # Under the limit: no warning on either.
+    relaxed = make_params(handles=["alice", "bob"], bots={"duo": ["alice", "bob"]}, **{
+        "tokenize.val_fraction": 0.1, "tokenize.seed": 7, "model.base": "tiny",
+        "model.tiny.vocab_size": 400, "train.block_size": BLOCK,
+        "tokenize.max_oversampling": 1000})
+    tokenize.main("duo", relaxed)
+    assert "max_oversampling" not in capsys.readouterr().err
+    card.main("duo", relaxed)
+    assert "**Warning:**" not in (tmp_path / "models/duo/README.md").read_text()

@@ -1,4 +1,4 @@
-"""card: the Hugging Face model card, rendered from card_template.md with the real numbers."""
+"""card: the Hugging Face model card, rendered from card/template.md with the real numbers."""
 
 import hashlib
 import json
@@ -7,17 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
+from helpers.params import make_params
+from helpers.stages import write_card_inputs, write_params
 from huggingface_hub import ModelCard
-from PIL import Image
-from safetensors.numpy import save_file
 
 from conftest import markdown_table as table
-from tweetlm import card, identity, predict
-from tweetlm.core.errors import TweetlmError
-from tweetlm.core.params import CardParams, ModelParams, Params, TrainParams
+from tweetlm import card, identity
+from tweetlm.core.params import Params
 
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")
 STATS = {
@@ -29,14 +27,24 @@ METRICS = {  # as train writes it
     "eval_loss": 3.456789, "perplexity": 31.7157, "initial_eval_loss": 10.8251,
     "train_loss": 3.91234, "steps": 1284, "tokens_seen": 1314816, "train_runtime_s": 412.5,
     "device": "NVIDIA H100 80GB HBM3", "precision": "bf16 autocast", "base": "gpt2",
-    "base_revision": "607a30d783dfa663caf39e06633721c8d4cfcd7e",
+    "base_revision": "607a30d783dfa663caf39e06633721c8d4cfcd7e", "base_license": None,
+    "block_size": 1024, "finetuning": "full", "parameters": 124439808,
+    "trained_parameters": 124439808, "lora_r": None, "lora_alpha": None, "lora_dropout": None,
+    "lora_target_modules": None,
 }
+LORA = {**METRICS, "finetuning": "lora", "trained_parameters": 811008, "lora_r": 8,
+        "lora_alpha": 16.0, "lora_dropout": 0.05, "lora_target_modules": "c_attn"}
+MEMORIZATION = {"ngram": 8, "threshold": 0.5, "training_tweets": 1542, "samples": 10,
+                "copies": 3, "verbatim": 1, "copy_share": 0.3, "verbatim_share": 0.1,
+                "resample": True, "max_tries": 5, "rounds": 2, "resampled": 3,
+                "copies_shown": 0, "copy_share_shown": 0.0}
 PREDICTIONS = {
     "bot": "alice",
     "handles": ["alice"],
     "sampling": {"do_sample": True, "top_p": 0.95, "top_k": 0, "temperature": 1.0,
-                 "max_length": 160, "num_return_sequences": 5, "seed": 42, "batch_size": 64,
-                 "prefix": "<|endoftext|>"},
+                 "max_length": 160, "min_new_tokens": 10, "num_return_sequences": 5, "seed": 42,
+                 "batch_size": 64, "prefix": "<|endoftext|>", "cut_at_newline": True},
+    "memorization": MEMORIZATION,
     "predictions": [
         {"prompt": "My dream is", "generations": ["My dream is <b>big</b> | *really*"] * 5},
         {"prompt": "Today", "generations": ["Today\nis\tfine"] * 5},
@@ -46,21 +54,23 @@ WEIGHTS = {"parameters": 124439808, "sha256": "ab" * 32, "n_layer": 12, "n_head"
            "n_embd": 768, "n_positions": 1024, "vocab_size": 50257}
 
 
-def make_params(base="gpt2", handles=("alice",), **card_fields) -> Params:
+def card_params(base="gpt2", handles=("alice",), block_size=128, **card_fields) -> Params:
     bots = {"-".join(handles): list(handles)} if len(handles) > 1 else {}
-    return Params(
-        handles=list(handles), bots=bots, model=ModelParams(base=base),
-        train=TrainParams(epochs=7, learning_rate=3.5e-4, batch_size=6, grad_accum=3),
-        card=CardParams(**card_fields),
-    )
+    return make_params(
+        handles=list(handles), bots=bots, **{
+            "model.base": base, "train.epochs": 7, "train.learning_rate": 3.5e-4,
+            "train.lr_scheduler": "cosine", "train.warmup_steps": 0, "train.batch_size": 6,
+            "train.grad_accum": 3, "train.block_size": block_size, "card.language": "en",
+            "card.hub_namespace": "", "card.display_names": {},
+            **{f"card.{k}": v for k, v in card_fields.items()}})
 
 
 def render(base="gpt2", handles=("alice",), template=card.TEMPLATE, metrics=METRICS,
-           **card_fields) -> str:
-    params = make_params(base, handles, **card_fields)
+           predictions=PREDICTIONS, weights=WEIGHTS, block_size=128, **card_fields) -> str:
+    params = card_params(base, handles, block_size, **card_fields)
     bot = "-".join(handles)
     sources = [(h, STATS[h]) for h in handles]
-    return str(card.render_card(bot, sources, metrics, PREDICTIONS, WEIGHTS, params, template))
+    return str(card.render_card(bot, sources, metrics, predictions, weights, params, template))
 
 
 def front_matter(text: str) -> dict:
@@ -75,12 +85,15 @@ def test_front_matter_is_valid_hub_metadata():
     assert meta["language"] == "en"
     assert meta["pipeline_tag"] == "text-generation" and meta["library_name"] == "transformers"
     assert {"huggingtweets", "tweetlm", "text-generation"} <= set(meta["tags"])
-    assert meta["widget"] == [{"text": "My dream is"}]
+    assert meta["widget"] == [{"text": "My dream is"}, {"text": "Today"}]  # every prompt
     assert meta["thumbnail"] == "predictions.png"
     assert meta["base_model"] == "openai-community/gpt2"
+    assert meta["license"] == "mit"  # GPT-2's, known without its README
     data = ModelCard(text).data  # what the Hub's library makes of it
     assert data.base_model == "openai-community/gpt2" and data.language == "en"
-    assert data.widget == [{"text": "My dream is"}]
+    assert data.widget == [{"text": "My dream is"}, {"text": "Today"}]
+    assert data.license == "mit" and data.library_name == "transformers"
+    data.to_dict()  # huggingface_hub's own validation of the fields passes
 
 
 def test_hub_namespace_sets_thumbnail_url_and_model_id():
@@ -101,9 +114,12 @@ def test_stats_table_is_stats_json():
 def test_hyperparameters_and_metrics_appear():
     text = render()
     hyper = dict(table(text, "Hyperparameter")[2:])
-    assert hyper["Epochs"] == "7"
+    assert hyper["Fine-tuning"] == "full: every weight"
+    assert hyper["Epochs"] == "7, each packing the tweets afresh in a new order"
     assert hyper["Learning rate"].startswith("0.00035, cosine schedule")
-    assert hyper["Batch size"] == "6 blocks x 3 accumulation steps = 18 blocks of 128 tokens"
+    # the block size train resolved and recorded, not params.yaml's
+    assert hyper["Block size"] == "1024 tokens"
+    assert hyper["Batch size"] == "6 blocks x 3 accumulation steps = 18 blocks of 1024 tokens"
     metrics = dict(table(text, "Metric")[2:])
     assert metrics == {"Eval loss before training": "10.8251",
                        "Eval loss (cross-entropy, nats per token)": "3.4568",
@@ -143,6 +159,7 @@ def test_tiny_synthetic_card_says_so():
     assert "12 layers, 12 attention heads, 768-dimensional embeddings" in text
     assert "same limitations and bias as GPT-2" not in text
     assert "**Synthetic data.** @sample is not a real Twitter user" in text
+    assert "license" not in front_matter(text)
     assert "x.com/sample" not in text  # no link to a real account
     assert "Trained from scratch on 2,604 tweets" in text
 
@@ -185,26 +202,17 @@ def test_template_edit_changes_the_card(tmp_path):
 
 
 def write_project(root: Path, handle="alice") -> None:
-    reports = root / "reports" / handle
-    reports.mkdir(parents=True)
-    (reports / "stats.json").write_text(json.dumps(STATS[handle]))
-    (reports / "train_metrics.json").write_text(json.dumps(METRICS))
-    (reports / "predictions.json").write_text(json.dumps(PREDICTIONS))
-    Image.new("RGB", (40, 20), (200, 10, 10)).save(reports / "predictions.png")
-    model = root / "models" / handle
-    model.mkdir(parents=True)
-    (model / "config.json").write_text(json.dumps(
-        {"model_type": "gpt2", "n_layer": 1, "n_head": 2, "n_embd": 8, "n_positions": 16,
-         "vocab_size": 10}))
-    save_file({"wte": np.zeros((10, 8), np.float32), "wpe": np.zeros((16, 8), np.float32)},
-              str(model / "model.safetensors"))
-    (root / "params.yaml").write_text(yaml.safe_dump({"handles": [handle]}))
+    """What filter, train and predict leave for the card of `handle`, and a params.yaml."""
+    (root / "reports" / handle).mkdir(parents=True)
+    (root / "reports" / handle / "stats.json").write_text(json.dumps(STATS[handle]))
+    write_card_inputs(root, handle, METRICS, PREDICTIONS)
+    write_params(root, handles=[handle])
 
 
 def test_main_writes_a_self_contained_model_folder(tmp_path, monkeypatch):
     write_project(tmp_path)
     monkeypatch.chdir(tmp_path)
-    card.main("alice", make_params())
+    card.main("alice", card_params())
     model = tmp_path / "models" / "alice"
     loaded = ModelCard.load(model / "README.md")
     assert loaded.data.thumbnail == "predictions.png"
@@ -220,8 +228,10 @@ def test_main_writes_a_self_contained_model_folder(tmp_path, monkeypatch):
 @pytest.mark.parametrize("broken, message", [
     ("reports/alice/stats.json", "reports/alice/stats.json: not found: run the filter stage"),
     ("reports/alice/train_metrics.json", "reports/alice/train_metrics.json: not found"),
+    ("reports/alice/predictions.json", "reports/alice/predictions.json: not found"),
+    ("reports/alice/predictions.png", "reports/alice/predictions.png: not found"),
     ("models/alice/model.safetensors", "models/alice/model.safetensors: not found"),
-])
+], ids=["stats", "train-metrics", "predictions", "picture", "weights"])
 def test_missing_input_is_one_line_error_and_keeps_the_old_card(tmp_path, broken, message):
     write_project(tmp_path)
     subprocess.run([TWEETLM, "card", "alice"], cwd=tmp_path, check=True, capture_output=True)
@@ -234,21 +244,60 @@ def test_missing_input_is_one_line_error_and_keeps_the_old_card(tmp_path, broken
     assert (tmp_path / "models/alice/README.md").read_bytes() == old
 
 
-def test_stats_must_be_counts(tmp_path):
-    path = tmp_path / "stats.json"
-    path.write_text(json.dumps({**STATS["alice"], "kept": "many"}))
-    with pytest.raises(TweetlmError, match=r"stats.json: kept: expected a count"):
-        card.read_stats(path)
-    path.write_text(json.dumps({"downloaded": 1}))
-    with pytest.raises(TweetlmError, match=r"stats.json: missing key 'retweets'"):
-        card.read_stats(path)
+def test_auto_block_size_and_lora_are_on_the_card():
+    text = render(metrics=LORA, block_size="auto")
+    hyper = dict(table(text, "Hyperparameter")[2:])
+    assert hyper["Block size"] == "1024 tokens (train.block_size: auto)"
+    assert hyper["Fine-tuning"] == ("LoRA, r=8, alpha=16, dropout 0.05, on c_attn; 811,008 of "
+                                    "124,439,808 parameters trained; merged into the weights")
+    assert {"lora", "peft"} <= set(front_matter(text)["tags"])
+    assert "Only low-rank adapters" in text and "`adapter/`" in text
+    assert "AutoPeftModelForCausalLM.from_pretrained('models/alice/adapter')" in text
+    assert "lora" not in front_matter(render())["tags"] and "adapter/" not in render()
 
 
-def test_metrics_must_be_numbers_or_null(tmp_path, monkeypatch):
-    write_project(tmp_path)
-    (tmp_path / "reports/alice/train_metrics.json").write_text(
-        json.dumps({**METRICS, "perplexity": "low"}))
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(TweetlmError, match=r"train_metrics.json: perplexity: expected a number"):
-        card.main("alice", make_params())
-    assert not (tmp_path / "models/alice/README.md").exists()
+MEMORIZED = {
+    "resampled": ({}, "**30%** (3) copy one of the 1,542 training tweets, 1 of them word for "
+                      "word", "resampled before they were shown (up to 5 more tries each): 3 "
+                      "tweets drawn again, none of those shown is a copy"),
+    "left": ({"copies_shown": 1}, "**30%**", "3 tweets drawn again, 1 still a copy after that"),
+    "not-resampled": ({"resample": False, "resampled": 0, "copies_shown": 3}, "**30%**",
+                      "not resampled (`predict.memorization.resample: false`)"),
+    "no-copies": ({"copies": 0, "verbatim": 0, "copy_share": 0.0, "resampled": 0,
+                   "rounds": 0}, "**0%** (0) copy one", "none was needed"),
+}
+
+
+@pytest.mark.parametrize("case", MEMORIZED, ids=list(MEMORIZED))
+def test_memorization_share_and_what_was_done_are_on_the_card(case):
+    change, share, done = MEMORIZED[case]
+    predictions = {**PREDICTIONS, "memorization": {**MEMORIZATION, **change}}
+    text = render(predictions=predictions)
+    section = text.split("## Memorization")[1].split("## Limitations")[0]
+    assert share in section and done in section
+    assert "more than 50% of its 8-word sequences" in section
+
+
+def test_a_llama_base_is_described_from_its_config_and_license():
+    weights = {**WEIGHTS, "architecture": "LlamaForCausalLM", "n_layer": 30}
+    metrics = {**METRICS, "base": "HuggingFaceTB/SmolLM2-135M", "base_license": "apache-2.0"}
+    text = render(base="HuggingFaceTB/SmolLM2-135M", metrics=metrics, weights=weights)
+    meta = front_matter(text)
+    assert meta["base_model"] == "HuggingFaceTB/SmolLM2-135M" and meta["license"] == "apache-2.0"
+    assert "pre-trained [HuggingFaceTB/SmolLM2-135M]" in text
+    assert "parameters (`LlamaForCausalLM`, 30 layers)" in text
+
+
+def test_describe_weights_reads_llama_style_configs(tmp_path):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    (tmp_path / "config.json").write_text(json.dumps({
+        "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "num_hidden_layers": 3,
+        "num_attention_heads": 4, "hidden_size": 64, "max_position_embeddings": 512,
+        "vocab_size": 300}))
+    save_file({"w": np.zeros((3, 4), np.float32)}, str(tmp_path / "model.safetensors"))
+    weights = card.describe_weights(tmp_path)
+    assert weights["architecture"] == "Qwen2ForCausalLM" and weights["parameters"] == 12
+    assert (weights["n_layer"], weights["n_head"], weights["n_embd"], weights["n_positions"]) \
+        == (3, 4, 64, 512)

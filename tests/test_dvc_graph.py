@@ -1,11 +1,14 @@
 """dvc.yaml's deps and params are exact: proved from the code, not restated by hand.
 
-A stage's src/tweetlm deps must be exactly the tweetlm modules running it imports (a missing
-one means an edit does not rerun it; an extra one means needless reruns), and its params
-exactly the params.yaml keys its code reads. Stages are resolved by DVC itself (foreach
-expanded), and the imports are found twice: statically, by walking every import statement
-(function-level ones included) from the stage module, and, for the data stages, dynamically,
-by running the stage and listing the tweetlm modules loaded.
+A stage's src/tweetlm deps must be exactly the code running it imports (a missing one means
+an edit does not rerun it; an extra one means needless reruns), and its params exactly the
+params.yaml keys its code reads. Code is named in dvc.yaml by file or folder: every stage
+depends on src/tweetlm/__init__.py and on the shared core (the folder src/tweetlm/core), and
+on each other tweetlm module it imports by its .py file, or, for a module inside a package, by
+the package's folder (src/tweetlm/ingest: any file in it). Stages are resolved by DVC itself
+(foreach expanded), and the imports are found twice: statically, by walking every import
+statement (function-level ones included) from the stage module, and, for the data stages,
+dynamically, by running the stage and listing the tweetlm modules loaded.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from conftest import ROOT
+from helpers.params import shipped_raw
+from helpers.project import ROOT, clone, copy_project
+
 
 # DVC's own graph code warns about pygtrie internals; nothing of ours
 pytestmark = pytest.mark.filterwarnings("ignore:_NoneStep.value:DeprecationWarning")
@@ -39,6 +44,11 @@ STAGE_MODULES = {
 # show it, like the card, declares it and is checked like any other).
 STRUCTURAL = {"handles", "bots", "bot_handles"}
 OUTPUT_NEUTRAL = {"wandb"}
+# The stage modules: a stage's entry point is `main(name, params)` in its module's top level.
+STAGE_PACKAGES = {f"tweetlm.{m}" for m in STAGE_MODULES.values() if m}
+# The core's params module reads keys only to validate them (every stage loads params.yaml
+# through it), which the `validate` stage covers: it depends on the whole file.
+VALIDATION = {"tweetlm.core.params"}
 
 
 def module_file(module: str) -> Path:
@@ -49,8 +59,30 @@ def module_file(module: str) -> Path:
     return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
-def rel(module: str) -> str:
-    return module_file(module).relative_to(ROOT).as_posix()
+def module_exists(module: str) -> bool:
+    return module_file(module).is_file()
+
+
+def dep_of(module: str) -> str:
+    """The dvc.yaml dep that covers a tweetlm module: `tweetlm` -> src/tweetlm/__init__.py,
+    a top-level module -> its .py file, anything in a package (tweetlm.core.cli, tweetlm.ingest,
+    tweetlm.ingest.parse) -> the package's folder (src/tweetlm/core, src/tweetlm/ingest)."""
+    parts = module.split(".")[1:]
+    if not parts:
+        return (SRC / "__init__.py").relative_to(ROOT).as_posix()
+    top = SRC / parts[0]
+    return (top if top.is_dir() else top.with_suffix(".py")).relative_to(ROOT).as_posix()
+
+
+def deps_of(modules: set[str]) -> set[str]:
+    return {dep_of(m) for m in modules}
+
+
+def test_dep_of_maps_modules_to_files_and_package_folders():
+    assert dep_of("tweetlm") == "src/tweetlm/__init__.py"
+    assert dep_of("tweetlm.core") == dep_of("tweetlm.core.cli") == "src/tweetlm/core"
+    assert dep_of("tweetlm.filter") == "src/tweetlm/filter.py"
+    assert dep_of("tweetlm.ingest") == dep_of("tweetlm.ingest.anything") == "src/tweetlm/ingest"
 
 
 def _type_checking_nodes(tree: ast.AST) -> set[int]:
@@ -89,7 +121,7 @@ def direct_imports(module: str) -> frozenset[str]:
                 base = node.module or ""
             add(base)
             for alias in node.names:  # `from tweetlm import tracking` imports a module
-                if module_file(f"{base}.{alias.name}").is_file():
+                if module_exists(f"{base}.{alias.name}"):
                     add(f"{base}.{alias.name}")
         elif (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module")
               and node.args and isinstance(node.args[0], ast.Constant)):
@@ -136,8 +168,13 @@ def instances(stages: dict, name: str) -> list[dict]:
 
 def require_module(name: str) -> None:
     module = STAGE_MODULES[name]
-    if module and not module_file(f"tweetlm.{module}").is_file():
-        pytest.skip(f"src/tweetlm/{module}.py does not exist yet: nothing to check for {name!r}")
+    if module and not module_exists(f"tweetlm.{module}"):
+        pytest.skip(f"tweetlm.{module} does not exist yet: nothing to check for {name!r}")
+
+
+def code_deps(stage: dict) -> set[str]:
+    """A stage's deps that are code: .py files and package folders under src/tweetlm."""
+    return {d for d in stage["src"] if d.endswith(".py") or (ROOT / d).is_dir()}
 
 
 # --- the tweetlm modules the CLI itself loads for a command ---
@@ -182,46 +219,64 @@ def _env() -> dict:
 
 # --- the checks ---
 
-@pytest.mark.parametrize("name", list(STAGE_MODULES))
+STAGE_NAMES = list(STAGE_MODULES)
+
+
+@pytest.mark.parametrize("name", STAGE_NAMES, ids=STAGE_NAMES)
+def test_every_stage_depends_on_the_package_init_and_the_core(name, stages):
+    for stage in instances(stages, name):
+        assert {"src/tweetlm/__init__.py", "src/tweetlm/core"} <= stage["src"], stage["src"]
+
+
+@pytest.mark.parametrize("name", STAGE_NAMES, ids=STAGE_NAMES)
 def test_src_deps_are_exactly_the_modules_the_stage_imports(name, stages, cli_modules):
     require_module(name)
     module = STAGE_MODULES[name]
     modules = cli_modules(name) | (import_closure(f"tweetlm.{module}") if module else set())
-    expected = {rel(m) for m in modules}
+    expected = deps_of(modules)
     for stage in instances(stages, name):
-        declared = {d for d in stage["src"] if d.endswith(".py")}
+        declared = code_deps(stage)
         assert declared == expected, (
             f"{name}: dvc.yaml lists {sorted(declared - expected)} that it does not import and "
             f"misses {sorted(expected - declared)} that it does"
         )
 
 
-@pytest.mark.parametrize("name", list(STAGE_MODULES))
+@pytest.mark.parametrize("name", STAGE_NAMES, ids=STAGE_NAMES)
 def test_non_python_src_deps_are_read_by_the_stage(name, stages):
-    """A template or font under src/tweetlm is a dep only if the stage's code names it."""
+    """A data file under src/tweetlm outside the stage's package folders (a template, a
+    font) is a dep only if the stage's code names it."""
     require_module(name)
     module = STAGE_MODULES[name]
     code = "".join(module_file(m).read_text() for m in import_closure(f"tweetlm.{module}")) \
         if module else ""
     for stage in instances(stages, name):
-        for dep in stage["src"] - {d for d in stage["src"] if d.endswith(".py")}:
+        for dep in stage["src"] - code_deps(stage):
             assert (ROOT / dep).exists(), f"{name}: dep {dep} does not exist"
             assert Path(dep).name in code, f"{name}: dep {dep} is not read by its code"
 
 
-def params_read(modules: set[str]) -> set[str]:
-    """Dotted params.yaml keys the modules' code reads."""
-    keys = set().union(*(params_read_in(module_file(m).read_text(encoding="utf-8"))
-                         for m in modules))
+def params_read(modules: set[str], stage: str | None = None) -> set[str]:
+    """Dotted params.yaml keys the modules' code reads when `stage` (a stage module) runs:
+    another stage's module it imports for a helper (predict uses filter's cleaning) never
+    has its entry point `main` called, so what that `main` reads is not counted."""
+    def own(m: str) -> bool:
+        return stage is None or m == stage or m.startswith(stage + ".")
+
+    keys = set().union(*(params_read_in(module_file(m).read_text(encoding="utf-8"),
+                                        skip_main=not own(m) and m in STAGE_PACKAGES)
+                         for m in modules - VALIDATION))
     # keep the longest chains only: `params.train.block_size` also walks `params.train`
     return {k for k in keys if not any(o.startswith(k + ".") for o in keys)
             and k.split(".")[0] not in STRUCTURAL}
 
 
-def params_read_in(code: str) -> set[str]:
+def params_read_in(code: str, skip_main: bool = False) -> set[str]:
     """`params.train.block_size` -> 'train.block_size', `asdict(params.model)` -> 'model', on
-    any name called `params` or annotated `Params`."""
+    any name called `params` or annotated `Params` (outside a top-level `main` if `skip_main`)."""
     tree = ast.parse(code)
+    if skip_main:
+        tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name == "main")]
     roots = {"params"} | {
         a.arg for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
         for a in f.args.args + f.args.kwonlyargs
@@ -261,10 +316,11 @@ def test_params_checker_on_known_code():
     assert params_mismatch({"model"}, {"model.base"}) == ({"model"}, set())
 
 
-@pytest.mark.parametrize("name", [n for n in STAGE_MODULES if n != "validate"])
+@pytest.mark.parametrize("name", STAGE_NAMES[1:], ids=STAGE_NAMES[1:])
 def test_params_are_exactly_what_the_code_reads(name, stages):
     require_module(name)
-    read = params_read(import_closure(f"tweetlm.{STAGE_MODULES[name]}"))
+    stage_module = f"tweetlm.{STAGE_MODULES[name]}"
+    read = params_read(import_closure(stage_module), stage_module)
     for stage in instances(stages, name):
         assert all(file == "params.yaml" for file, _ in stage["params"]), stage["params"]
         declared = {key for _, key in stage["params"]}
@@ -312,7 +368,9 @@ def data_stage_runs(tmp_path_factory) -> tuple[Path, dict]:
     """Run validate, ingest, filter and sample for real on a tiny handle: for each command its
     exit status, stderr and the tweetlm modules it loaded (None if its module is missing)."""
     work = tmp_path_factory.mktemp("run")
-    (work / "params.yaml").write_text("handles: [someone]\n")
+    params = shipped_raw() | {"handles": ["someone"]}
+    params["filter"]["min_kept_chars"] = 0  # three tweets are enough to run it
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
     raw = work / "data/raw/someone"
     raw.mkdir(parents=True)
     (raw / "tweets.json").write_text(json.dumps(V1_TWEETS))
@@ -322,17 +380,20 @@ def data_stage_runs(tmp_path_factory) -> tuple[Path, dict]:
     loaded = {}
     for name, command in commands.items():
         module = STAGE_MODULES[name]
-        if module and not module_file(f"tweetlm.{module}").is_file():
+        if module and not module_exists(f"tweetlm.{module}"):
             loaded[name] = None
             continue
         dump = work / f"{name}.modules.json"
         proc = subprocess.run([sys.executable, "-c", RUN_AND_LIST, str(dump), *command],
                               cwd=work, capture_output=True, text=True, env=_env())
-        loaded[name] = proc.returncode, proc.stderr, {rel(m) for m in json.loads(dump.read_text())}
+        loaded[name] = proc.returncode, proc.stderr, deps_of(set(json.loads(dump.read_text())))
     return work, loaded
 
 
-@pytest.mark.parametrize("name", ["validate", "sample", "ingest", "filter"])
+DATA_STAGES = ["validate", "sample", "ingest", "filter"]
+
+
+@pytest.mark.parametrize("name", DATA_STAGES, ids=DATA_STAGES)
 def test_running_a_data_stage_loads_exactly_its_deps(name, data_stage_runs, stages):
     work, runs = data_stage_runs
     require_module(name)
@@ -344,7 +405,7 @@ def test_running_a_data_stage_loads_exactly_its_deps(name, data_stage_runs, stag
         kept = pq.read_table(work / "data/processed/someone/tweets.parquet")
         assert kept.column("text").to_pylist() == ["a tweet with enough words & a link"]
     for stage in instances(stages, name):
-        declared = {d for d in stage["src"] if d.endswith(".py")}
+        declared = code_deps(stage)
         assert declared == loaded, (
             f"{name}: dvc.yaml lists {sorted(declared - loaded)} that a run does not "
             f"load and misses {sorted(loaded - declared)} that it does"
@@ -353,30 +414,60 @@ def test_running_a_data_stage_loads_exactly_its_deps(name, data_stage_runs, stag
 
 # --- an edit reruns exactly the stages that depend on it ---
 
-def test_editing_filter_py_changes_only_filter_and_downstream(project):
-    for module in ("sample", "ingest", "filter"):
-        if not (project.root / f"src/tweetlm/{module}.py").is_file():
-            pytest.skip(f"src/tweetlm/{module}.py does not exist yet")
-    project.dvc("repro", "validate", "sample", "ingest@sample", "filter@sample")
-    assert json.loads(project.dvc("status", "--json", "validate", "sample", "ingest@sample",
-                                  "filter@sample").stdout) == {}
+@pytest.fixture(scope="module")
+def data_built(tmp_path_factory):
+    """A project copy where the data stages ran and are up to date (shared, never modified)."""
+    project = copy_project(tmp_path_factory.mktemp("edits") / "project")
+    targets = ["validate", "sample", "ingest@sample", "filter@sample"]
+    project.dvc("repro", *targets)
+    assert json.loads(project.dvc("status", "--json", *targets).stdout) == {}
+    return project
 
-    filter_py = project.root / "src/tweetlm/filter.py"
-    filter_py.write_text(filter_py.read_text() + "\n# an edit\n")
+
+def a_module_in(package: Path) -> Path:
+    """A file of the package's own code below its __init__.py, if it has one."""
+    inner = sorted(p for p in package.rglob("*.py") if p.name != "__init__.py")
+    return inner[0] if inner else package / "__init__.py"
+
+
+# what is edited -> (the file in the project; the dep that covers it; the stage importing it,
+# None for every stage)
+EDITS = {
+    "module-file": (lambda root: root / "src/tweetlm/filter.py", "src/tweetlm/filter.py",
+                    "filter"),
+    "file-in-a-stage-package": (lambda root: a_module_in(root / "src/tweetlm/ingest"),
+                                "src/tweetlm/ingest", "ingest"),
+    "file-in-the-core": (lambda root: root / "src/tweetlm/core/layout.py", "src/tweetlm/core",
+                         None),
+}
+
+
+@pytest.mark.parametrize("case", EDITS, ids=list(EDITS))
+def test_an_edit_changes_only_its_stages_and_downstream(case, data_built, tmp_path):
+    """DVC's own status after an edit names the dep that covers the edited file, for the stages
+    that import it and only for those and the stages downstream of them."""
+    project = clone(data_built, tmp_path / "project")
+    edited, dep, name = EDITS[case]
+    path = edited(project.root)
+    path.write_text(path.read_text() + "\n# an edit\n")
     changed = json.loads(project.dvc("status", "--json").stdout)
 
     from dvc.repo import Repo
     import networkx as nx
 
     with Repo(str(project.root)) as repo:
-        by_name = {s.name: s for s in repo.index.stages}
-        filters = [s for a, s in by_name.items() if a.startswith("filter@")]
-        downstream = {s.name for f in filters for s in nx.ancestors(repo.index.graph, f)}
-    allowed = {s.name for s in filters} | downstream
-    assert "filter@sample" in changed
-    assert _changed_deps(changed["filter@sample"]).get("src/tweetlm/filter.py") == "modified"
-    assert set(changed) <= allowed, f"not downstream of filter: {sorted(set(changed) - allowed)}"
-    assert not {"validate", "sample", "ingest@sample"} & set(changed)
+        graph = repo.index.graph
+        importing = [s for s in repo.index.stages if name in (None, s.name.split("@")[0])]
+        downstream = {s.name for f in importing for s in nx.ancestors(graph, f)}
+        upstream = {s.name for f in importing for s in nx.descendants(graph, f)} - downstream
+    allowed = {s.name for s in importing} | downstream
+    ran = {"validate", "sample", "ingest@sample", "filter@sample"}  # up to date before the edit
+    for stage in ran & {s.name for s in importing}:
+        assert _changed_deps(changed.get(stage, [])).get(dep) == "modified", (stage, changed)
+    assert set(changed) <= allowed, f"not downstream of {name}: {sorted(set(changed) - allowed)}"
+    assert not (upstream - {s.name for s in importing}) & set(changed)
+    if name:  # what ran before and does not depend on the edited code stays up to date
+        assert ran - allowed and not (ran - allowed) & set(changed), (ran - allowed, changed)
 
 
 def _changed_deps(entries: list) -> dict:

@@ -17,11 +17,13 @@ import re
 import time
 
 import pytest
-from conftest import Project, copy_project, ran_stages
 
-HANDLE = "sample"
-STATS = f"reports/{HANDLE}/stats.json"
-TRAIN_METRICS = f"reports/{HANDLE}/train_metrics.json"
+from helpers.project import Project, copy_project, ran_stages
+from tweetlm.core import layout
+
+HANDLE = layout.SAMPLE_HANDLE
+STATS = layout.stats(HANDLE).as_posix()
+TRAIN_METRICS = layout.bot(HANDLE).train_metrics.as_posix()
 
 # name -> overrides. The first is the issue's own command (with a shorter training), run in
 # the workspace; the others are queued. On the sample, min_words 3 and 4 keep the same
@@ -152,7 +154,7 @@ BAD_PARAMS = {
 }
 
 
-@pytest.mark.parametrize("case", BAD_PARAMS)
+@pytest.mark.parametrize("case", BAD_PARAMS, ids=list(BAD_PARAMS))
 def test_bad_param_fails_in_validate_before_any_work(project, case):
     override, message = BAD_PARAMS[case]
     started = time.monotonic()

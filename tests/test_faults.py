@@ -1,8 +1,8 @@
 """Faults: training killed half way under `dvc repro` resumes to the same result and leaves
 nothing half-written behind; two `dvc repro` at once cannot corrupt a project.
 
-The projects here are copies of `planted_pipeline()`'s base (tests/test_secrets.py: data and
-tokenize done, small training settings, W&B offline as shipped), and every result is compared
+The projects here are copies of the `planted` fixture's base (tests/helpers/pipeline.py: data
+and tokenize done, small training settings, W&B offline as shipped), and every result is compared
 with its reference: the same pipeline run once, uninterrupted, with the same params and seed.
 """
 
@@ -22,16 +22,10 @@ import psutil
 import pytest
 import yaml
 
-from conftest import BIN, Project, ran_stages
-from test_secrets import clone, planted_pipeline
+from helpers.project import BIN, Project, clone, ran_stages
+from tweetlm.core.layout import MODEL_FILES
 
-MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 TIMINGS = ("train_runtime_s", "tokens_per_s")  # wall-clock figures: the only ones that may differ
-
-
-@pytest.fixture(scope="module")
-def planted(tmp_path_factory):
-    return planted_pipeline(tmp_path_factory)
 
 
 def files_under(root: Path, *folders: str) -> dict[str, bytes]:
@@ -234,12 +228,12 @@ def test_two_repros_at_once_one_runs_the_other_is_refused(planted, tmp_path):
 def test_predict_max_length_past_the_model_context(planted):
     """predict.max_length (160 as shipped) beyond what the model attends to (block_size,
     32 here) samples up to the context instead of indexing past the position embeddings."""
+    from helpers.params import make_params
     from tweetlm import predict
-    from tweetlm.core.params import PredictParams
 
     model, tokenizer = predict.load_model(planted.reference.root / "models/sample")
     context = model.config.n_positions
-    p = replace(PredictParams(), prompts=["Today", "The best thing about my"], num_sequences=3,
+    p = replace(make_params().predict, prompts=["Today", "The best thing about my"], num_sequences=3,
                 max_length=5 * context, top_p=1.0)
     samples = predict.sample_ids(model, tokenizer, p, predict.generation_config(p, tokenizer))
     lengths = [len(s) for per_prompt in samples for s in per_prompt]

@@ -12,16 +12,18 @@ from unittest import mock
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.params import make_params, shipped_raw
 from tweetlm import filter as flt
 from tweetlm.core.errors import TweetlmError
+from tweetlm.core.params import Params
 from tweetlm.filter import (
     clean_text_reference, filter_tweets, is_retweet_reference, is_short_reference,
 )
 from tweetlm.ingest import SCHEMA
-from tweetlm.core.params import FilterParams, Params
 
 
 def tweets(texts, is_retweet=None, ids=None, text_type=pa.string()) -> pa.Table:
@@ -81,7 +83,7 @@ def kept_texts(texts, min_words=3, keep_newlines=False, **kw) -> list[str]:
     ("A & B &notanentity; &", "A & B ¬anentity; &"),  # html.unescape's longest-prefix match
     ("a&nbsp;b", "a b"),  # an entity that decodes to whitespace is whitespace
     ("&#104;ttps://t.co/x after", "after"),  # unescaping comes before link removal
-])
+], ids=["double-escaped", "lt-gt-amp", "html5-entities", "not-an-entity", "nbsp", "entity-link"])
 def test_html_entities_are_unescaped_once(raw, expected):
     assert clean(raw) == expected
 
@@ -96,7 +98,8 @@ def test_html_entities_are_unescaped_once(raw, expected):
     ("ftp://x www.x.com httpfoo https:/x http:x", "ftp://x www.x.com httpfoo https:/x http:x"),
     # RE2's (?i) folds U+017F LONG S into 's'; str.lower() does not, so this is no link
     ("httpſ://x stays", "httpſ://x stays"),
-])
+], ids=["middle", "upper-and-mixed-case", "only-links", "links-on-two-lines",
+        "glued-to-punctuation", "not-links", "long-s"])
 def test_tokens_starting_with_a_link_are_removed(raw, expected):
     assert clean(raw) == expected
 
@@ -200,12 +203,12 @@ def test_stats_and_passthrough_columns():
         "a perfectly normal tweet https://t.co/x",
         "too short",
         "&amp; another fine tweet",
-        "ignored duplicate of id 101",
+        "one two",
         "@only @mentions #and https://t.co/links",
     ]
-    ids = [100, 101, 102, 103, 101, 104]
-    table, stats = filter_tweets(tweets(texts, ids=ids, is_retweet=[False] * 6), 3, False)
-    assert stats == {"downloaded": 5, "retweets": 1, "short": 2, "kept": 2}
+    # ingest writes one row per tweet id, so filter counts rows and never de-duplicates
+    table, stats = filter_tweets(tweets(texts, is_retweet=[False] * 6), 3, False)
+    assert stats == {"downloaded": 6, "retweets": 1, "short": 3, "kept": 2}
     assert stats["kept"] == stats["downloaded"] - stats["retweets"] - stats["short"]
     assert all(type(v) is int for v in stats.values())
     assert table.column("id").to_pylist() == [101, 103]
@@ -219,7 +222,8 @@ def test_empty_input():
     assert stats == {"downloaded": 0, "retweets": 0, "short": 0, "kept": 0}
 
 
-@pytest.mark.parametrize("text_type", [pa.string(), pa.large_string(), pa.string_view()])
+@pytest.mark.parametrize("text_type", [pa.string(), pa.large_string(), pa.string_view()],
+                         ids=["string", "large_string", "string_view"])
 def test_string_types_and_many_slices(text_type):
     texts = random_texts(random.Random(1), 3000)
     flags = [i % 7 == 0 for i in range(len(texts))]
@@ -276,7 +280,9 @@ def test_vectorised_equals_reference_many_random_texts(keep_newlines):
 # --- the stage: files, errors ---
 
 def params(**filter_params) -> Params:
-    return Params(handles=["someone"], filter=FilterParams(**filter_params))
+    """Params for the stage on tiny tables: no kept-text thresholds unless a test sets them."""
+    filter_params = {"min_kept_chars": 0, "warn_kept_chars": 0, **filter_params}
+    return make_params(handles=["someone"], **{f"filter.{k}": v for k, v in filter_params.items()})
 
 
 def test_main_writes_processed_tweets_and_stats(tmp_path, monkeypatch, capsys):
@@ -296,6 +302,24 @@ def test_main_writes_processed_tweets_and_stats(tmp_path, monkeypatch, capsys):
     assert "someone" in line and "kept 2" in line and "\n" not in line
 
 
+def test_main_streams_row_groups_to_the_same_rows_as_the_whole_table(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    rng = random.Random(5)
+    texts = [" ".join(rng.choice(["word", "@a", "#b", "https://t.co/x", "&amp;", "RT @c"])
+                      for _ in range(rng.randint(0, 6))) for _ in range(1000)]
+    table = tweets(texts, is_retweet=[i % 11 == 0 for i in range(len(texts))])
+    interim = tmp_path / "data/interim/someone/tweets.parquet"
+    interim.parent.mkdir(parents=True)
+    pq.write_table(table, interim, row_group_size=70)  # many row groups, each cut in slices
+    monkeypatch.setattr(flt, "CHUNK_ROWS", 32)
+    flt.main("someone", params(min_words=2))
+    whole, stats = filter_tweets(table, 2, False)
+    out = pq.read_table(tmp_path / "data/processed/someone/tweets.parquet")
+    assert out.equals(whole) and out.num_rows > 100  # same rows, same order
+    assert json.loads((tmp_path / "reports/someone/stats.json").read_text()) == stats
+    assert f"({flt.kept_chars(whole['text']):,} characters)" in capsys.readouterr().out
+
+
 def test_main_without_interim_says_run_ingest_first(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(TweetlmError, match=r"^data/interim/someone/tweets.parquet: not found: "
@@ -304,27 +328,20 @@ def test_main_without_interim_says_run_ingest_first(tmp_path, monkeypatch):
     assert not (tmp_path / "data/processed").exists() and not (tmp_path / "reports").exists()
 
 
-@pytest.mark.parametrize("write, problem", [
-    (lambda p: p.write_bytes(b"PAR1 not really parquet"), "not a readable Parquet file"),
-    (lambda p: pq.write_table(tweets(["a b c"]).drop_columns(["is_retweet"]), p),
-     "no column 'is_retweet'"),
-    (lambda p: pq.write_table(tweets(["a b c"]).set_column(2, "text", pa.array([1])), p),
-     "column 'text' is int64, not strings"),
-])
-def test_main_rejects_bad_interim_files_in_one_line(tmp_path, monkeypatch, write, problem):
+def test_main_rejects_an_unreadable_interim_file_in_one_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     interim = tmp_path / "data/interim/someone/tweets.parquet"
     interim.parent.mkdir(parents=True)
-    write(interim)
+    interim.write_bytes(b"PAR1 not really parquet")
     with pytest.raises(TweetlmError) as e:
         flt.main("someone", params())
     message = str(e.value)
-    assert message.startswith("data/interim/someone/tweets.parquet: ") and problem in message
+    assert message.startswith("data/interim/someone/tweets.parquet: not a readable Parquet file")
     assert "rerun `tweetlm ingest someone`" in message and "\n" not in message
 
 
 def test_cli_error_is_one_line_without_traceback(tmp_path):
-    (tmp_path / "params.yaml").write_text("handles: [someone]\n")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**shipped_raw(), "handles": ["someone"]}))
     proc = subprocess.run(
         [sys.executable, "-m", "tweetlm.core.cli", "filter", "someone"],
         cwd=tmp_path, capture_output=True, text=True,
@@ -332,3 +349,87 @@ def test_cli_error_is_one_line_without_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.startswith("tweetlm: error: data/interim/someone/tweets.parquet: not found")
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+# --- what the bot will learn from: huggingtweets' kept-text thresholds, the short warning ---
+
+@pytest.mark.parametrize("texts, chars", [
+    ([], 0),
+    (["one tweet"], 9),
+    (["ab", "cde"], 2 + 13 + 3),  # joined by <|endoftext|>, 13 characters, as huggingtweets did
+    (["für", "猫が布団", "🐦 ok"], 3 + 13 + 4 + 13 + 4),  # characters (code points), not bytes
+], ids=["none", "one", "two-joined", "non-ascii-counts-characters"])
+def test_kept_chars_is_huggingtweets_measure(texts, chars):
+    assert flt.kept_chars(pa.array(texts, pa.string())) == chars
+    assert chars == len("<|endoftext|>".join(texts))
+
+
+def rules(**overrides):
+    return params(**{"min_kept_chars": 6000, "warn_kept_chars": 40000, **overrides}).filter
+
+
+def counts(downloaded, retweets, short):
+    return {"downloaded": downloaded, "retweets": retweets, "short": short,
+            "kept": downloaded - retweets - short}
+
+
+def test_under_min_kept_chars_is_an_error_that_says_what_to_do():
+    with pytest.raises(TweetlmError) as e:
+        flt.check_kept("alice", counts(120, 20, 10), 5999, rules())
+    assert str(e.value) == (
+        "data/raw/alice: only 5,999 characters of text kept (90 of 120 tweets), under "
+        "filter.min_kept_chars=6,000: too little to train a bot on; add more of the account's "
+        "tweets (the archive's data/tweets.js, more API pages)")
+    assert flt.check_kept("alice", counts(120, 20, 10), 6000, rules())  # 6,000 is enough: a warning
+
+
+@pytest.mark.parametrize("chars, stats, expected", [
+    (40000, counts(1000, 100, 100), []),
+    (39999, counts(1000, 100, 100), ["warn_kept_chars"]),
+    (50000, counts(1163, 0, 994), ["min_words"]),  # the Japanese archive of the issue
+    (7000, counts(1163, 0, 994), ["min_words", "warn_kept_chars"]),
+    (50000, counts(1000, 600, 200), []),  # half of the original tweets short is not most
+], ids=["at-warn-threshold", "under-warn-threshold", "mostly-short", "mostly-short-and-little",
+        "half-short"])
+def test_warnings_name_the_param_to_change(chars, stats, expected):
+    warnings = flt.check_kept("alice", stats, chars, rules())
+    assert [("min_words" if "filter.min_words" in w else "warn_kept_chars") for w in warnings] \
+        == expected
+    assert all(w.startswith("data/raw/alice: ") and "\n" not in w for w in warnings)
+    if "min_words" in expected:
+        assert warnings[0] == (
+            f"data/raw/alice: {stats['short']:,} of {stats['downloaded'] - stats['retweets']:,} "
+            "tweets were dropped as short (fewer than filter.min_words=3 words; words are counted "
+            "by spaces, so a Japanese or Chinese tweet is one word): lower filter.min_words in "
+            "params.yaml (0 keeps every tweet) if these are the account's real tweets")
+
+
+def test_too_little_text_when_most_tweets_are_short_names_min_words():
+    with pytest.raises(TweetlmError, match=r"994 of 1,163 tweets were dropped as short .*: lower "
+                                           r"filter.min_words in params.yaml$"):
+        flt.check_kept("alice", counts(1163, 0, 994), 3000, rules())
+
+
+def test_the_stage_fails_before_writing_anything(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    interim = tmp_path / "data/interim/someone/tweets.parquet"
+    interim.parent.mkdir(parents=True)
+    pq.write_table(tweets(["one two three four", "five six seven eight"]), interim)
+    with pytest.raises(TweetlmError, match=r"^data/raw/someone: only 51 characters"):
+        flt.main("someone", params(min_kept_chars=6000))
+    assert not (tmp_path / "data/processed").exists() and not (tmp_path / "reports").exists()
+
+
+def test_the_shipped_sample_handle_passes_both_thresholds(tmp_path):
+    """The synthetic `sample` (3,200 raw tweets, as its stage writes them) trains without a
+    warning under the shipped params."""
+    from tweetlm import ingest
+    from tweetlm.sample import write_sample
+
+    write_sample(tmp_path, 3200, seed=0)
+    table, _ = ingest.ingest(tmp_path, 64)
+    shipped = make_params().filter
+    kept, stats = filter_tweets(table, shipped.min_words, shipped.keep_newlines)
+    chars = flt.kept_chars(kept["text"])
+    assert chars >= shipped.warn_kept_chars >= shipped.min_kept_chars == 6000
+    assert flt.check_kept("sample", stats, chars, shipped) == []

@@ -32,8 +32,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers.big_archive import write_archive
+from helpers.params import shipped_raw
 from tweetlm import ingest as ig
 from tweetlm.core.errors import TweetlmError
+from tweetlm.ingest import read as ig_read
+from tweetlm.ingest.dates import FIRST_SNOWFLAKE
 
 ROOT = Path(__file__).resolve().parents[1]
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")
@@ -121,6 +125,8 @@ def v2_tweet(draw, tid: int) -> tuple[dict, str]:
     text = draw(texts)
     t = {"id": str(tid), "created_at": v2_date(draw(moments)), "text": text,
          "edit_history_tweet_ids": [str(tid)]}
+    if tid >= FIRST_SNOWFLAKE and draw(st.integers(0, 3)) == 0:
+        del t["created_at"]  # saved with the default fields: dated by its id
     if draw(st.booleans()):
         t["text"] = text[:10]
         t["note_tweet"] = {"text": text}
@@ -223,14 +229,20 @@ def maybe_mutated(draw, data: bytes) -> tuple[bytes, bool]:
 @st.composite
 def v1_file(draw):
     records, expect, ok = draw(tweets(v1_tweet))
-    data, utf8 = encode(draw, dumps(draw, records))
+    body = records
+    if draw(st.booleans()):  # a search response (GET search/tweets)
+        body = {"statuses": records, "search_metadata": {"count": 15, "max_id": 2**62,
+                                                         "query": "from%3Aalice"}}
+    data, utf8 = encode(draw, dumps(draw, body))
     return {"statuses.json": data}, expect, ok and utf8
 
 
 @st.composite
 def v2_file(draw):
     records, expect, ok = draw(tweets(v2_tweet))
-    page = {"data": records, "meta": {"result_count": len(records), "newest_id": "1"}}
+    one = len(records) == 1 and draw(st.booleans())  # GET /2/tweets/:id: "data" is the tweet
+    page = {"data": records[0] if one else records,
+            "meta": {"result_count": len(records), "newest_id": "1"}}
     if draw(st.booleans()):  # other people's tweets: never read
         page["includes"] = {"tweets": [draw(v2_tweet(draw(ids)))[0]],
                             "users": [{"id": "12", "username": "bob"}]}
@@ -247,14 +259,21 @@ def jsonl_file(draw):
     records, expect, ok = draw(tweets(make))
     if kind == "pages":  # twarc2: one response page per line
         cut = draw(st.integers(0, len(records)))
-        records = [{"data": part, "meta": {"result_count": len(part)}}
+        records = [{"data": part, "meta": {"result_count": len(part)},
+                    "__twarc": {"url": "https://api.twitter.com/2/users/1/tweets",
+                                "version": "2.14.0", "retrieved_at": "2023-04-02T10:11:12+00:00"}}
                    for part in (records[:cut], records[cut:]) if part]
     newline = draw(st.sampled_from(["\n", "\r\n", "\n\n"]))
+    end = draw(st.sampled_from(["", "\n"]))
     if draw(st.integers(0, 3)) == 0:  # pretty-printed, concatenated objects also work
         body = newline.join(dumps(draw, r, (2, None)) for r in records)
     else:
         body = newline.join(dumps(draw, r, (None, None)) for r in records)
-    data, utf8 = encode(draw, body + draw(st.sampled_from(["", "\n"])))
+        if draw(st.integers(0, 3)) == 0:  # a stream killed mid-write: its last line is cut,
+            line = dumps(draw, draw(make(draw(ids)))[0], (None, None))  # and dropped
+            body += newline + line[:draw(st.integers(1, len(line) - 1))]
+            end = ""
+    data, utf8 = encode(draw, body + end)
     return {"tweets.jsonl": data}, expect, ok and utf8
 
 
@@ -283,7 +302,16 @@ def zip_file(draw):
     records, expect, ok = draw(tweets(lambda tid: v1_tweet(tid, archive=True)))
     js = archive_js(draw, records, "tweets.part0").encode("utf-8", "surrogatepass")
     js, js_mutated = draw(maybe_mutated(js))
-    members = {draw(st.sampled_from(["data/tweets.js", "data/tweet.js", "tweets.js"])): js}
+    name = draw(st.sampled_from(["data/tweets.js", "data/tweet.js", "tweets.js"]))
+    members = {name: js}
+    if name.startswith("data/") and draw(st.booleans()):  # the manifest names the tweet file
+        kind = name[5:-3]
+        members["data/manifest.js"] = ("window.__THAR_CONFIG = " + json.dumps(
+            {"userInfo": {"accountId": "1", "userName": "alice"}, "dataTypes": {
+                kind: {"files": [{"fileName": name, "globalName": f"YTD.{kind}.part0",
+                                  "count": str(len(records))}]},
+                "like": {"files": [{"fileName": "data/like.js", "globalName": "YTD.like.part0",
+                                    "count": "1"}]}}}, indent=2)).encode()
     if draw(st.booleans()):  # archive files that hold no tweets: skipped
         members["data/like.js"] = b'window.YTD.like.part0 = [ {"like": {"tweetId": "1"}} ]'
         members["data/account.js"] = b'window.YTD.account.part0 = [ ]'
@@ -320,14 +348,14 @@ def zip_file(draw):
 def read(files: dict[str, bytes], chunk: int, max_archive_mb: int = 64):
     """ingest() on a folder holding `files`, with CHUNK set to `chunk`."""
     folder = Path(tempfile.mkdtemp(prefix="tweetlm-fuzz-"))
-    saved = ig.CHUNK
+    saved = ig_read.CHUNK
     try:
         for name, data in files.items():
             (folder / name).write_bytes(data)
-        ig.CHUNK = chunk
+        ig_read.CHUNK = chunk
         return ig.ingest(folder, max_archive_mb)
     finally:
-        ig.CHUNK = saved
+        ig_read.CHUNK = saved
         shutil.rmtree(folder)
 
 
@@ -352,9 +380,10 @@ def check(fmt: str, files: dict[str, bytes], expect: dict[int, str], well_formed
         assert dict(zip(got, table.column("text").to_pylist())) == expect
 
 
-chunks = st.sampled_from([ig.CHUNK, ig.CHUNK, 4096, 97, 7])
+chunks = st.sampled_from([ig_read.CHUNK, ig_read.CHUNK, 4096, 97, 7])
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.data(), chunks)
 def test_fuzz_v1_arrays(data, chunk):
@@ -364,6 +393,7 @@ def test_fuzz_v1_arrays(data, chunk):
     check("v1.1", {k: v for k, (v, _) in files.items()}, expect, ok and not mutated_, chunk)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.data(), chunks)
 def test_fuzz_v2_responses(data, chunk):
@@ -373,6 +403,7 @@ def test_fuzz_v2_responses(data, chunk):
     check("v2", {k: v for k, (v, _) in files.items()}, expect, ok and not mutated_, chunk)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.data(), chunks)
 def test_fuzz_json_lines(data, chunk):
@@ -382,6 +413,7 @@ def test_fuzz_json_lines(data, chunk):
     check("jsonl", {k: v for k, (v, _) in files.items()}, expect, ok and not mutated_, chunk)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.data(), chunks)
 def test_fuzz_archive_tweets_js(data, chunk):
@@ -391,6 +423,7 @@ def test_fuzz_archive_tweets_js(data, chunk):
     check("tweets.js", {k: v for k, (v, _) in files.items()}, expect, ok and not mutated_, chunk)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.data(), chunks)
 def test_fuzz_archive_zip(data, chunk):
@@ -430,9 +463,10 @@ def corrupt_deflate() -> bytes:
     ("archive.zip", corrupt_deflate()),
     ("noise.js", bytes(range(256)) * 8),
     ("cut.js", b'window.YTD.tweets.part0 = [ {\n  "tweet" : {\n    "id_str" : "1'),
-])
+], ids=["nesting-bomb-array", "nesting-bomb-in-a-record", "corrupt-deflate", "binary-noise",
+        "truncated-archive"])
 def test_cli_refuses_hostile_files_in_one_line(tmp_path, name, data):
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = shipped_raw()
     params["handles"] = ["alice"]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     (tmp_path / "data/raw/alice").mkdir(parents=True)
@@ -458,11 +492,9 @@ sys.exit(code)
 
 @pytest.mark.slow
 def test_ingest_memory_stays_bounded_on_a_1gb_archive(tmp_path, capsys):
-    from tweetlm.sample import write_archive
-
     raw = tmp_path / "data/raw/big"
     raw.mkdir(parents=True)
-    (tmp_path / "params.yaml").write_text("handles: [big]\n")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**shipped_raw(), "handles": ["big"]}))
     try:
         size = write_archive(raw / "tweets.js", 920_000, seed=1)
         assert size >= 1 << 30

@@ -1,4 +1,7 @@
-"""params.yaml validation: every bad key, type and range fails up front with one clear line."""
+"""params.yaml validation: every bad key, type and range fails up front with one clear line.
+
+params.yaml is the one source of values: no key has a default, so a missing one fails too.
+"""
 
 import subprocess
 import sys
@@ -8,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import tweetlm
+from helpers.params import make_params, shipped_raw
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params, check_name, load_params
 
@@ -21,8 +26,9 @@ def write(tmp_path, data) -> Path:
     return path
 
 
-def shipped() -> dict:
-    return yaml.safe_load((ROOT / "params.yaml").read_text())
+def shipped(**replaced) -> dict:
+    """The shipped params.yaml as data, with whole top-level keys replaced."""
+    return {**shipped_raw(), **replaced}
 
 
 def test_shipped_params_load_into_typed_objects():
@@ -30,17 +36,39 @@ def test_shipped_params_load_into_typed_objects():
     assert isinstance(params, Params)
     assert params.handles == ["sample"]
     assert isinstance(params.train.learning_rate, float)
-    assert params.train.learning_rate == pytest.approx(1.372e-4)
+    assert params.train.learning_rate == pytest.approx(2.0e-3)  # the tiny preset's peak
     assert params.train.lr_scheduler == "cosine" and params.train.warmup_steps == 0
     assert params.filter.min_words == 3
 
 
-def test_defaults_fill_missing_sections(tmp_path):
-    params = load_params(write(tmp_path, {"handles": ["alice"]}))
-    assert params.model.base == "gpt2"  # the documented default, not the shipped tiny preset
-    assert params.train.epochs == 4.0
-    assert params.tokenize.val_fraction == 0.1
-    assert params.predict.prompts[0] == "My dream is"
+MISSING = "missing: every key is required (see the shipped params.yaml)"
+
+
+def without(data: dict, dotted: str) -> dict:
+    *parents, last = dotted.split(".")
+    node = data
+    for part in parents:
+        node = node[part]
+    del node[last]
+    return data
+
+
+@pytest.mark.parametrize("key", ["train", "bots", "handles", "train.epochs", "model.tiny.vocab_size",
+                                 "card.display_names", "wandb.mode"],
+                         ids=lambda key: f"no-{key}")
+def test_a_missing_section_or_key_fails_in_one_line(tmp_path, key):
+    path = write(tmp_path, without(shipped(), key))
+    with pytest.raises(TweetlmError) as err:
+        load_params(path)
+    assert str(err.value) == f"{path}: {key}: {MISSING}"
+
+
+def test_handles_alone_are_not_enough(tmp_path):
+    """No defaults fill what params.yaml leaves out: the first missing section is named."""
+    path = write(tmp_path, {"handles": ["alice"], "bots": {}})
+    with pytest.raises(TweetlmError) as err:
+        load_params(path)
+    assert str(err.value) == f"{path}: ingest: {MISSING}"
 
 
 def test_ints_are_accepted_where_floats_are_wanted(tmp_path):
@@ -49,9 +77,7 @@ def test_ints_are_accepted_where_floats_are_wanted(tmp_path):
     assert load_params(write(tmp_path, data)).train.epochs == 2.0
 
 
-@pytest.mark.parametrize(
-    "section, key, value, expect",
-    [
+BAD_VALUES = [
         ("filter", "min_wrds", 5, "filter.min_wrds: unknown key; valid keys in filter: min_words"),
         ("filter", "min_words", "five", "filter.min_words: expected an integer, got string 'five'"),
         ("filter", "min_words", True, "filter.min_words: expected an integer, got boolean True"),
@@ -63,9 +89,12 @@ def test_ints_are_accepted_where_floats_are_wanted(tmp_path):
         ("tokenize", "val_fraction", 1.5, "tokenize.val_fraction: must be in [0, 1)"),
         ("predict", "top_p", 0, "predict.top_p: must be in (0, 1]"),
         ("predict", "prompts", "My dream is", "predict.prompts: expected a list"),
-        ("wandb", "mode", "cloud", "wandb.mode: must be offline, online or disabled"),
-    ],
-)
+        ("wandb", "mode", "cloud", "wandb.mode: must be one of offline, online or disabled, got 'cloud'"),
+]
+
+
+@pytest.mark.parametrize("section, key, value, expect", BAD_VALUES,
+                         ids=[f"{s}.{k}={v!r}" for s, k, v, _ in BAD_VALUES])
 def test_bad_values_name_the_key_and_the_fix(tmp_path, section, key, value, expect):
     data = shipped()
     data[section][key] = value
@@ -92,20 +121,27 @@ def test_nested_unknown_key(tmp_path):
         load_params(write(tmp_path, data))
 
 
-@pytest.mark.parametrize("handle", ["../x", "a/b", ".hidden", "", "-rf", "a" * 65, "x@y", "a\\b", "é"])
+UNSAFE_HANDLES = {"parent": "../x", "slash": "a/b", "hidden": ".hidden", "empty": "",
+                  "option": "-rf", "65-chars": "a" * 65, "at-sign": "x@y",
+                  "backslash": "a\\b", "non-ascii": "é"}
+
+
+@pytest.mark.parametrize("handle", UNSAFE_HANDLES.values(), ids=UNSAFE_HANDLES.keys())
 def test_unsafe_handles_are_refused(tmp_path, handle):
     with pytest.raises(TweetlmError, match=r"handles\[0\]: invalid handle"):
-        load_params(write(tmp_path, {"handles": [handle]}))
+        load_params(write(tmp_path, shipped(handles=[handle])))
     with pytest.raises(TweetlmError, match="invalid handle"):
         check_name(handle)
 
 
 def test_bots_must_name_known_handles(tmp_path):
     with pytest.raises(TweetlmError, match=r"bots\.ab: carol not in `handles`"):
-        load_params(write(tmp_path, {"handles": ["alice", "bob"], "bots": {"ab": ["alice", "carol"]}}))
+        load_params(write(tmp_path, shipped(handles=["alice", "bob"],
+                                            bots={"ab": ["alice", "carol"]})))
     with pytest.raises(TweetlmError, match=r"bots\.\.\./x: invalid bot name"):
-        load_params(write(tmp_path, {"handles": ["alice"], "bots": {"../x": ["alice"]}}))
-    params = load_params(write(tmp_path, {"handles": ["alice", "bob"], "bots": {"alice-bob": ["alice", "bob"]}}))
+        load_params(write(tmp_path, shipped(handles=["alice"], bots={"../x": ["alice"]})))
+    params = load_params(write(tmp_path, shipped(handles=["alice", "bob"],
+                                                 bots={"alice-bob": ["alice", "bob"]})))
     assert params.bot_handles("alice-bob") == ["alice", "bob"]
     assert params.bot_handles("alice") == ["alice"]
 
@@ -153,3 +189,39 @@ def test_cli_refuses_unsafe_names_before_touching_paths(tmp_path):
     assert proc.returncode == 1
     assert "handle 'bob' is not listed under `handles`" in proc.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_version_is_the_package_version():
+    proc = subprocess.run([TWEETLM, "--version"], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == f"tweetlm {tweetlm.__version__}"
+    assert tweetlm.__version__ and tweetlm.__version__[0].isdigit()
+
+
+def test_the_learning_rate_is_train_learning_rate_for_every_base(tmp_path):
+    """One key for the peak learning rate, whatever the base: model.tiny has none, and the
+    card (the model's README.md) reports train.learning_rate."""
+    from tweetlm import card
+
+    assert "learning_rate" not in shipped()["model"]["tiny"]
+    data = shipped()
+    data["model"]["tiny"]["learning_rate"] = 1e-3
+    with pytest.raises(TweetlmError, match=r"model\.tiny\.learning_rate: unknown key"):
+        load_params(write(tmp_path, data))
+
+    params = make_params(**{"model.base": "tiny", "train.learning_rate": 5e-4})
+    assert params.train.learning_rate == 5e-4
+    stats = {"downloaded": 10, "retweets": 2, "short": 1, "kept": 7}
+    metrics = {"eval_loss": 3.5, "perplexity": 33.1, "initial_eval_loss": 7.6, "train_loss": 3.9,
+               "steps": 12, "tokens_seen": 12288, "train_runtime_s": 4.2, "device": "cpu",
+               "precision": "fp32", "base": "tiny", "base_revision": None}
+    predictions = {"bot": "sample", "handles": ["sample"],
+                   "sampling": {"do_sample": True, "top_p": 0.95, "top_k": 0, "temperature": 1.0,
+                                "max_length": 160, "num_return_sequences": 1, "seed": 42,
+                                "batch_size": 64, "prefix": "<|endoftext|>"},
+                   "predictions": [{"prompt": "Today", "generations": ["Today is fine"]}]}
+    weights = {"parameters": 1000, "sha256": "ab" * 32, "n_layer": 2, "n_head": 2, "n_embd": 128,
+               "n_positions": 128, "vocab_size": 2048}
+    text = str(card.render_card("sample", [("sample", stats)], metrics, predictions, weights,
+                                params))
+    (row,) = [line for line in text.splitlines() if line.startswith("| Learning rate |")]
+    assert "0.0005" in row, row

@@ -7,14 +7,16 @@ Each claim is read back from DVC's own records: the "Running stage" lines of `dv
 from __future__ import annotations
 
 import json
-import shutil
 
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from conftest import Project, copy_project, ran_stages
+from helpers.project import Project, clone, copy_project, ran_stages
+from helpers.tinymodel import tweets
 from tweetlm.filter import clean_text_reference, is_retweet_reference, is_short_reference
+
+pytestmark = pytest.mark.slow  # runs the data stages under DVC, several times
 
 DATA_STAGES = ["validate", "sample", "ingest@sample", "filter@sample"]
 
@@ -23,9 +25,6 @@ DATA_STAGES = ["validate", "sample", "ingest@sample", "filter@sample"]
 def built(tmp_path_factory) -> Project:
     """A project copy where `dvc repro filter@sample` has run once (shared, never modified)."""
     project = copy_project(tmp_path_factory.mktemp("built") / "project")
-    for module in ("sample", "ingest"):
-        if not (project.root / f"src/tweetlm/{module}.py").is_file():
-            pytest.skip(f"src/tweetlm/{module}.py does not exist yet")
     out = project.dvc("repro", "filter@sample")
     assert ran_stages(out.stdout) == set(DATA_STAGES), out.stdout
     return project
@@ -34,9 +33,7 @@ def built(tmp_path_factory) -> Project:
 @pytest.fixture
 def project_built(built, tmp_path) -> Project:
     """A private copy of `built`: its git repo, DVC cache, lock and outputs."""
-    root = tmp_path / "project"
-    shutil.copytree(built.root, root, symlinks=True)
-    return Project(root, {**built.env, "PYTHONPATH": str(root / "src")})
+    return clone(built, tmp_path / "project")
 
 
 def lock(project: Project) -> dict:
@@ -121,13 +118,19 @@ V1_TWEETS = [
     {"id_str": "2003", "created_at": "Thu Oct 11 22:19:24 +0000 2018",
      "full_text": "@bob thanks!", "lang": "en"},
 ]
+# ... and enough of her own to train on (over filter.min_kept_chars), none of them short
+ALICE_OWN = 400
+ALICE_TWEETS = V1_TWEETS + [
+    {"id_str": str(3000 + i), "created_at": "Fri Oct 12 10:00:00 +0000 2018", "full_text": text,
+     "lang": "en"} for i, text in enumerate(tweets(ALICE_OWN, seed=7))
+]
 
 
 def test_adding_a_handle_runs_only_its_stages(project_built):
     before = lock(project_built)
     raw = project_built.root / "data/raw/alice"
     raw.mkdir(parents=True)
-    (raw / "timeline.json").write_text(json.dumps(V1_TWEETS))
+    (raw / "timeline.json").write_text(json.dumps(ALICE_TWEETS))
     project_built.set_params(handles=["sample", "alice"])
 
     targets = [*DATA_STAGES, "ingest@alice", "filter@alice"]
@@ -139,7 +142,7 @@ def test_adding_a_handle_runs_only_its_stages(project_built):
     for stage in ("sample", "ingest@sample", "filter@sample"):
         assert after[stage] == before[stage]
     assert check_stats(project_built, "alice", 3) == {
-        "downloaded": 3, "retweets": 1, "short": 1, "kept": 1
+        "downloaded": 3 + ALICE_OWN, "retweets": 1, "short": 1, "kept": 1 + ALICE_OWN
     }
 
 

@@ -9,28 +9,39 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers.params import make_params
+from helpers.stages import write_params
+from helpers.tinymodel import save_tiny_gpt2
 from PIL import Image
 
-from helpers.tinymodel import save_tiny_gpt2
 from tweetlm import predict
 from tweetlm.core.errors import TweetlmError
-from tweetlm.core.params import CardParams, Params, PredictParams
+from tweetlm.core.params import Params
+from tweetlm.predict import picture
 
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")
 PROMPTS = ["My dream is", "I think that the weather", "Today", "Ünïcode 🤖 prompt"]
+SAMPLING = {"do_sample": True, "top_p": 0.95, "top_k": 0, "temperature": 1.0, "seed": 42,
+            "batch_size": 64, "min_new_tokens": 10}
+TRAIN_TWEETS = ["My dream is to see the sea", "I think that the weather is fine today lol"]
 
 
 def build_tiny_model(path: Path) -> Path:
-    """A random tiny GPT-2 saved as train saves a model: no generation_config.json."""
+    """A random tiny GPT-2 saved as train saves a model: no generation_config.json; and the
+    training tweets tokenize leaves for predict's memorization check."""
     save_tiny_gpt2(path, n_positions=128)
     (path / "generation_config.json").unlink(missing_ok=True)  # predict's to write
+    tokenized = path.parents[1] / "data/tokenized" / path.name
+    tokenized.mkdir(parents=True, exist_ok=True)
+    (tokenized / "train_tweets.json").write_text(json.dumps(TRAIN_TWEETS))
     return path
 
 
-def make_params(**predict_fields) -> Params:
-    fields = {"prompts": PROMPTS, "num_sequences": 3, "max_length": 40, **predict_fields}
-    return Params(handles=["alice"], predict=PredictParams(**fields),
-                  card=CardParams(display_names={"alice": "Alice Liddell"}))
+def predict_params(**predict_fields) -> Params:
+    fields = {"prompts": PROMPTS, "num_sequences": 3, "max_length": 40, **SAMPLING,
+              **predict_fields}
+    return make_params(handles=["alice"], **{f"predict.{k}": v for k, v in fields.items()},
+                       **{"card.display_names": {"alice": "Alice Liddell"}})
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +63,7 @@ def ran(model_dir):
     try:
         runs = []
         for _ in range(2):
-            predict.main("alice", make_params())
+            predict.main("alice", predict_params())
             runs.append({name: (root / name).read_bytes() for name in (
                 "reports/alice/predictions.json", "reports/alice/predictions.png",
                 "models/alice/generation_config.json")})
@@ -67,23 +78,31 @@ def test_predictions_json_has_every_prompt_with_n_generations(ran):
     assert out["bot"] == "alice" and out["handles"] == ["alice"]
     assert out["sampling"] == {
         "do_sample": True, "top_p": 0.95, "top_k": 0, "temperature": 1.0, "max_length": 40,
-        "num_return_sequences": 3, "seed": 42, "batch_size": 64, "prefix": "<|endoftext|>",
+        "min_new_tokens": 10, "num_return_sequences": 3, "seed": 42, "batch_size": 64,
+        "prefix": "<|endoftext|>", "cut_at_newline": True,
     }
     assert [p["prompt"] for p in out["predictions"]] == PROMPTS
     for p in out["predictions"]:
-        assert len(p["generations"]) == 3
-        for text in p["generations"]:
+        assert len(p["generations"]) == 3 and len(p["checks"]) == 3
+        for text, check in zip(p["generations"], p["checks"]):
             assert text.startswith(p["prompt"]) and "<|endoftext|>" not in text
+            assert "\n" not in text  # filter.keep_newlines false: cut at the first newline
+            assert check["copy"] is False and check["tries"] == 1  # a random model copies nothing
+    m = out["memorization"]
+    assert (m["samples"], m["copies"], m["copy_share"], m["training_tweets"]) == (12, 0, 0.0, 2)
+    metrics = json.loads((root / "reports/alice/predict_metrics.json").read_text())
+    assert metrics == {"copy_share": 0.0, "verbatim_share": 0.0, "copy_share_shown": 0.0,
+                       "samples": 12, "resampled": 0}
 
 
 def test_reruns_are_identical_and_the_seed_matters(ran, loaded):
     _, (first, second) = ran
     assert first == second  # json, png and generation_config, byte for byte
     model, tokenizer = loaded
-    p = make_params().predict
+    p = predict_params().predict
     config = predict.generation_config(p, tokenizer)
-    again = predict.generate(model, tokenizer, p, config)
-    other = predict.generate(model, tokenizer, replace(p, seed=7), config)
+    again = predict.generate(model, tokenizer, p, config, one_line=True)
+    other = predict.generate(model, tokenizer, replace(p, seed=7), config, one_line=True)
     saved = [x["generations"] for x in json.loads(first["reports/alice/predictions.json"])[
         "predictions"]]
     assert again == saved and other != saved
@@ -91,7 +110,7 @@ def test_reruns_are_identical_and_the_seed_matters(ran, loaded):
 
 def test_samples_stop_at_max_length_or_eos(loaded):
     model, tokenizer = loaded
-    p = make_params(max_length=24).predict
+    p = predict_params(max_length=24).predict
     config = predict.generation_config(p, tokenizer)
     samples = predict.sample_ids(model, tokenizer, p, config)
     lengths = [len(ids) for per_prompt in samples for ids in per_prompt]
@@ -107,7 +126,7 @@ def test_samples_stop_at_max_length_or_eos(loaded):
 
 def test_left_padded_batch_equals_one_prompt_at_a_time(loaded):
     model, tokenizer = loaded
-    p = make_params(do_sample=False, num_sequences=1, max_length=24).predict  # greedy
+    p = predict_params(do_sample=False, num_sequences=1, max_length=24).predict  # greedy
     config = predict.generation_config(p, tokenizer)
     batched = predict.sample_ids(model, tokenizer, p, config)
     single = predict.sample_ids(model, tokenizer, replace(p, batch_size=1), config)
@@ -116,7 +135,7 @@ def test_left_padded_batch_equals_one_prompt_at_a_time(loaded):
 
 def test_prompt_too_long_for_max_length_is_a_clean_error(loaded):
     model, tokenizer = loaded
-    p = make_params(prompts=["word " * 30], max_length=10).predict
+    p = predict_params(prompts=["word " * 30], max_length=10).predict
     with pytest.raises(TweetlmError, match=r"predict.prompts\[0\].*max_length"):
         predict.sample_ids(model, tokenizer, p, predict.generation_config(p, tokenizer))
 
@@ -126,8 +145,10 @@ def test_generation_config_makes_pipeline_sample_like_predict(ran):
 
     root, runs = ran
     saved = json.loads(runs[0]["models/alice/generation_config.json"])
-    assert {k: saved[k] for k in ("do_sample", "top_p", "top_k", "temperature", "max_length")} \
-        == {"do_sample": True, "top_p": 0.95, "top_k": 0, "temperature": 1.0, "max_length": 40}
+    assert {k: saved[k] for k in ("do_sample", "top_p", "top_k", "temperature", "max_length",
+                                  "min_new_tokens")} \
+        == {"do_sample": True, "top_p": 0.95, "top_k": 0, "temperature": 1.0, "max_length": 40,
+            "min_new_tokens": 10}
     assert saved["pad_token_id"] == saved["eos_token_id"] == 0
     generator = pipeline("text-generation", model=str(root / "models" / "alice"), device="cpu")
     out = generator("My dream is", num_return_sequences=2, return_tensors=True)
@@ -143,22 +164,22 @@ def test_png_is_the_card_picture(ran):
     with Image.open(root / "reports/alice/predictions.png") as img:
         img.verify()
     with Image.open(root / "reports/alice/predictions.png") as img:
-        assert img.format == "PNG" and img.size == (predict.WIDTH, predict.HEIGHT)
+        assert img.format == "PNG" and img.size == (picture.WIDTH, picture.HEIGHT)
         assert img.mode == "RGB"
         assert len(img.getcolors(1 << 16)) > 10  # text and avatar drawn, not a blank page
 
 
 def test_picture_shows_its_input_and_survives_unrenderable_text():
     tweets = [("My dream is", "My dream is to see the sea")]
-    base = predict.draw_card(["Alice"], ["alice"], tweets, "footer")
-    assert predict.draw_card(["Alice"], ["alice"], tweets, "footer").tobytes() == base.tobytes()
-    other = predict.draw_card(["Alice"], ["alice"], [("My dream is", "My dream is cake")], "f")
+    base = picture.draw_card(["Alice"], ["alice"], tweets, "footer")
+    assert picture.draw_card(["Alice"], ["alice"], tweets, "footer").tobytes() == base.tobytes()
+    other = picture.draw_card(["Alice"], ["alice"], [("My dream is", "My dream is cake")], "f")
     assert other.tobytes() != base.tobytes()
     # emoji, CJK, accents, a huge word and several handles: drawn without error or boxes
     odd = [("Today", "Today 🤖🔥 日本語 café — " + "x" * 500)] * 6
-    img = predict.draw_card(["Zoë", "🤖", "bob"], ["zoe", "robot", "bob"], odd, "f")
-    assert img.size == (predict.WIDTH, predict.HEIGHT)
-    assert predict.drawable("café 🤖 — naïve") == "cafe - naive"
+    img = picture.draw_card(["Zoë", "🤖", "bob"], ["zoe", "robot", "bob"], odd, "f")
+    assert img.size == (picture.WIDTH, picture.HEIGHT)
+    assert picture.drawable("café 🤖 — naïve") == "cafe - naive"
 
 
 def test_corrupt_weights_are_a_clean_error(model_dir, tmp_path):
@@ -171,7 +192,7 @@ def test_corrupt_weights_are_a_clean_error(model_dir, tmp_path):
 
 
 def test_missing_model_is_one_line_error(tmp_path):
-    (tmp_path / "params.yaml").write_text("handles: [alice]\n")
+    write_params(tmp_path, handles=["alice"])
     proc = subprocess.run([TWEETLM, "predict", "alice"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 1
@@ -190,10 +211,55 @@ def test_card_reads_what_predict_writes(ran, monkeypatch):
         json.dumps({"downloaded": 10, "retweets": 2, "short": 1, "kept": 7}))
     (root / "reports/alice/train_metrics.json").write_text(
         json.dumps({"eval_loss": 5.0, "perplexity": 148.4}))
-    card.main("alice", make_params())
+    card.main("alice", predict_params())
     text = (root / "models/alice/README.md").read_text()
     first = json.loads(runs[0]["reports/alice/predictions.json"])["predictions"][0]
     assert f"> {card.markdown_text(first['generations'][0])}\n" in text
-    assert "(top-p 0.95, temperature 1.0, at most 40 tokens)" in text
+    assert "(top-p 0.95, temperature 1.0, at most 40 tokens, at least 10 new)" in text
     assert (root / "models/alice/predictions.png").read_bytes() == \
         runs[0]["reports/alice/predictions.png"]
+    assert "## Memorization" in text and "**0%** (0) copy one of the 2 training tweets" in text
+
+
+def test_min_new_tokens_bars_end_of_text(loaded):
+    model, tokenizer = loaded
+    eager = _ending(model, tokenizer.eos_token_id)
+    for wanted, shortest in ((0, 0), (10, 10)):
+        p = predict_params(min_new_tokens=wanted, max_length=40).predict
+        samples = predict.sample_ids(eager, tokenizer, p, predict.generation_config(p, tokenizer))
+        prompt_lengths = [len(ids) for ids in predict.prompt_ids(tokenizer, p)]
+        new = [len(ids) - n for per, n in zip(samples, prompt_lengths) for ids in per]
+        assert min(new) == shortest and max(new) <= max(shortest, 1), (wanted, new)
+
+
+def _ending(model, token_id):
+    """A model that wants to say `token_id` at every step: its logit is made the largest."""
+    import copy
+
+    import torch
+
+    out = copy.deepcopy(model)
+    original = out.lm_head.forward
+
+    def forward(hidden):
+        logits = original(hidden)
+        logits[..., token_id] = logits.max() + 50
+        return logits
+
+    out.lm_head.forward = forward
+    return out
+
+
+def test_a_sample_ends_at_its_first_newline_when_tweets_had_none(loaded):
+    model, tokenizer = loaded
+    newline = tokenizer.convert_tokens_to_ids("\u010a")  # byte-level BPE's "\n"
+    chatty = _ending(model, newline)
+    p = predict_params(max_length=24, min_new_tokens=5).predict
+    config = predict.generation_config(p, tokenizer)
+    ids = predict.sample_ids(chatty, tokenizer, p, config)
+    assert all(tokenizer.decode(x).count("\n") >= 5 for per in ids for x in per)
+    cut = predict.generate(chatty, tokenizer, p, config, one_line=True)
+    assert cut == [[prompt] * 3 for prompt in PROMPTS]  # nothing before the newline
+    two = tokenizer("My dream is\nto fly", add_special_tokens=False)["input_ids"]
+    assert predict.decode(tokenizer, two, one_line=True) == "My dream is"
+    assert predict.decode(tokenizer, two, one_line=False) == "My dream is\nto fly"

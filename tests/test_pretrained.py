@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers.params import make_params
 from helpers.tinymodel import save_tiny_gpt2, tweets, write_tweets
 
 from tweetlm import pretrained, tokenize, train
+from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
-from tweetlm.core.params import ModelParams, Params, TokenizeParams, TrainParams
 
 NAME = "alice"
 
@@ -25,17 +25,16 @@ def test_local_folder_base_is_fine_tuned_and_loads_in_a_pipeline(base_dir, tmp_p
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_MODE", "disabled")
     write_tweets(tmp_path / "data/processed" / NAME / "tweets.parquet", tweets(300, seed=21))
-    params = Params(
-        handles=[NAME], tokenize=TokenizeParams(val_fraction=0.1),
-        model=ModelParams(base=str(base_dir)),
-        train=TrainParams(block_size=32, epochs=1, batch_size=8, learning_rate=1e-3,
-                          device="cpu"),
-    )
+    params = make_params(handles=[NAME], **{
+        "tokenize.val_fraction": 0.1, "model.base": str(base_dir), "train.block_size": 32,
+        "train.epochs": 1, "train.batch_size": 8, "train.learning_rate": 1e-3,
+        "train.device": "cpu"})
     tokenize.main(NAME, params)
     train.main(NAME, params)
 
     model_dir = tmp_path / "models" / NAME
-    assert sorted(p.name for p in model_dir.iterdir()) == sorted(train.MODEL_FILES)
+    assert sorted(p.name for p in model_dir.iterdir()) == sorted([*layout.MODEL_FILES, "adapter"])
+    assert [p.name for p in (model_dir / "adapter").iterdir()] == ["README.md"]  # no LoRA
     # the base's own tokenizer, byte for byte, and its architecture
     assert (model_dir / "tokenizer.json").read_bytes() == \
         (tmp_path / "data/tokenized" / NAME / "tokenizer/tokenizer.json").read_bytes()
@@ -154,12 +153,23 @@ def test_cached_but_pickle_only_hub_base_is_refused(base_dir, monkeypatch, tmp_p
 
 
 def test_block_size_beyond_the_base_context_is_caught(base_dir, tmp_path):
-    params = Params(handles=[NAME], model=ModelParams(base=str(base_dir)),
-                    train=TrainParams(block_size=512))
-    with pytest.raises(TweetlmError, match="train.block_size"):
-        tokenize.tokenize({NAME: tweets(50)}, params, pretrained.resolve(str(base_dir)))
-    ok = replace(params, train=TrainParams(block_size=256))
-    tokenize.tokenize({NAME: tweets(200)}, ok, pretrained.resolve(str(base_dir)))
+    def params(block_size: int):
+        return make_params(handles=[NAME], **{"model.base": str(base_dir),
+                                              "train.block_size": block_size})
+
+    with pytest.raises(TweetlmError, match="train.block_size: 512 is longer than .* "
+                                           r"\(256 tokens\)"):
+        tokenize.tokenize({NAME: tweets(50)}, params(512), pretrained.resolve(str(base_dir)))
+    tokenize.tokenize({NAME: tweets(200)}, params(256), pretrained.resolve(str(base_dir)))
+
+
+def test_context_length_reads_a_config_or_its_json():
+    from transformers import GPT2Config, LlamaConfig
+
+    assert pretrained.context_length(GPT2Config(n_positions=64)) == 64
+    assert pretrained.context_length(LlamaConfig(max_position_embeddings=96)) == 96
+    assert pretrained.context_length({"n_positions": 32}) == 32
+    assert pretrained.context_length({}) is None
 
 
 def test_saved_tokenizer_does_not_depend_on_how_it_was_loaded(base_dir, tmp_path, monkeypatch):
@@ -170,3 +180,26 @@ def test_saved_tokenizer_does_not_depend_on_how_it_was_loaded(base_dir, tmp_path
         saved[offline] = (tmp_path / offline / "tokenizer_config.json").read_text()
     assert saved["1"] == saved["0"]
     assert "local_files_only" not in saved["1"] and "is_local" not in saved["1"]
+
+
+def test_a_bases_license_is_read_from_its_model_card(base_dir, tmp_path):
+    import shutil
+
+    folder = Path(shutil.copytree(base_dir, tmp_path / "licensed"))
+    assert pretrained.resolve(str(folder)).describe()["base_license"] is None
+    (folder / "README.md").write_text("---\nlicense: apache-2.0\ntags: [x]\n---\n# A model\n")
+    assert pretrained.resolve(str(folder)).describe()["base_license"] == "apache-2.0"
+    (folder / "README.md").write_text("# no front matter\n---\n")
+    assert pretrained.license_of(folder) is None
+    assert pretrained.resolve("tiny").describe()["base_license"] is None
+
+
+def test_block_size_resolution():
+    from tweetlm.pretrained import AUTO_BLOCK_LIMIT, Base, block_size
+
+    assert AUTO_BLOCK_LIMIT == 1024
+    assert block_size(Base("tiny"), "auto", 128) == 128
+    assert block_size(Base("tiny"), 64, 128) == 64
+    with pytest.raises(TweetlmError, match=r"train.block_size: 256 is longer than tiny can "
+                                           r"attend to \(128 tokens\)"):
+        block_size(Base("tiny"), 256, 128)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, Project, copy_project, ran_stages
+
+from helpers.project import BIN, Project, copy_project, ran_stages
 from helpers.s3server import HOST, S3Server, closed_port, s3_server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
@@ -258,7 +259,7 @@ ERROR_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", ERROR_CASES)
+@pytest.mark.parametrize("case", ERROR_CASES, ids=list(ERROR_CASES))
 def test_remote_errors_name_the_cause_and_lose_nothing(built, empty_clone, s3_server, case):
     """A push from the built project and a pull into an empty clone, both to a broken remote."""
     wrong, cause = ERROR_CASES[case]
@@ -392,7 +393,7 @@ def push_size(project: Project) -> int:
     return total
 
 
-@pytest.mark.parametrize("mode", ["stall", "cut"])
+@pytest.mark.parametrize("mode", ["stall", "cut"], ids=["stall", "cut"])
 def test_interrupted_push_completes_when_run_again(built, s3_server, bucket, mode,
                                                    tmp_path_factory):
     """Half a push, then: the push process is SIGKILLed ("stall"), or the server goes away

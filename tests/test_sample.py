@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
+from helpers.big_archive import write_archive
 from tweetlm import ingest, sample
 from tweetlm.core.errors import TweetlmError
 
@@ -123,10 +124,11 @@ def test_cli_writes_the_sample(tmp_path):
     assert table.num_rows == 300
 
 
-@pytest.mark.parametrize("jsonl", [False, True])
+@pytest.mark.parametrize("jsonl", [False, True], ids=["tweets.js", "jsonl"])
 def test_write_archive_streams_a_big_readable_file(tmp_path, jsonl):
+    """benchmarks/big_archive.py: the benchmark's archive, from the sample's texts."""
     path = tmp_path / ("tweets.jsonl" if jsonl else "tweets.js")
-    size = sample.write_archive(path, 2000, seed=0, jsonl=jsonl)
+    size = write_archive(path, 2000, seed=0, jsonl=jsonl)
     assert size == path.stat().st_size
     if not jsonl:
         assert path.read_bytes().startswith(b"window.YTD.tweets.part0 = [\n  {\n    \"tweet\" : {")

@@ -2,114 +2,22 @@
 pipeline writes -- outputs, cards, reports, dvclive plots, W&B offline runs, dvc.lock, the DVC
 cache, git objects, logs, stdout/stderr -- nor in the home, temp and cache folders the tools use.
 
-`planted_pipeline()` builds, once per test session, a project copy whose environment and
-.dvc/config.local hold fake credentials (unique random markers), with a small training setup;
-it runs `dvc repro tokenize@sample` (the base, which tests/test_faults.py copies) and then the
-whole pipeline in a copy (the reference run test_faults.py compares resumed runs against).
-Every file under that sandbox is then searched for the markers.
+The `planted` fixture (tests/helpers/pipeline.py, built once per test session) is a project
+copy whose environment and .dvc/config.local hold fake credentials (unique random markers),
+with a small training setup: `dvc repro tokenize@sample` (the base, which tests/test_faults.py
+copies) and then the whole pipeline in a copy (the reference run test_faults.py compares
+resumed runs against). Every file under that sandbox is then searched for the markers.
 """
 
 from __future__ import annotations
 
-import secrets
-import shutil
 import subprocess
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from conftest import Project, copy_project, ran_stages
-
-# Small enough that a training run takes seconds on 2 CPU cores, large enough to checkpoint
-# several times (63 steps, a checkpoint every 10). tests/test_faults.py relies on these.
-SMALL = {
-    "model.tiny.n_layer": 1,
-    "model.tiny.n_embd": 32,
-    "model.tiny.vocab_size": 512,
-    "train.block_size": 32,
-    "train.epochs": 0.2,
-    "train.checkpoint_steps": 10,
-    "train.logging_steps": 10,
-    "predict.num_sequences": 2,
-    "predict.max_length": 32,
-}
-# Credentials a user may well have exported while running the pipeline.
-SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "WANDB_API_KEY",
-              "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN")
-SECRET_CONFIG = ("access_key_id", "secret_access_key", "session_token")  # in config.local
-
-
-@dataclass
-class Planted:
-    sandbox: Path  # the project copies, their HOME and TMPDIR: everything the runs write
-    base: Project  # data and tokenize done: copy it, never modify it
-    reference: Project  # the whole pipeline done, uninterrupted
-    markers: dict[str, str]  # where the fake credential was planted -> its value
-    outputs: dict[str, str] = field(default_factory=dict)  # command -> stdout + stderr
-
-
-_planted: list[Planted] = []
-
-
-def clone(project: Project, dest: Path) -> Project:
-    """A private copy of `project`: files, git repo, DVC cache and lock, same environment."""
-    shutil.copytree(project.root, dest, symlinks=True)
-    return Project(dest, {**project.env, "PYTHONPATH": str(dest / "src")})
-
-
-def planted_pipeline(tmp_path_factory) -> Planted:
-    """Build (once per session) the planted base and the reference run; see the docstring."""
-    if _planted:
-        return _planted[0]
-    sandbox = tmp_path_factory.mktemp("planted")
-    base = copy_project(sandbox / "base")
-    markers = {f"env {name}": secrets.token_hex(20) for name in SECRET_ENV}  # 40 chars, like a key
-    markers.update({f"config.local {key}": secrets.token_hex(20) for key in SECRET_CONFIG})
-    home, tmp = sandbox / "home", sandbox / "tmp"
-    home.mkdir()
-    tmp.mkdir()
-    env = base.env
-    for name in list(env):  # the host's own tool folders would be outside the search
-        if name.startswith(("XDG_", "WANDB_", "HF_", "HUGGINGFACE_", "DVC_")) or name in SECRET_ENV:
-            del env[name]
-    env.update({
-        "HOME": str(home), "TMPDIR": str(tmp), "XDG_CACHE_HOME": str(home / ".cache"),
-        "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),
-        "XDG_STATE_HOME": str(home / ".local/state"), "DVC_NO_ANALYTICS": "1",
-        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "WANDB_SILENT": "true",
-        "WANDB_MODE": "offline",  # as shipped: W&B writes runs under wandb/
-    })
-    env.update({name: markers[f"env {name}"] for name in SECRET_ENV})
-    base.set_params(**SMALL)
-    # A remote with keys, made the default, and DVC's site cache inside the sandbox.
-    (base.root / ".dvc/config.local").write_text(
-        "[core]\n"
-        "    remote = vault\n"
-        f"    site_cache_dir = {sandbox / 'dvc-site-cache'}\n"
-        "['remote \"vault\"']\n"
-        "    url = s3://tweetlm-secrets-test/cache\n"
-        "    endpointurl = http://127.0.0.1:9\n"
-        + "".join(f"    {key} = {markers[f'config.local {key}']}\n" for key in SECRET_CONFIG)
-    )
-    planted = Planted(sandbox, base, base, markers)
-
-    def run(project: Project, *args: str) -> subprocess.CompletedProcess:
-        proc = project.dvc(*args)
-        planted.outputs[f"{project.root.name}: dvc {' '.join(args)}"] = proc.stdout + proc.stderr
-        return proc
-
-    # config.local is really read: the remote it names is the default
-    assert run(base, "remote", "default").stdout.strip() == "vault"
-    out = run(base, "repro", "tokenize@sample")
-    assert ran_stages(out.stdout) == {"validate", "sample", "ingest@sample", "filter@sample",
-                                      "tokenize@sample"}, out.stdout
-    planted.reference = clone(base, sandbox / "reference")
-    out = run(planted.reference, "repro")
-    assert ran_stages(out.stdout) == {"train@sample", "predict@sample", "card@sample"}, out.stdout
-    _planted.append(planted)
-    return planted
+from helpers.pipeline import Planted
 
 
 def find_markers(planted: Planted, roots: list[Path], skip: set[Path],
@@ -141,8 +49,7 @@ def find_markers(planted: Planted, roots: list[Path], skip: set[Path],
 
 
 @pytest.mark.slow  # runs the whole pipeline
-def test_no_credential_reaches_any_file_or_output(tmp_path_factory, capsys):
-    planted = planted_pipeline(tmp_path_factory)
+def test_no_credential_reaches_any_file_or_output(planted, capsys):
     root = planted.reference.root
     config_local = [p.root / ".dvc/config.local" for p in (planted.base, planted.reference)]
 

@@ -20,12 +20,12 @@ import pytest
 import yaml
 from helpers.tinymodel import save_tiny_gpt2
 
-from tweetlm.core import cli, predict, pretrained
+from tweetlm import predict, pretrained
+from tweetlm.core import cli
 from tweetlm.core.errors import TweetlmError
 
 ROOT = Path(__file__).resolve().parents[1]
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")
-MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 
 
 class Payload:
@@ -112,14 +112,16 @@ def test_predict_refuses_a_model_folder_with_pickle_weights(good, tmp_path, mark
 
 
 def test_a_hostile_training_checkpoint_is_ignored_not_run(tmp_path, marker, capsys):
-    from tweetlm import train
-
-    ckpt = train.Checkpoints("alice", "0123456789abcdef", tmp_path / "checkpoints")
-    ckpt.dir.mkdir(parents=True)
     import torch
 
+    from tweetlm.train.checkpoint import Checkpoints
+
+    ckpt = Checkpoints(tmp_path / "checkpoints" / "alice", "0123456789abcdef")
+    ckpt.dir.mkdir(parents=True)
     torch.save({"step": 5, "model": Payload(marker)}, ckpt.path)
-    assert ckpt.load() is None  # weights_only: the unpickler refuses the call
+    model = torch.nn.Linear(2, 2)
+    # weights_only: the unpickler refuses the call; nothing is restored into the model
+    assert ckpt.load(model, torch.optim.AdamW(model.parameters())) is None
     assert "ignoring unreadable checkpoint" in capsys.readouterr().err
     assert not marker.exists()
 
@@ -238,7 +240,10 @@ def tree(root: Path) -> list[str]:
 
 
 STAGES = ["ingest", "filter", "tokenize", "train", "predict", "card"]
-UNSAFE = ["../x", "..", ".hidden", "a/b", "/tmp/x", "a\\b", "x" * 65, "x@y", "~", "a\x00b", ""]
+# name -> what is wrong with it (the test id)
+UNSAFE = {"../x": "parent-path", "..": "dot-dot", ".hidden": "leading-dot", "a/b": "slash",
+          "/tmp/x": "absolute", "a\\b": "backslash", "x" * 65: "65-chars", "x@y": "at-sign",
+          "~": "tilde", "a\x00b": "nul-byte", "": "empty"}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -253,7 +258,7 @@ def test_cli_refuses_a_path_as_name_for_every_stage(workspace, stage):
     assert tree(workspace.parents[1]) == before  # nothing created, inside or outside
 
 
-@pytest.mark.parametrize("name", UNSAFE)
+@pytest.mark.parametrize("name", list(UNSAFE), ids=list(UNSAFE.values()))
 def test_every_unsafe_name_is_refused_before_any_stage_code_loads(workspace, name, monkeypatch,
                                                                    capsys):
     monkeypatch.chdir(workspace)
@@ -268,7 +273,9 @@ def test_every_unsafe_name_is_refused_before_any_stage_code_loads(workspace, nam
 
 
 @pytest.mark.parametrize("bots", [{"../x": ["sample"]}, {".x": ["sample"]},
-                                  {"a/b": ["sample"]}, {"ok": ["../sample"]}])
+                                  {"a/b": ["sample"]}, {"ok": ["../sample"]}],
+                         ids=["parent-path-bot", "leading-dot-bot", "slash-bot",
+                              "path-as-member"])
 def test_unsafe_bot_names_in_params_fail_validation(workspace, bots, monkeypatch, capsys):
     monkeypatch.chdir(workspace)
     params = yaml.safe_load((workspace / "params.yaml").read_text())

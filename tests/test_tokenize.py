@@ -1,32 +1,31 @@
-"""tokenize: split by tweet before packing, exact blocks, eos between tweets, determinism."""
+"""tokenize: split by tweet before packing, one train row per tweet (train packs them every
+epoch), exact validation blocks, eos after every tweet, the block size resolved, determinism."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.tinymodel import tweets, write_tweets
+from helpers.params import make_params
+from helpers.tinymodel import save_tiny_gpt2, tweets, write_tweets
 
 from tweetlm import tokenize
 from tweetlm.core.errors import TweetlmError
-from tweetlm.core.params import ModelParams, Params, TinyParams, TokenizeParams, TrainParams
+from tweetlm.core.params import Params
 from tweetlm.pretrained import Base
 
 BLOCK = 32
+# handles alice and bob, and their bot
+DUO = {"handles": ["alice", "bob"], "bots": {"alicebob": ["alice", "bob"]},
+       "tokenize.val_fraction": 0.1, "tokenize.seed": 7, "model.base": "tiny",
+       "model.tiny.vocab_size": 400, "train.block_size": BLOCK}
 
 
-def make_params(**sections) -> Params:
-    base = Params(
-        handles=["alice", "bob"], bots={"alicebob": ["alice", "bob"]},
-        tokenize=TokenizeParams(val_fraction=0.1, seed=7),
-        model=ModelParams(base="tiny", tiny=TinyParams(vocab_size=400)),
-        train=TrainParams(block_size=BLOCK),
-    )
-    return replace(base, **sections)
+def duo_params(**overrides) -> Params:
+    return make_params(**{**DUO, **overrides})
 
 
 @pytest.fixture
@@ -75,7 +74,7 @@ def test_pack_makes_exact_blocks_and_conserves_tokens():
 def test_tokenize_stage_writes_blocks_tokenizer_and_meta(workdir):
     texts = tweets(400, seed=1)
     write_tweets(workdir / "data/processed/alice/tweets.parquet", texts)
-    tokenize.main("alice", make_params())
+    tokenize.main("alice", duo_params())
 
     out = workdir / "data/tokenized/alice"
     data = tokenized()
@@ -85,24 +84,29 @@ def test_tokenize_stage_writes_blocks_tokenizer_and_meta(workdir):
     assert tok.eos_token == tok.bos_token == tok.unk_token == "<|endoftext|>"
     assert len(tok) <= 400 and len(tok) == meta["vocab_size"]
 
+    # train: one row per training tweet, in split order: its ids, then end-of-text
+    train_tweets, _ = tokenize.split_tweets(texts, 0.1, 7, "alice")
     train = data["train"]["input_ids"]
-    assert train and all(len(b) == BLOCK for b in train)
-    val = data["validation"]["input_ids"]
+    assert [tok.decode(row[:-1]) for row in train] == train_tweets
+    assert all(row[-1] == tok.eos_token_id and tok.eos_token_id not in row[:-1] for row in train)
+    val = data["validation"]["input_ids"]  # fixed blocks, the last one shorter
     assert all(len(b) == BLOCK for b in val[:-1]) and 2 <= len(val[-1]) <= BLOCK
 
     s = meta["splits"]
     assert s["train"]["tweets"] + s["validation"]["tweets"] == len(texts)
     assert s["validation"]["tweets"] == round(0.1 * len(texts))
-    assert s["train"]["tokens_in_blocks"] == len(train) * BLOCK
-    assert 0 <= s["train"]["tokens"] - s["train"]["tokens_in_blocks"] < BLOCK  # one partial dropped
+    assert s["train"]["rows"] == s["train"]["tweets"] == len(train)
+    assert s["train"]["tokens"] == sum(map(len, train))
+    assert s["train"]["blocks"] == s["train"]["tokens"] // BLOCK  # per epoch, tail dropped
+    assert s["train"]["tokens_in_blocks"] == s["train"]["blocks"] * BLOCK
     assert s["validation"]["tokens_in_blocks"] == s["validation"]["tokens"]  # all kept
     # every tweet's tokens plus one eos each: the token count is conserved
     ids = tok(texts, add_special_tokens=False)["input_ids"]
     assert s["train"]["tokens"] + s["validation"]["tokens"] == sum(len(x) + 1 for x in ids)
-    eos_in_train = sum(b.count(tok.eos_token_id) for b in train)
-    dropped = s["train"]["tokens"] - s["train"]["tokens_in_blocks"]
-    assert s["train"]["tweets"] - dropped <= eos_in_train <= s["train"]["tweets"]
     assert meta["block_size"] == BLOCK and meta["base"] == "tiny"
+    assert meta["packing"] == "per-epoch" and meta["eos_token"] == "<|endoftext|>"
+    # the training tweets as text, each once, for predict's memorization check
+    assert json.loads((out / "train_tweets.json").read_text()) == train_tweets
 
 
 def test_validation_tweets_never_reach_training_blocks(workdir):
@@ -110,7 +114,7 @@ def test_validation_tweets_never_reach_training_blocks(workdir):
     texts.append("good morning everyone")  # a repeated tweet stays on one side
     texts.append("good morning everyone")
     write_tweets(workdir / "data/processed/alice/tweets.parquet", texts)
-    tokenize.main("alice", make_params())
+    tokenize.main("alice", duo_params())
     data, tok = tokenized(), load_tok()
     train_text = tok.decode(np.concatenate(data["train"]["input_ids"]))
     val_text = tok.decode(np.concatenate(data["validation"]["input_ids"]))
@@ -132,7 +136,7 @@ def test_same_inputs_same_bytes_and_the_seed_moves_the_split(workdir, monkeypatc
         folder.mkdir()
         monkeypatch.chdir(folder)
         write_tweets(folder / "data/processed/alice/tweets.parquet", texts)
-        tokenize.main("alice", make_params(tokenize=TokenizeParams(val_fraction=0.1, seed=seed)))
+        tokenize.main("alice", duo_params(**{"tokenize.seed": seed}))
         out = folder / "data/tokenized/alice"
         return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
                 for p in sorted(out.rglob("*")) if p.is_file()}
@@ -159,7 +163,7 @@ def test_a_bot_packs_all_its_handles(workdir):
         (workdir / "reports" / handle).mkdir(parents=True)
         (workdir / "reports" / handle / "stats.json").write_text(json.dumps(
             {"downloaded": 250, "retweets": 30, "short": 20, "kept": 200}))
-    tokenize.main("alicebob", make_params())
+    tokenize.main("alicebob", duo_params())
     meta = json.loads((workdir / "data/tokenized/alicebob/meta.json").read_text())
     assert meta["handles"] == ["alice", "bob"]
     assert meta["splits"]["train"]["tweets"] + meta["splits"]["validation"]["tweets"] == 400
@@ -174,18 +178,18 @@ def test_a_bot_packs_all_its_handles(workdir):
 
 def test_missing_input_is_a_one_line_error(workdir):
     with pytest.raises(TweetlmError) as e:
-        tokenize.main("alice", make_params())
+        tokenize.main("alice", duo_params())
     assert "data/processed/alice/tweets.parquet" in str(e.value)
     assert "\n" not in str(e.value)
 
 
 def test_too_small_corpus_is_a_clear_error_and_keeps_old_output(workdir):
     write_tweets(workdir / "data/processed/alice/tweets.parquet", tweets(300, seed=6))
-    tokenize.main("alice", make_params())
+    tokenize.main("alice", duo_params())
     before = (workdir / "data/tokenized/alice/meta.json").read_bytes()
     write_tweets(workdir / "data/processed/alice/tweets.parquet", ["just two words", "hi there"])
     with pytest.raises(TweetlmError) as e:
-        tokenize.main("alice", make_params())
+        tokenize.main("alice", duo_params())
     msg = str(e.value)
     assert "data/processed/alice/tweets.parquet" in msg and "train.block_size" in msg
     assert "\n" not in msg
@@ -195,7 +199,7 @@ def test_too_small_corpus_is_a_clear_error_and_keeps_old_output(workdir):
 def test_empty_corpus_is_a_clear_error(workdir):
     write_tweets(workdir / "data/processed/alice/tweets.parquet", [])
     with pytest.raises(TweetlmError, match="no tweets"):
-        tokenize.main("alice", make_params())
+        tokenize.main("alice", duo_params())
 
 
 def test_split_is_by_distinct_text_and_per_handle():
@@ -211,13 +215,11 @@ def test_split_is_by_distinct_text_and_per_handle():
 
 
 def test_pretrained_base_uses_its_own_tokenizer(workdir):
-    from tinymodel import save_tiny_gpt2
-
     base = save_tiny_gpt2(workdir / "base", vocab_size=300)
     texts = tweets(200, seed=8)
-    dataset, tok, meta = tokenize.tokenize({"alice": texts}, make_params(), Base("b", base))
+    dataset, tok, meta, _ = tokenize.tokenize({"alice": texts}, duo_params(), Base("b", base))
     assert len(tok) == len(load_tok_from(base)) and meta["base"] == "b"
-    assert all(len(b) == BLOCK for b in dataset["train"]["input_ids"])
+    assert all(len(b) == BLOCK for b in dataset["validation"]["input_ids"][:-1])
 
 
 def load_tok_from(folder):
@@ -235,8 +237,45 @@ def test_tracking_failure_warns_once_and_the_stage_goes_on(workdir, monkeypatch,
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setattr(wandb, "init", refuse)
     write_tweets(workdir / "data/processed/alice/tweets.parquet", tweets(300, seed=9))
-    tokenize.main("alice", make_params())
+    tokenize.main("alice", duo_params())
     assert (workdir / "data/tokenized/alice/meta.json").is_file()
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["tweetlm: warning: W&B tracking is off for this tokenize run: "
                    "wandb-core could not start"]
+
+
+AUTO = {  # base -> (its context, what train.block_size auto resolves to)
+    "tiny": (None, 128),  # model.tiny.n_positions as shipped
+    "gpt2-256": (256, 256),
+    "gpt2-2048": (2048, 1024),  # the base's context, up to the original's 1024
+}
+
+
+@pytest.mark.parametrize("case", AUTO, ids=list(AUTO))
+def test_auto_block_size_is_the_bases_context_up_to_1024(case, tmp_path):
+    context, want = AUTO[case]
+    base = Base("tiny") if context is None else Base(case, save_tiny_gpt2(
+        tmp_path / case, n_positions=context, n_embd=16, vocab_size=300))
+    params = duo_params(**{"train.block_size": "auto", "model.tiny.n_positions": 128})
+    _, _, meta, _ = tokenize.tokenize({"alice": tweets(400, seed=10)}, params, base)
+    assert meta["block_size"] == want
+
+
+def test_an_explicit_block_size_must_fit_the_tiny_context():
+    with pytest.raises(TweetlmError) as e:
+        duo_params(**{"train.block_size": 256, "model.tiny.n_positions": 128})
+    assert str(e.value) == ("params.yaml: train.block_size: 256 is longer than the tiny preset's "
+                            "context (model.tiny.n_positions: 128): lower it or use auto")
+
+
+BAD_BLOCK_SIZES = {"word": ("abc", "got string 'abc'"), "zero": (0, "got integer 0"),
+                   "boolean": (True, "got boolean True"), "fraction": (1.5, "got number 1.5")}
+
+
+@pytest.mark.parametrize("case", BAD_BLOCK_SIZES, ids=list(BAD_BLOCK_SIZES))
+def test_block_size_is_auto_or_a_positive_integer(case):
+    value, shown = BAD_BLOCK_SIZES[case]
+    with pytest.raises(TweetlmError) as e:
+        duo_params(**{"train.block_size": value})
+    assert str(e.value) == ("params.yaml: train.block_size: must be auto or a positive "
+                            f"integer, {shown}")

@@ -1,4 +1,5 @@
-"""train: a tiny GPT-2 on a small corpus, CPU; the outputs, metrics, plots and resume."""
+"""train: a tiny GPT-2 on a small corpus, CPU; the outputs, metrics, plots, per-epoch packing
+and resume."""
 
 from __future__ import annotations
 
@@ -6,28 +7,33 @@ import json
 import math
 import shutil
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers.params import make_params
 from helpers.tinymodel import tweets, write_tweets
 
 from tweetlm import tokenize, train
+from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
-from tweetlm.core.params import ModelParams, Params, TinyParams, TokenizeParams, TrainParams
+from tweetlm.core.params import Params
+from tweetlm.train.checkpoint import fingerprint
+from tweetlm.train.model import hf_loss, lr_at, make_optimizer, train_step
 
 NAME = "alice"
+# A tiny GPT-2 that learns something in seconds on a CPU
+SMALL = {
+    "handles": [NAME], "tokenize.val_fraction": 0.1, "tokenize.seed": 1, "model.base": "tiny",
+    "model.tiny.n_layer": 2, "model.tiny.n_head": 2, "model.tiny.n_embd": 32,
+    "model.tiny.vocab_size": 400, "model.tiny.n_positions": 32, "model.tiny.dropout": 0.0,
+    "train.learning_rate": 3e-3,
+    "train.block_size": 32, "train.epochs": 2, "train.batch_size": 8, "train.grad_accum": 1,
+    "train.logging_steps": 5, "train.checkpoint_steps": 1000, "train.device": "cpu",
+}
 
 
-def make_params(train_=None, tiny=None) -> Params:
-    return Params(
-        handles=[NAME],
-        tokenize=TokenizeParams(val_fraction=0.1, seed=1),
-        model=ModelParams(base="tiny", tiny=tiny or TinyParams(
-            n_layer=2, n_head=2, n_embd=32, vocab_size=400, learning_rate=3e-3)),
-        train=train_ or TrainParams(block_size=32, epochs=2, batch_size=8, logging_steps=5,
-                                    checkpoint_steps=1000, device="cpu"),
-    )
+def small_params(**overrides) -> Params:
+    return make_params(**{**SMALL, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +45,7 @@ def tokenized_once(tmp_path_factory):
 
     os.chdir(root)
     try:
-        tokenize.main(NAME, make_params())
+        tokenize.main(NAME, small_params())
     finally:
         os.chdir(cwd)
     return root / "data/tokenized" / NAME
@@ -64,11 +70,11 @@ def test_train_writes_a_loadable_model_metrics_and_plots(workdir, capsys):
     (workdir / "models" / NAME / "README.md").write_text("card")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        train.main(NAME, make_params())
+        train.main(NAME, small_params())
     assert [str(w.message) for w in caught] == []
     assert capsys.readouterr().err == ""  # CPU fallback is quiet: no warnings, no progress bars
 
-    assert model_files(workdir) == sorted([*train.MODEL_FILES, "README.md",
+    assert model_files(workdir) == sorted([*layout.MODEL_FILES, "README.md", "adapter",
                                            "generation_config.json"])
     assert (workdir / "models" / NAME / "README.md").read_text() == "card"
     assert not list((workdir / "models" / NAME).glob(".*"))  # no staging left behind
@@ -89,7 +95,9 @@ def test_train_writes_a_loadable_model_metrics_and_plots(workdir, capsys):
     assert metrics["initial_eval_loss"] == pytest.approx(math.log(400), abs=0.5)
     assert metrics["eval_loss"] < metrics["initial_eval_loss"] - 1.0  # it learned something
     assert metrics["device"] == "cpu" and metrics["precision"] == "fp32"
+    assert metrics["training_path"] == "transformers"  # train.fast_gpt2 auto: lean on CUDA only
     assert metrics["epochs"] == 2 and metrics["steps"] > 0
+    assert metrics["learning_rate"] == 3e-3  # train.learning_rate: the tiny preset's too
     meta = json.loads((workdir / "data/tokenized" / NAME / "meta.json").read_text())
     assert metrics["tokens_seen"] == 2 * meta["splits"]["train"]["blocks"] * 32
     assert metrics["validation_tokens"] == meta["splits"]["validation"]["tokens_in_blocks"]
@@ -108,15 +116,38 @@ def test_train_writes_a_loadable_model_metrics_and_plots(workdir, capsys):
     assert not (workdir / "dvc.yaml").exists()  # dvclive left the pipeline alone
 
 
+def test_lean_gpt2_trains_as_the_transformers_model_and_saves_the_same_folder(workdir):
+    """train.fast_gpt2: true on a CPU (fp32): the lean GPT-2 (vocabulary padded from 400 to
+    448) follows the transformers run to fp32 rounding and saves a plain GPT-2 folder."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import pipeline
+
+    runs = {}
+    for fast in (False, True):
+        train.main(NAME, small_params(**{"train.fast_gpt2": fast}))
+        metrics = json.loads((workdir / "reports" / NAME / "train_metrics.json").read_text())
+        runs[fast] = metrics, load_file(workdir / "models" / NAME / "model.safetensors")
+    (hf, hf_weights), (lean, lean_weights) = runs[False], runs[True]
+    assert (hf["training_path"], lean["training_path"]) == ("transformers", "lean GPT-2")
+    assert lean["parameters"] == hf["parameters"] and lean["steps"] == hf["steps"]
+    assert lean["initial_eval_loss"] == pytest.approx(hf["initial_eval_loss"], rel=1e-6)
+    assert lean["eval_loss"] == pytest.approx(hf["eval_loss"], rel=1e-4)
+    assert lean["train_loss"] == pytest.approx(hf["train_loss"], rel=1e-4)
+    assert lean_weights.keys() == hf_weights.keys()
+    for key, value in hf_weights.items():
+        assert lean_weights[key].shape == value.shape, key  # padded rows sliced off
+        torch.testing.assert_close(lean_weights[key], value, rtol=1e-3, atol=1e-4, msg=key)
+    generator = pipeline("text-generation", model=str(workdir / "models" / NAME), device="cpu")
+    assert generator("My cat", max_new_tokens=4)[0]["generated_text"].startswith("My cat")
+
+
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_identical_results(workdir, tmp_path_factory, monkeypatch,
                                                       capsys):
     # dropout on, so the resumed run must also restore the RNG to match
-    params = make_params(
-        TrainParams(block_size=32, epochs=2, batch_size=8, logging_steps=4, checkpoint_steps=3,
-                    device="cpu"),
-        TinyParams(n_layer=2, n_head=2, n_embd=32, vocab_size=400, learning_rate=3e-3,
-                   dropout=0.1),
-    )
+    params = small_params(**{"train.logging_steps": 4, "train.checkpoint_steps": 3,
+                             "model.tiny.dropout": 0.1})
     reference = tmp_path_factory.mktemp("reference")
     shutil.copytree(workdir / "data", reference / "data")
     monkeypatch.chdir(reference)
@@ -128,30 +159,29 @@ def test_interrupted_run_resumes_to_identical_results(workdir, tmp_path_factory,
     class Crash(Exception):
         pass
 
-    def crash_at_7(step):
-        if step == 7:
+    def crash_at_31(step):  # in the second epoch (27 steps each): its own packing
+        if step == 31:
             raise Crash
 
-    tokenized = workdir / "data/tokenized" / NAME
     with pytest.raises(Crash):
-        train.train(NAME, params, tokenized, workdir / "models" / NAME, workdir / "reports" / NAME,
-                    on_step=crash_at_7)
+        train.train(params, layout.bot(NAME), on_step=crash_at_31)
+    assert expected["steps"] == 54
     saved = list((workdir / "checkpoints" / NAME).glob("*/last.pt"))
-    assert len(saved) == 1  # step 6: steps 7.. are redone
+    assert len(saved) == 1  # step 30: steps 31.. are redone
     assert (workdir / "checkpoints/.gitignore").read_text().strip().endswith("*")
     assert not (workdir / "models" / NAME).exists()
     stale = workdir / "checkpoints" / NAME / "0123456789abcdef"
     stale.mkdir()
     capsys.readouterr()
     train.main(NAME, params)
-    assert "resuming at step 6/" in capsys.readouterr().out
+    assert "resuming at step 30/" in capsys.readouterr().out
     assert not (workdir / "checkpoints").exists()
 
     got = _metrics(workdir)
     for timing in ("train_runtime_s", "tokens_per_s"):
         expected.pop(timing), got.pop(timing)
     assert got == expected
-    for f in train.MODEL_FILES:
+    for f in layout.MODEL_FILES:
         assert (workdir / "models" / NAME / f).read_bytes() == \
             (reference / "models" / NAME / f).read_bytes(), f
     plots = "train/plots/metrics/train/loss.tsv"
@@ -163,13 +193,14 @@ def _metrics(root: Path) -> dict:
     return json.loads((root / "reports" / NAME / "train_metrics.json").read_text())
 
 
+@pytest.mark.slow
 def test_checkpoint_of_other_params_is_not_resumed(workdir):
-    params = make_params()
+    params = small_params()
     tokenized = workdir / "data/tokenized" / NAME
-    other = replace(params, train=replace(params.train, learning_rate=1e-3))
-    fp_other = train.fingerprint(tokenized, other, "cpu")
-    assert fp_other != train.fingerprint(tokenized, params, "cpu")
-    assert train.fingerprint(tokenized, params, "cpu") == train.fingerprint(tokenized, params, "cpu")
+    other = small_params(**{"train.learning_rate": 1e-3})
+    fp_other = fingerprint(tokenized, other, "cpu")
+    assert fp_other != fingerprint(tokenized, params, "cpu")
+    assert fingerprint(tokenized, params, "cpu") == fingerprint(tokenized, params, "cpu")
     stale = workdir / "checkpoints" / NAME / fp_other
     stale.mkdir(parents=True)
     (stale / "last.pt").write_bytes(b"not a checkpoint")
@@ -186,7 +217,7 @@ def test_learning_rate_schedule_matches_transformers():
         sched = get_scheduler(name if name != "constant" else "constant_with_warmup", opt,
                               num_warmup_steps=warmup, num_training_steps=20)
         for step in range(20):
-            assert train.lr_at(step, 20, 1.0, warmup, name) == pytest.approx(
+            assert lr_at(step, 20, 1.0, warmup, name) == pytest.approx(
                 sched.get_last_lr()[0], abs=1e-12), (name, step)
             opt.step()
             sched.step()
@@ -197,22 +228,64 @@ def test_cuda_requested_without_a_gpu_is_a_clear_error(workdir):
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    params = make_params()
     with pytest.raises(TweetlmError, match="train.device: cuda"):
-        train.main(NAME, replace(params, train=replace(params.train, device="cuda")))
+        train.main(NAME, small_params(**{"train.device": "cuda"}))
 
 
 def test_missing_tokenized_data_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_MODE", "disabled")
     with pytest.raises(TweetlmError, match="data/tokenized/alice"):
-        train.main(NAME, make_params())
+        train.main(NAME, small_params())
 
 
 def test_block_size_change_without_retokenizing_is_caught(workdir):
-    params = make_params()
-    with pytest.raises(TweetlmError, match="train.block_size"):
-        train.main(NAME, replace(params, train=replace(params.train, block_size=64)))
+    params = small_params(**{"train.block_size": 16})
+    with pytest.raises(TweetlmError, match=r"blocks of 32 tokens but train.block_size is 16"):
+        train.main(NAME, params)
+
+
+def test_every_epoch_packs_the_tweets_afresh():
+    """group_texts over a new order of the same tweets: new neighbours and block boundaries
+    every epoch, the same for the same (seed, epoch), as many blocks every epoch."""
+    import numpy as np
+
+    from tweetlm.train.data import Tweets
+
+    lengths = [3, 5, 2, 7, 4, 6, 1, 8]
+    rows = [np.full(n, i, dtype=np.int64) for i, n in enumerate(lengths)]  # tweet i is i's
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    tweets = Tweets(np.concatenate(rows), offsets, block_size=4, seed=3)
+    assert tweets.blocks == sum(lengths) // 4 == 9
+    epochs = [tweets.epoch(e) for e in range(4)]
+    for blocks in epochs:
+        assert blocks.shape == (9, 4)
+        flat = blocks.flatten().tolist()
+        # whole tweets back to back (the order's last one may be cut): a run per tweet
+        runs = [k for i, k in enumerate(flat) if i == 0 or flat[i - 1] != k]
+        assert len(runs) == len(set(runs)) and flat == [k for k in runs
+                                                       for _ in range(lengths[k])][:36]
+    orders = {tuple(b.flatten().tolist()) for b in epochs}
+    assert len(orders) == 4  # a new order every epoch
+    again = Tweets(np.concatenate(rows), offsets, block_size=4, seed=3)
+    assert all((again.epoch(e) == epochs[e]).all() for e in range(4))  # (seed, epoch) alone
+    other = Tweets(np.concatenate(rows), offsets, block_size=4, seed=4)
+    assert not (other.epoch(0) == epochs[0]).all()
+
+
+def test_auto_block_size_is_resolved_and_recorded(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    params = small_params(**{"train.block_size": "auto", "model.tiny.n_positions": 48,
+                             "train.epochs": 0.2})
+    write_tweets(tmp_path / "data/processed" / NAME / "tweets.parquet", tweets(200, seed=13))
+    tokenize.main(NAME, params)
+    train.main(NAME, params)
+    metrics = _metrics(tmp_path)
+    assert metrics["block_size"] == 48 and metrics["finetuning"] == "from scratch"
+    assert metrics["lora_r"] is None and metrics["trained_parameters"] == metrics["parameters"]
+    config = json.loads((tmp_path / "models" / NAME / "config.json").read_text())
+    assert config["n_positions"] == 48
 
 
 def wandb_records(run_file: Path):
@@ -238,6 +311,7 @@ def wandb_records(run_file: Path):
             buf = buf + chunk if kind == 3 else chunk
 
 
+@pytest.mark.slow
 def test_offline_wandb_runs_form_the_lineage(workdir, monkeypatch, tmp_path_factory):
     """tokenize logs the dataset; train names it (by digest) as its input and logs the model."""
     scratch = tmp_path_factory.mktemp("wandb-home")
@@ -246,8 +320,8 @@ def test_offline_wandb_runs_form_the_lineage(workdir, monkeypatch, tmp_path_fact
     monkeypatch.setenv("WANDB_MODE", "offline")
     shutil.rmtree(workdir / "data/tokenized")
     write_tweets(workdir / "data/processed" / NAME / "tweets.parquet", tweets(400, seed=11))
-    tokenize.main(NAME, make_params())
-    train.main(NAME, make_params())
+    tokenize.main(NAME, small_params())
+    train.main(NAME, small_params())
 
     runs = {}
     for run_file in (workdir / "wandb").glob("offline-run-*/run-*.wandb"):
@@ -266,17 +340,15 @@ def test_offline_wandb_runs_form_the_lineage(workdir, monkeypatch, tmp_path_fact
     train_run, train_config, train_artifacts = runs["train"]
     assert train_run.display_name == f"train-{NAME}"
     assert train_config["inputs"] == {f"tokenized-{NAME}": dataset.digest}
-    model = train_artifacts[f"model-{NAME}"]
-    assert model.type == "model"
-    assert sorted(e.path for e in model.manifest.contents) == sorted(train.MODEL_FILES)
+    artifact = train_artifacts[f"model-{NAME}"]
+    assert artifact.type == "model"
+    assert sorted(e.path for e in artifact.manifest.contents) == sorted(layout.MODEL_FILES)
 
 
 def test_no_validation_split_trains_without_eval_metrics(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_MODE", "disabled")
-    params = make_params()
-    params = replace(params, tokenize=replace(params.tokenize, val_fraction=0.0),
-                     train=replace(params.train, epochs=1))
+    params = small_params(**{"tokenize.val_fraction": 0.0, "train.epochs": 1})
     write_tweets(tmp_path / "data/processed" / NAME / "tweets.parquet", tweets(200, seed=12))
     tokenize.main(NAME, params)
     train.main(NAME, params)
@@ -300,10 +372,10 @@ def test_gradient_accumulation_equals_one_big_batch():
     two = copy.deepcopy(one)
     x = torch.randint(0, 64, (8, 16))
     losses = []
-    for model, batches in ((one, [x]), (two, [x[:3], x[3:]])):  # unequal micro-batches
-        optimizer = train.make_optimizer(model, 1e-2, 0.1, fused=False)
-        losses.append(train.train_step(model, model, optimizer, batches, 1e-2, 1.0,
-                                       nullcontext()).item())
+    for gpt, batches in ((one, [x]), (two, [x[:3], x[3:]])):  # unequal micro-batches
+        optimizer = make_optimizer(gpt, 1e-2, 0.1, fused=False)
+        losses.append(train_step(hf_loss(gpt, nullcontext()), gpt, optimizer, batches, 1e-2,
+                                 1.0).item())
     assert losses[0] == pytest.approx(losses[1], rel=1e-6)
     for a, b in zip(one.parameters(), two.parameters()):
         assert torch.allclose(a, b, atol=1e-6)

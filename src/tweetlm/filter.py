@@ -11,7 +11,8 @@ str.split() splits on (str.isspace(): includes U+00A0, U+3000 and the \\x1c-\\x1
    `referenced_tweets` of type `retweeted`), or the RAW text -- as ingest stored it, before
    entity unescaping or stripping -- starts with exactly "RT @" (archives carry no flag; this
    is the test huggingtweets applied to `full_text`). "RT @" anywhere else is not a retweet.
-   Retweets are dropped first; `downloaded` counts unique tweet ids.
+   Retweets are dropped first; `downloaded` counts ingest's rows, one per tweet id (ingest
+   de-duplicates, so filter does not).
 2. Cleaning: html.unescape() once (so "&amp;amp;" -> "&amp;"); every whitespace-separated
    token that starts with http:// or https:// (ASCII case-insensitive) is removed -- a URL
    glued to other characters, "(https://t.co/x)" or "see:https://x", does not start with it
@@ -24,36 +25,50 @@ str.split() splits on (str.isspace(): includes U+00A0, U+3000 and the \\x1c-\\x1
    Mentions, hashtags and emoji stay.
 3. Short: fewer than `min_words` of the cleaned text's tokens contain none of "http", "@",
    "#" (case-insensitive; "Email@x", "HTTPServer", "c#" don't count). Short tweets are dropped.
+   Words are counted by spaces, as huggingtweets did: a tweet in Japanese or Chinese is one
+   word however long it is.
+
+Then, as huggingtweets did before training, the kept text is measured: the kept tweets
+joined by <|endoftext|>, in characters (`kept_chars`). Under `filter.min_kept_chars`
+(huggingtweets: 6,000) the stage fails -- too little to train a bot on -- and writes
+nothing; under `filter.warn_kept_chars` (40,000) it warns that the bot will mostly repeat
+these tweets. When most tweets were dropped as short, a warning names filter.min_words
+(the error says it too). Warnings go to stderr, one line each.
 
 `clean_text_reference` and friends state the rules as plain Python, one tweet at a time;
 `filter_tweets` applies them to a whole table with Arrow string kernels (RE2) and must give
 identical results on every row (tests/test_filter.py checks it on random text).
+
+The stage streams: ingest's Parquet row groups are read one at a time, cleaned on worker
+threads a few at a time, and their kept rows written as they come (counts and characters
+add up), so memory stays flat however many tweets there are. A stage that fails the
+kept-text check removes what it had written. The rows and their order are the same as
+filtering the whole table at once.
 """
 
 from __future__ import annotations
 
 import html
 import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tweetlm.core.errors import TweetlmError
+from tweetlm.core import layout
+from tweetlm.core.errors import TweetlmError, first_line
 from tweetlm.core.outputs import atomic_path, write_json
 from tweetlm.core.params import Params
 
-REQUIRED = {  # column -> (what it holds, type check)
-    "id": ("tweet ids", lambda t: pa.types.is_integer(t) or pa.types.is_string(t)
-           or pa.types.is_large_string(t)),
-    "text": ("strings", lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)
-             or pa.types.is_string_view(t)),
-    "is_retweet": ("booleans", pa.types.is_boolean),
-}
-CHUNK_ROWS = 1 << 17  # rows per slice cleaned by one thread
+CHUNK_ROWS = 1 << 17  # rows per slice: cleaned by one thread, and what memory holds a few of
+DICTIONARY = ["lang", "source", "format"]  # columns worth a Parquet dictionary (texts are not)
+SEPARATOR = "<|endoftext|>"  # kept text is measured as huggingtweets did: tweets joined by it
 
 # str.split()'s separators (no code point above U+3000 is whitespace; a test checks) and the
 # subset str.splitlines() breaks lines at.
@@ -160,7 +175,10 @@ def _offsets_and_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     _, offsets, data = strings.buffers()
     dtype = np.int64 if pa.types.is_large_string(strings.type) else np.int32
     offsets = np.frombuffer(offsets, dtype)[strings.offset:][: len(strings) + 1]
-    return offsets, np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    if data is None or not len(offsets):
+        return np.zeros(max(len(offsets), 1), dtype), np.zeros(0, np.uint8)
+    # a slice shares its parent's buffer: only its own bytes, or each slice scans them all
+    return offsets - offsets[0], np.frombuffer(data, np.uint8)[offsets[0]:offsets[-1]]
 
 
 def clean_and_count(text: pa.Array, keep_newlines: bool = False) -> tuple[pa.Array, np.ndarray]:
@@ -171,89 +189,174 @@ def clean_and_count(text: pa.Array, keep_newlines: bool = False) -> tuple[pa.Arr
 def filter_tweets(
     table: pa.Table, min_words: int = 3, keep_newlines: bool = False
 ) -> tuple[pa.Table, dict[str, int]]:
-    """Drop repeated ids, then retweets, then short tweets; return the kept rows (text cleaned,
-    other columns unchanged, order kept) and the stats."""
-    text_at = table.schema.get_field_index("text")
-    text_type = table.schema.field(text_at).type
-    if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
-        # e.g. string_view, which not every kernel takes
-        table = table.set_column(text_at, "text", table["text"].cast(pa.large_string()))
-    table = _first_of_each_id(table.combine_chunks())
+    """Drop retweets, then short tweets; return the kept rows (text cleaned, other columns
+    unchanged, order kept) and the stats. The stage streams the same through `filter_parts`."""
+    slices = (table.slice(i, CHUNK_ROWS) for i in range(0, table.num_rows, CHUNK_ROWS))
+    parts = list(filter_parts(slices, min_words, keep_newlines))
+    schema = output_schema(table.schema)
+    kept = pa.concat_tables([p.kept for p in parts], promote_options="none") if parts \
+        else schema.empty_table()
+    return kept, stats_of(parts)
+
+
+class Part(NamedTuple):
+    """One slice of the input, filtered."""
+
+    kept: pa.Table
+    counts: tuple[int, int, int, int]  # layout.STATS_KEYS: downloaded, retweets, short, kept
+    chars: int  # characters of the kept texts (no separators)
+
+
+def filter_parts(slices: Iterable[pa.Table], min_words: int, keep_newlines: bool) -> Iterator[Part]:
+    """Each slice filtered, in order; slices are cleaned on every core (Arrow's string kernels
+    release the GIL) while the caller reads the next and writes the last."""
+    workers = max(1, min(pa.cpu_count(), 8))
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        for piece in slices:
+            pending.append(pool.submit(filter_slice, piece, min_words, keep_newlines))
+            if len(pending) > workers:  # bounded: memory stays a few slices whatever the input
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def filter_slice(table: pa.Table, min_words: int, keep_newlines: bool) -> Part:
+    """The rules on one slice of ingest's table (ids already unique: ingest keeps one row per
+    tweet id, so `downloaded` is the row count)."""
+    schema = output_schema(table.schema)
+    text_at = schema.get_field_index("text")
+    if schema != table.schema:  # string_view, which not every kernel (take, filter) takes
+        table = table.set_column(text_at, schema.field(text_at), table["text"].cast(
+            schema.field(text_at).type))
     raw = table["text"].combine_chunks().fill_null("")
     flag = table["is_retweet"].combine_chunks().fill_null(False)
-    retweet = pc.or_(flag, pc.starts_with(raw, "RT @")).to_numpy(zero_copy_only=False)
-    original = np.flatnonzero(~retweet)
-    raw = raw.take(original)
-
-    # Arrow's string kernels release the GIL: clean slices of the column on every core.
-    slices = [raw.slice(i, CHUNK_ROWS) for i in range(0, len(raw), CHUNK_ROWS)]
-    with ThreadPoolExecutor(max(1, min(pa.cpu_count(), len(slices)))) as pool:
-        done = list(pool.map(lambda s: clean_and_count(s, keep_newlines), slices))
-    cleaned = pa.chunked_array([c for c, _ in done], raw.type)
-    long_enough = np.concatenate([n for _, n in done]) >= min_words if done else np.zeros(0, bool)
-
-    keep = np.zeros(len(retweet), bool)  # one filter of the whole table, at the end
-    keep[original[long_enough]] = True
-    kept = table.filter(keep)
-    kept = kept.set_column(text_at, table.schema.field(text_at), cleaned.filter(long_enough))
-    stats = {
-        "downloaded": len(retweet),
-        "retweets": int(retweet.sum()),
-        "short": int(len(long_enough) - long_enough.sum()),
-        "kept": kept.num_rows,
-    }
-    return kept, stats
+    retweet = pc.or_(flag, pc.starts_with(raw, "RT @"))
+    original = pc.invert(retweet)
+    cleaned, words = clean_and_count(raw.filter(original), keep_newlines)
+    long_enough = words >= min_words
+    keep = np.zeros(len(raw), bool)
+    keep[np.flatnonzero(original.to_numpy(zero_copy_only=False))[long_enough]] = True
+    text = cleaned.filter(pa.array(long_enough))
+    kept = table.filter(pa.array(keep)).set_column(text_at, schema.field(text_at), text)
+    n, retweets, originals = len(raw), len(raw) - len(cleaned), len(cleaned)
+    short = originals - int(long_enough.sum())
+    chars = int(pc.sum(pc.utf8_length(text)).as_py() or 0) if len(text) else 0
+    return Part(kept, (n, retweets, short, kept.num_rows), chars)
 
 
-def _first_of_each_id(table: pa.Table) -> pa.Table:
-    """`downloaded` counts unique tweets: keep the first row of each id."""
-    ids = table["id"]
-    if pa.types.is_integer(ids.type) and not ids.null_count:
-        # ingest sorts by created_at, so ids are usually monotonic: a cheap proof of no repeats
-        step = np.diff(ids.to_numpy())
-        if (step > 0).all() or (step < 0).all():
-            return table
-    if pc.count_distinct(ids, mode="all").as_py() == table.num_rows:
-        return table
-    rows = pa.table({"id": ids, "row": np.arange(table.num_rows)})
-    first = rows.group_by("id", use_threads=False).aggregate([("row", "min")])["row_min"]
-    return table.take(np.sort(first.to_numpy()))
+def output_schema(schema: pa.Schema) -> pa.Schema:
+    """The input's schema; a text type that not every kernel takes (string_view) becomes
+    large_string."""
+    at = schema.get_field_index("text")
+    text = schema.field(at)
+    if pa.types.is_string(text.type) or pa.types.is_large_string(text.type):
+        return schema
+    return schema.set(at, text.with_type(pa.large_string()))
 
 
-def read_interim(path: Path, handle: str) -> pa.Table:
-    rerun = f"rerun `tweetlm ingest {handle}` (or `dvc repro ingest@{handle}`)"
+def stats_of(parts: Iterable[Part]) -> dict[str, int]:
+    totals = [sum(c) for c in zip(*(p.counts for p in parts))] or [0] * 4
+    return dict(zip(layout.STATS_KEYS, totals))
+
+
+def read_interim(path: Path, handle: str) -> pq.ParquetFile:
+    """ingest's table, opened to stream (a stage trusts the pipeline's earlier outputs); one
+    line if it is missing or unreadable."""
     if not path.is_file():
-        raise TweetlmError(f"{path}: not found: run `tweetlm ingest {handle}` "
-                           f"(or `dvc repro ingest@{handle}`) first")
+        raise TweetlmError(f"{path}: not found: run {_ingest(handle)} first")
     try:
-        table = pq.read_table(path)
+        return pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as e:
-        raise TweetlmError(f"{path}: not a readable Parquet file ({_first_line(e)}): {rerun}")
-    for column, (what, is_type) in REQUIRED.items():
-        if column not in table.column_names:
-            raise TweetlmError(f"{path}: no column {column!r} ({what}): {rerun}")
-        found = table.schema.field(column).type
-        if not is_type(found):
-            raise TweetlmError(f"{path}: column {column!r} is {found}, not {what}: {rerun}")
-    return table
+        raise _unreadable(path, handle, e) from None
 
 
-def _first_line(e: Exception) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+def _slices(source: pq.ParquetFile, path: Path, handle: str) -> Iterator[pa.Table]:
+    """The table a row group at a time (ingest writes CHUNK_ROWS-row groups), in slices of at
+    most CHUNK_ROWS rows. Not iter_batches: its memory grows with the file."""
+    try:
+        for i in range(source.num_row_groups):
+            group = source.read_row_group(i, use_threads=False)
+            for at in range(0, group.num_rows, CHUNK_ROWS):
+                yield group.slice(at, CHUNK_ROWS)
+    except (pa.ArrowException, OSError) as e:
+        raise _unreadable(path, handle, e) from None
+
+
+def _ingest(handle: str) -> str:
+    return f"`tweetlm ingest {handle}` (or `dvc repro ingest@{handle}`)"
+
+
+def _unreadable(path: Path, handle: str, e: Exception) -> TweetlmError:
+    return TweetlmError(f"{path}: not a readable Parquet file ({first_line(e)}): rerun "
+                        f"{_ingest(handle)}")
+
+
+def kept_chars(text: pa.ChunkedArray | pa.Array) -> int:
+    """Characters of the kept tweets joined by <|endoftext|>: what huggingtweets measured."""
+    if not len(text):
+        return 0
+    return int(pc.sum(pc.utf8_length(text)).as_py() or 0) + len(SEPARATOR) * (len(text) - 1)
+
+
+def check_kept(handle: str, stats: dict[str, int], chars: int, rules) -> list[str]:
+    """The warnings (one line each) about what the bot will learn from; raises TweetlmError
+    when the kept text is under `rules.min_kept_chars` (`rules`: params.filter)."""
+    where = layout.raw_dir(handle)
+    original = stats["downloaded"] - stats["retweets"]
+    mostly_short = stats["short"] * 2 > original
+    short_hint = (f"{stats['short']:,} of {original:,} tweets were dropped as short (fewer than "
+                  f"filter.min_words={rules.min_words} words; words are counted by spaces, so a "
+                  "Japanese or Chinese tweet is one word)")
+    if chars < rules.min_kept_chars:
+        fix = (f"{short_hint}: lower filter.min_words in params.yaml" if mostly_short else
+               "add more of the account's tweets (the archive's data/tweets.js, more API pages)")
+        raise TweetlmError(f"{where}: only {chars:,} characters of text kept ({stats['kept']:,} of "
+                           f"{stats['downloaded']:,} tweets), under filter.min_kept_chars="
+                           f"{rules.min_kept_chars:,}: too little to train a bot on; {fix}")
+    warnings = []
+    if mostly_short:
+        warnings.append(f"{where}: {short_hint}: lower filter.min_words in params.yaml "
+                        "(0 keeps every tweet) if these are the account's real tweets")
+    if chars < rules.warn_kept_chars:
+        warnings.append(f"{where}: {chars:,} characters of text kept ({stats['kept']:,} tweets), "
+                        f"under filter.warn_kept_chars={rules.warn_kept_chars:,}: a bot trained on "
+                        "this little will mostly repeat these tweets; add more tweets if there "
+                        "are any")
+    return warnings
 
 
 def main(handle: str, params: Params) -> None:
-    src = Path("data/interim") / handle / "tweets.parquet"
-    out = Path("data/processed") / handle / "tweets.parquet"
-    stats_path = Path("reports") / handle / "stats.json"
-    table = read_interim(src, handle)
-    kept, stats = filter_tweets(table, params.filter.min_words, params.filter.keep_newlines)
-    with atomic_path(out) as tmp:
-        pq.write_table(kept, tmp, compression="zstd")
+    src, out, stats_path = layout.interim(handle), layout.processed(handle), layout.stats(handle)
+    source = read_interim(src, handle)
+    rules = params.filter
+    made = [p for p in (out.parent, out.parent.parent) if not p.exists()]
+    parts = []  # counts only: each part's rows are written and let go
+    try:
+        # Streamed slice by slice, so memory stays flat; the check needs every slice's counts,
+        # so a failed one removes the unfinished file (and any folder made for it).
+        with atomic_path(out) as tmp, \
+                pq.ParquetWriter(tmp, output_schema(source.schema_arrow), compression="zstd",
+                                 use_dictionary=DICTIONARY) as w:
+            for part in filter_parts(_slices(source, src, handle), rules.min_words,
+                                     rules.keep_newlines):
+                w.write_table(part.kept)
+                parts.append(part._replace(kept=None))
+            stats = stats_of(parts)
+            chars = sum(p.chars for p in parts) + len(SEPARATOR) * max(stats["kept"] - 1, 0)
+            warnings = check_kept(handle, stats, chars, rules)
+    except TweetlmError:
+        for folder in made:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     write_json(stats_path, stats)
     print(
         f"filter {handle}: {stats['downloaded']} tweets; dropped {stats['retweets']} retweets, "
-        f"{stats['short']} short; kept {stats['kept']} -> {out}, {stats_path}"
+        f"{stats['short']} short; kept {stats['kept']} ({chars:,} characters) -> {out}, "
+        f"{stats_path}"
     )
     if not stats["kept"]:
         print(f"tweetlm: warning: no tweet of {handle!r} passed the filters", file=sys.stderr)
+    for warning in warnings:
+        print(f"tweetlm: warning: {warning}", file=sys.stderr)

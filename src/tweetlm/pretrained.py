@@ -1,10 +1,14 @@
 """Find the base model named by `model.base`, offline first, and load it safely.
 
 `model.base` is 'tiny' (a small GPT-2 trained from scratch, see tokenize/train), a local
-model folder, or a Hugging Face Hub id. A hub id is looked up in the local Hugging Face
+model folder, or a Hugging Face Hub id: any causal LM transformers supports natively (GPT-2,
+Llama, Qwen2, Mistral, Phi, SmolLM, ...) with safetensors weights and a fast tokenizer. What
+differs between them -- end-of-text and padding tokens, context length -- is read from the
+model's own tokenizer and config, never assumed. A hub id is looked up in the local Hugging Face
 cache and downloaded only when the network is allowed (HF_HUB_OFFLINE unset); nothing
 ever falls back to a different model. Weights load only from safetensors and never with
 remote code: a pickle checkpoint (pytorch_model.bin) can run arbitrary code when loaded.
+The same loaders read a trained bot back in predict: one safe way in for every model.
 """
 
 from __future__ import annotations
@@ -15,20 +19,23 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tweetlm.core.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError, first_line
 
 TINY = "tiny"
 WHERE = "params.yaml: model.base"
 # What a base needs to fine-tune and to ship: config, safetensors weights, tokenizer.
 # Pickle formats are left out on purpose, so a download never fetches them.
 HUB_FILES = [
-    "config.json", "generation_config.json", "*.safetensors", "model.safetensors.index.json",
+    "README.md", "config.json", "generation_config.json", "*.safetensors", "model.safetensors.index.json",
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
     "merges.txt", "vocab.txt", "*.model", "*.tiktoken", "added_tokens.json",
 ]
 PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model", "vocab.txt")
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+# train.block_size auto: the base's context, but no more than the original's GPT-2 blocks;
+# longer blocks only add memory on tweets, which are a few dozen tokens each.
+AUTO_BLOCK_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,22 @@ class Base:
 
     def describe(self) -> dict:
         # Not the path: it differs between machines (the HF cache), the commit does not.
-        return {"base": self.name, "base_revision": self.revision}
+        return {"base": self.name, "base_revision": self.revision,
+                "base_license": None if self.is_tiny else license_of(self.path)}
+
+
+def license_of(folder: Path) -> str | None:
+    """The `license:` of a model folder's README.md front matter (a Hub model card), if any."""
+    import yaml
+
+    readme = folder / "README.md"
+    try:
+        text = readme.read_text(encoding="utf-8")
+        head = yaml.safe_load(text.split("---")[1]) if text.startswith("---") else None
+    except (OSError, UnicodeDecodeError, IndexError, yaml.YAMLError):
+        return None
+    value = head.get("license") if isinstance(head, dict) else None
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def hub_offline() -> bool:
@@ -93,8 +115,7 @@ def _from_hub(repo_id: str, revision: str | None) -> Base:
     try:
         folder = snapshot_download(repo_id, revision=revision, allow_patterns=HUB_FILES)
     except (HfHubHTTPError, OSError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise TweetlmError(f"{WHERE}: could not download {repo_id}{pin} ({first}): {how}")
+        raise TweetlmError(f"{WHERE}: could not download {repo_id}{pin} ({first_line(e)}): {how}")
     return _cached(repo_id, Path(folder), revision)
 
 
@@ -143,23 +164,27 @@ def check_model_dir(path: Path, name: str) -> None:
                            "tokenizer next to the model (tokenizer.save_pretrained)")
 
 
-def load_tokenizer(path: Path):
-    """The tokenizer saved in `path`; it must have an end-of-text token to join tweets."""
+def load_tokenizer(path: Path, fix: str = "re-save it with tokenizer.save_pretrained"):
+    """The tokenizer saved in `path`; it must have an end-of-text token to join tweets.
+    `fix` ends the error message: what the user should do."""
     from transformers import AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     except (OSError, ValueError, KeyError) as e:
-        raise TweetlmError(f"{path}: cannot load the tokenizer ({_first_line(e)}): re-save it "
-                           "with tokenizer.save_pretrained")
+        raise TweetlmError(f"{path}: cannot load the tokenizer ({first_line(e)}): {fix}")
     if tokenizer.eos_token_id is None:
         raise TweetlmError(f"{path}: the tokenizer has no eos_token to separate tweets: set "
                            "eos_token in tokenizer_config.json")
     return tokenizer
 
 
-def load_model(path: Path, **kwargs):
-    """A causal LM from `path`: safetensors only, never remote code."""
+BASE_FIX = "model.base must be a text-generation model with safetensors weights"
+
+
+def load_model(path: Path, fix: str = BASE_FIX, **kwargs):
+    """A causal LM from `path`: safetensors only, never remote code. `fix` ends the error
+    message: what the user should do (train's base and predict's trained model differ)."""
     from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM
 
@@ -168,18 +193,40 @@ def load_model(path: Path, **kwargs):
             path, use_safetensors=True, trust_remote_code=False, output_loading_info=True,
             **kwargs
         )
-    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as e:  # + corrupt file
-        raise TweetlmError(f"{path}: cannot load a causal language model ({_first_line(e)}): "
-                           "model.base must be a text-generation model with safetensors weights")
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as e:  # + wrong shapes
+        raise TweetlmError(f"{path}: cannot load the model ({first_line(e)}): {fix}")
     # transformers fills weights missing from the file with random ones: a damaged or
-    # foreign model.safetensors would otherwise fine-tune from noise without a word
+    # foreign model.safetensors would otherwise run on noise without a word
     if info["missing_keys"]:
-        raise TweetlmError(f"{path}: model.safetensors has no {min(info['missing_keys'])} "
-                           f"({len(info['missing_keys'])} weights missing): it is damaged or "
-                           "another model's; re-save the model with save_pretrained")
+        raise TweetlmError(f"{path}/model.safetensors: {len(info['missing_keys'])} weights "
+                           f"missing ({min(info['missing_keys'])}...): it is damaged or another "
+                           f"model's; {fix}")
     return model
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+def context_length(config) -> int | None:
+    """How many tokens a model attends to (GPT-2: n_positions, most others:
+    max_position_embeddings); `config` is a model's config or its config.json as a dict."""
+    get = config.get if isinstance(config, dict) else (lambda key: getattr(config, key, None))
+    return get("n_positions") or get("max_position_embeddings") or get("n_ctx")
+
+
+def block_size(base: Base, wanted: int | str, tiny_context: int) -> int:
+    """train.block_size resolved: `auto` is the base's context (the tiny preset's is
+    `tiny_context`, model.tiny.n_positions) up to AUTO_BLOCK_LIMIT; a number must fit it."""
+    if base.is_tiny:
+        limit = tiny_context
+    else:
+        limit = context_length(json.loads((base.path / "config.json").read_text(encoding="utf-8")))
+    if wanted == "auto":
+        return min(limit or AUTO_BLOCK_LIMIT, AUTO_BLOCK_LIMIT)
+    if limit and wanted > limit:
+        raise TweetlmError(f"params.yaml: train.block_size: {wanted} is longer than "
+                           f"{base.name} can attend to ({limit} tokens): lower it or use auto")
+    return wanted
+
+
+def pad_token_id(tokenizer) -> int:
+    """The id to pad with: the tokenizer's own pad token, else its end-of-text (GPT-2, Llama
+    have none; padded positions are masked out anyway)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id

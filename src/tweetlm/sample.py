@@ -31,8 +31,9 @@ quotes, short tweets, links (http, https, HTTPS, glued to punctuation), HTML
 entities (&amp; and the double-escaped &amp;amp;), emoji, mentions, hashtags, line
 breaks, and long posts.
 
-`write_archive(path, tweets, seed)` streams a large archive tweets.js (or JSON
-Lines) for the benchmark without holding it in memory.
+The benchmarks' much bigger archive (a 1 GB tweets.js, streamed) is written by
+benchmarks/big_archive.py from this module's text generator: it lives there because an
+edit here reruns the `sample` stage, and so the whole pipeline.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ from tweetlm.core.outputs import atomic_path
 
 USER = {"id": "1480000000000000042", "name": "Sample Bot (synthetic)", "screen_name": "tweetlm_sample"}
 SOURCE_HTML = '<a href="https://github.com/tweetlm" rel="nofollow">tweetlm synthetic sample</a>'
-SOURCE_NAME = "tweetlm synthetic sample"
 EPOCH = datetime(2021, 1, 4, 8, 0, tzinfo=timezone.utc)
 TWEPOCH_MS = 1288834974657  # Twitter's snowflake epoch
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -329,12 +329,12 @@ def _entities(t: Tweet, text: str) -> dict:
         "user_mentions": [{"screen_name": m, "name": m.replace("_", " ").title(),
                            "id_str": str(1000 + FRIENDS.index(m)), "indices": spans("@" + m)}
                           for m in t.mentions],
-        "urls": [{"url": _bare(u), "expanded_url": "https://example.com/" + _bare(u)[-10:],
-                  "display_url": "example.com/…", "indices": spans(_bare(u))} for u in t.urls],
+        "urls": [{"url": bare_url(u), "expanded_url": "https://example.com/" + bare_url(u)[-10:],
+                  "display_url": "example.com/…", "indices": spans(bare_url(u))} for u in t.urls],
     }
 
 
-def _bare(url: str) -> str:
+def bare_url(url: str) -> str:
     """A link without the punctuation it was glued to."""
     return url.strip("()<>\".,!…")
 
@@ -542,165 +542,3 @@ def main(out: str, tweets: int, seed: int) -> None:
         tmp.chmod(0o755)  # a data folder, not a private temporary
         write_sample(tmp, tweets, seed)
     print(f"sample: wrote {tweets} synthetic tweets in 7 raw files -> {out}")
-
-
-# ---------------------------------------------------------------- a big archive, streamed
-
-ENTRY = """  {
-    "tweet" : {
-      "edit_info" : {
-        "initial" : {
-          "editTweetIds" : [
-            "%(id)s"
-          ],
-          "editableUntil" : "%(until)s",
-          "editsRemaining" : "5",
-          "isEditEligible" : false
-        }
-      },
-      "retweeted" : false,
-      "source" : "<a href=\\"https://github.com/tweetlm\\" rel=\\"nofollow\\">tweetlm synthetic sample</a>",
-      "entities" : {
-        "hashtags" : [ %(tags)s],
-        "symbols" : [ ],
-        "user_mentions" : [ %(mentions)s],
-        "urls" : [ %(urls)s]
-      },
-      "display_text_range" : [
-        "0",
-        "%(length)d"
-      ],
-      "favorite_count" : "%(favs)d",%(reply)s
-      "id_str" : "%(id)s",
-      "truncated" : false,
-      "retweet_count" : "%(rts)d",
-      "id" : "%(id)s",
-      "created_at" : "%(created)s",
-      "favorited" : false,
-      "full_text" : %(text)s,
-      "lang" : "%(lang)s"
-    }
-  }"""
-MENTION = """{
-            "name" : "%(name)s",
-            "screen_name" : "%(user)s",
-            "indices" : [
-              "%(a)d",
-              "%(b)d"
-            ],
-            "id_str" : "%(uid)s",
-            "id" : "%(uid)s"
-          } """
-TAG = """{
-            "text" : "%(tag)s",
-            "indices" : [
-              "%(a)d",
-              "%(b)d"
-            ]
-          } """
-URL = """{
-            "url" : "%(url)s",
-            "expanded_url" : "https://example.com/%(path)s",
-            "display_url" : "example.com/%(path)s",
-            "indices" : [
-              "%(a)d",
-              "%(b)d"
-            ]
-          } """
-REPLY = """
-      "in_reply_to_status_id_str" : "%(rid)s",
-      "in_reply_to_status_id" : "%(rid)s",
-      "in_reply_to_user_id" : "%(uid)s",
-      "in_reply_to_screen_name" : "%(user)s",
-      "in_reply_to_user_id_str" : "%(uid)s","""
-
-
-def write_archive(path: Path | str, tweets: int, seed: int = 0, jsonl: bool = False) -> int:
-    """Stream `tweets` synthetic tweets into an archive tweets.js (or v1.1 JSON Lines).
-
-    Entries look like the real archive's (edit_info, entities with indices, numbers as
-    strings, pretty-printed, about 1.2 KB each); texts come from the sample's generator
-    (a pool of 20,000 drawn at random), so lengths and features -- 'RT @' retweets,
-    replies, links, emoji, entities -- are the sample's. Memory stays flat.
-    Returns the bytes written.
-    """
-    rng = random.Random(seed)
-    pool = [_pool_entry(rng, jsonl) for _ in range(min(tweets, 20_000))]
-    when, written = int(EPOCH.timestamp()), 0
-    with open(path, "wb") as f:
-        buf = ["" if jsonl else "window.YTD.tweets.part0 = [\n"]
-        for i in range(tweets):
-            when += rng.randint(30, 3000)
-            at = datetime.fromtimestamp(when, timezone.utc)
-            tid = snowflake(at, i)
-            template, fields = pool[rng.randrange(len(pool))]
-            fields = {**fields, "id": tid, "created": v1_date(at), "favs": rng.randint(0, 40),
-                      "rts": rng.randint(0, 5)}
-            if "rid" in fields:
-                fields["rid"] = snowflake(at - timedelta(hours=2), i)
-            if not jsonl:
-                fields["until"] = v2_date(at + timedelta(hours=1))
-                buf.append(("" if i == 0 else ",\n") + template % fields)
-            else:
-                buf.append(template % fields)
-            if len(buf) >= 4096:
-                data = "".join(buf).encode()
-                f.write(data)
-                written += len(data)
-                buf = []
-        buf.append("" if jsonl else "\n]")
-        data = "".join(buf).encode()
-        f.write(data)
-        written += len(data)
-    return written
-
-
-def _pool_entry(rng: random.Random, jsonl: bool) -> tuple[str, dict]:
-    """One text with its entities, as a %-template for `write_archive`."""
-    maker = TextMaker(rng)
-    r = rng.random()
-    if r < 0.07:
-        text, tags, mentions, urls = maker.short(), [], [], []
-    else:
-        text, tags, mentions, urls = maker.tweet()
-    reply = ""
-    if 0.07 <= r < 0.19:
-        friend = rng.choice(FRIENDS)
-        text, mentions = f"RT @{friend}: {text}", [friend] + mentions
-    elif 0.19 <= r < 0.31:
-        reply = rng.choice(FRIENDS)
-        text, mentions = f"@{reply} {text}", [reply] + mentions
-    uid = 1000 + FRIENDS.index(reply) if reply else 0
-    if jsonl:  # an API v1.1 status, one per line
-        d = {"created_at": "%(created)s", "id": 0, "id_str": "%(id)s", "full_text": text,
-             "source": SOURCE_HTML, "lang": "en",
-             "user": {"id_str": USER["id"], "screen_name": USER["screen_name"]},
-             "entities": {"hashtags": [{"text": t} for t in tags],
-                          "user_mentions": [{"screen_name": m} for m in mentions],
-                          "urls": [{"url": _bare(u)} for u in urls]},
-             "retweet_count": 0, "favorite_count": 0}
-        if reply:
-            d["in_reply_to_status_id_str"] = "%(rid)s"
-            d["in_reply_to_user_id_str"] = str(uid)
-        line = json.dumps(d, ensure_ascii=False).replace("%", "%%")
-        line = line.replace('"id": 0', '"id": %(id)s').replace("%%(", "%(") + "\n"
-        return line, {"rid": ""} if reply else {}
-
-    def span(token):
-        a = max(text.find(token), 0)
-        return {"a": a, "b": a + len(token)}
-
-    fields = {
-        "length": len(text), "lang": "en",
-        "tags": ", ".join(TAG % {"tag": t, **span("#" + t)} for t in tags),
-        "mentions": ", ".join(MENTION % {"user": m, "name": m.title(), "uid": 1000 + FRIENDS.index(m),
-                                         **span("@" + m)} for m in mentions),
-        "urls": ", ".join(URL % {"url": u, "path": u[-10:], **span(u)} for u in map(_bare, urls)),
-    }
-    template = (ENTRY % {**fields, "text": json.dumps(text, ensure_ascii=False).replace("%", "%%"),
-                         "id": "%(id)s", "until": "%(until)s", "favs": 0, "rts": 0,
-                         "created": "%(created)s",
-                         "reply": REPLY % {"rid": "%(rid)s", "uid": uid, "user": reply} if reply else ""})
-    template = template.replace('"favorite_count" : "0"', '"favorite_count" : "%(favs)d"')
-    template = template.replace('"retweet_count" : "0"', '"retweet_count" : "%(rts)d"')
-    return template, {"rid": ""} if reply else {}

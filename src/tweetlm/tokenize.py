@@ -1,28 +1,33 @@
-"""tokenize: tweets -> fixed blocks of token ids, ready to train on.
+"""tokenize: tweets -> token ids, ready to train on.
 
 data/processed/<handle>/tweets.parquet (every handle of a bot) -> data/tokenized/<bot>/:
 
-    train/, validation/, dataset_dict.json   a Hugging Face DatasetDict (Arrow, save_to_disk)
-                                             with one column, input_ids; labels are the inputs
+    train/, validation/, dataset_dict.json   a Hugging Face DatasetDict (Arrow, save_to_disk),
+                                             one column, input_ids: train holds one row per
+                                             training tweet (its ids, then end-of-text), which
+                                             train packs afresh every epoch; validation holds
+                                             fixed blocks
     tokenizer/                               the tokenizer train must use
-    meta.json                                tweet and token counts per split, for the card,
-                                             and how a bot's handles were balanced
+    train_tweets.json                        the training tweets as text, each once: what
+                                             predict checks its samples against (memorization)
+    meta.json                                tweet and token counts per split, the resolved
+                                             block size, how a bot's handles were balanced
 
 and, for a bot listed under `bots`, reports/<bot>/stats.json: each handle's filter counts
 (copied from reports/<handle>/stats.json, for the card) and its training tweets and characters
 before and after balancing.
 
 Tweets are split into train and validation FIRST (by distinct text, so a repeated tweet
-never sits on both sides), then each side is encoded, every tweet followed by the
-end-of-text token as huggingtweets did, concatenated and cut into blocks of
-`train.block_size` tokens, as run_clm.py's group_texts does. The train side drops its
-last partial block (under one block of tokens, never padding); validation keeps it as
-one shorter final row, so even a small handle is evaluated on all its held-out tweets.
-Epochs are the trainer's business: every tweet is stored once -- except in a bot of several
-handles, balanced as huggingtweets did: each handle's training tweets are oversampled (whole
-copies, then a seeded random sample) until its characters match the largest handle's, so every
-handle weighs the same in training, then shuffled (seeded) so copies get new neighbours.
-Validation is never oversampled; the tokenizer learns from each training tweet once.
+never sits on both sides), then each is encoded and followed by the tokenizer's end-of-text
+token, as huggingtweets did. The validation tweets are concatenated and cut into blocks of
+the resolved block size (train.block_size; auto is the base's context up to 1024, see
+pretrained.block_size) as run_clm.py's group_texts does, the last shorter block kept, so even
+a small handle is evaluated on all its held-out tweets. The training tweets stay whole: train
+shuffles and packs them again every epoch, as the original wrote every epoch's tweets in a
+new order. In a bot of several handles each handle's training tweets are oversampled (whole
+copies, then a seeded random sample) until its characters match the largest handle's, so
+every handle weighs the same in training, as huggingtweets did. Validation is never
+oversampled; the tokenizer learns from each training tweet once.
 
 `model.base: tiny` trains a byte-level BPE tokenizer (GPT-2's scheme, vocabulary
 `model.tiny.vocab_size`) on the training tweets only; any other base uses its own.
@@ -32,18 +37,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import zlib
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from tweetlm import pretrained, tracking
+from tweetlm import identity, pretrained, tracking
+from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.outputs import atomic_path, write_json
 from tweetlm.core.params import Params
 
-EOS = "<|endoftext|>"  # GPT-2's end-of-text token, also the tiny tokenizer's only special one
+EOS = "<|endoftext|>"  # the tiny tokenizer's only special token (GPT-2's); other bases bring theirs
 
 
 def read_tweets(path: Path) -> list[str]:
@@ -63,27 +70,13 @@ def read_tweets(path: Path) -> list[str]:
     return texts
 
 
-def member_stats(handle: str, processed: Path) -> dict[str, int]:
-    """filter's counts for one handle of a bot, reports/<handle>/stats.json, checked against
-    the processed tweets they describe (a stale copy would put wrong numbers on the card)."""
-    import pyarrow.parquet as pq
-
-    path, rerun = Path("reports") / handle / "stats.json", f"rerun `dvc repro filter@{handle}`"
-    try:
-        stats = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TweetlmError(f"{path}: not found: {rerun}") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise TweetlmError(f"{path}: not valid JSON ({e}): {rerun}") from None
-    keys = ("downloaded", "retweets", "short", "kept")  # filter.STATS_KEYS
-    if not isinstance(stats, dict) or not all(type(stats.get(k)) is int and stats[k] >= 0
-                                              for k in keys):
-        raise TweetlmError(f"{path}: expected the counts {', '.join(keys)}: {rerun}")
-    rows = pq.ParquetFile(processed).metadata.num_rows
-    if stats["kept"] != rows:
-        raise TweetlmError(f"{path}: says {stats['kept']} tweets kept but {processed} holds "
-                           f"{rows}: {rerun}")
-    return {k: stats[k] for k in keys}
+def member_stats(handle: str) -> dict[str, int]:
+    """filter's counts for one handle of a bot, reports/<handle>/stats.json, as filter wrote
+    them: the bot's card shows them."""
+    path = layout.stats(handle)
+    if not path.is_file():
+        raise TweetlmError(f"{path}: not found: run `dvc repro filter@{handle}` first")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def split_tweets(texts: list[str], val_fraction: float, seed: int, key: str = ""):
@@ -143,23 +136,24 @@ def train_tiny_tokenizer(texts: list[str], vocab_size: int, max_length: int):
     )
 
 
-def encode(tokenizer, texts: list[str]) -> np.ndarray:
-    """One stream of token ids: each tweet followed by the end-of-text token.
+def encode_each(tokenizer, texts: list[str]) -> list[np.ndarray]:
+    """Each tweet's token ids followed by the tokenizer's end-of-text token; no BOS.
 
-    A tweet that literally contains '<|endoftext|>' is encoded as text, not as the token.
+    A tweet that literally contains the end-of-text text is encoded as text, not as the token.
     """
     if not texts:
-        return np.zeros(0, dtype=np.int32)
+        return []
     # verbose=False: a tweet longer than the model's context is fine here, it gets packed
     ids = tokenizer(texts, add_special_tokens=False, split_special_tokens=True,
                     verbose=False)["input_ids"]
     eos = tokenizer.eos_token_id
-    lengths = np.fromiter((len(x) + 1 for x in ids), dtype=np.int64, count=len(ids))
-    stream = np.full(int(lengths.sum()), eos, dtype=np.int32)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    for start, x in zip(starts, ids):
-        stream[start:start + len(x)] = x
-    return stream
+    return [np.array([*x, eos], dtype=np.int32) for x in ids]
+
+
+def encode(tokenizer, texts: list[str]) -> np.ndarray:
+    """One stream of token ids: each tweet followed by the end-of-text token."""
+    each = encode_each(tokenizer, texts)
+    return np.concatenate(each) if each else np.zeros(0, dtype=np.int32)
 
 
 def pack(stream: np.ndarray, block_size: int, keep_remainder: bool) -> list[np.ndarray]:
@@ -173,7 +167,7 @@ def pack(stream: np.ndarray, block_size: int, keep_remainder: bool) -> list[np.n
     return blocks
 
 
-def to_dataset(blocks: list[np.ndarray], split: str):
+def to_dataset(blocks: list[np.ndarray], split: str):  # blocks: rows of any length
     """An Arrow-backed `datasets.Dataset` with a content-derived fingerprint, so the same
     blocks always save to the same bytes (DVC hashes them)."""
     import datasets
@@ -208,44 +202,44 @@ def save_tokenizer(tokenizer, folder: Path) -> None:
 
 def tokenize(tweets: dict[str, list[str]], params: Params, base: pretrained.Base,
              source: str = "the tweets"):
-    """Split, encode and pack the tweets of each handle -> (DatasetDict, tokenizer, meta)."""
+    """Split and encode the tweets of each handle -> (DatasetDict, tokenizer, meta, training
+    tweets: each once, in handle order)."""
     import datasets
 
-    tp, block_size = params.tokenize, params.train.block_size
+    tp = params.tokenize
+    block_size = pretrained.block_size(base, params.train.block_size,
+                                       params.model.tiny.n_positions)
     train_texts, val_texts, train_of = [], [], {}
     for handle, texts in tweets.items():
         train, val = split_tweets(texts, tp.val_fraction, tp.seed, handle)
         train_texts += train
         val_texts += val
         train_of[handle] = train
-    stream_texts, balanced = train_texts, None  # what the train blocks hold
+    row_texts, balanced = train_texts, None  # the train rows: a tweet per row
     if len(tweets) > 1:  # a bot of several handles: each weighs the same
         train_of, balanced = balance(train_of, tp.seed)
-        stream_texts = [t for texts in train_of.values() for t in texts]
+        row_texts = [t for texts in train_of.values() for t in texts]
         shuffle = np.random.default_rng([tp.seed, zlib.crc32(b"balance")]).permutation
-        stream_texts = [stream_texts[i] for i in shuffle(len(stream_texts))]
+        row_texts = [row_texts[i] for i in shuffle(len(row_texts))]
     if base.is_tiny:
-        tokenizer = train_tiny_tokenizer(train_texts, params.model.tiny.vocab_size, block_size)
+        tokenizer = train_tiny_tokenizer(train_texts, params.model.tiny.vocab_size,
+                                         params.model.tiny.n_positions)
     else:
         tokenizer = pretrained.load_tokenizer(base.path)
-    limit = getattr(tokenizer, "model_max_length", None)
-    if not base.is_tiny and limit and limit < block_size:
-        raise TweetlmError(f"params.yaml: train.block_size: {block_size} is longer than "
-                           f"{base.name} can attend to ({limit} tokens): lower it")
-    streams = {"train": encode(tokenizer, stream_texts), "validation": encode(tokenizer, val_texts)}
-    blocks = {
-        "train": pack(streams["train"], block_size, keep_remainder=False),
-        "validation": pack(streams["validation"], block_size, keep_remainder=True),
-    }
-    if not blocks["train"]:
+    rows = encode_each(tokenizer, row_texts)
+    val_stream = encode(tokenizer, val_texts)
+    train_tokens = sum(map(len, rows))
+    blocks = train_tokens // block_size  # every epoch, whatever the order: the tail is dropped
+    if not blocks:
         raise TweetlmError(
-            f"{source}: {len(train_texts)} training tweets make {len(streams['train'])} tokens, "
-            f"less than one block (train.block_size: {block_size}): add tweets or lower "
-            "train.block_size in params.yaml")
+            f"{source}: {len(train_texts)} training tweets make {train_tokens} tokens, "
+            f"less than one block ({block_size} tokens, train.block_size: "
+            f"{params.train.block_size}): add tweets or lower train.block_size in params.yaml")
+    val_blocks = pack(val_stream, block_size, keep_remainder=True)
     # no validation tweets (val_fraction: 0): no validation split (datasets cannot reload
     # an empty one)
-    dataset = datasets.DatasetDict({k: to_dataset(v, k) for k, v in blocks.items() if v})
-    texts = {"train": train_texts, "validation": val_texts}  # each tweet once, balanced or not
+    splits = {"train": rows, "validation": val_blocks}
+    dataset = datasets.DatasetDict({k: to_dataset(v, k) for k, v in splits.items() if v})
     meta = {
         **base.describe(),
         "handles": list(tweets),
@@ -253,60 +247,64 @@ def tokenize(tweets: dict[str, list[str]], params: Params, base: pretrained.Base
         "vocab_size": len(tokenizer),
         "eos_token": tokenizer.eos_token,
         "eos_token_id": tokenizer.eos_token_id,
-        "block_size": block_size,
+        "block_size": block_size,  # resolved: what train packs and the card shows
+        "packing": "per-epoch",  # train rows are tweets, packed afresh every epoch
         "val_fraction": tp.val_fraction,
         "seed": tp.seed,
         "splits": {
-            split: {
-                "tweets": len(texts[split]),
-                "tokens": int(len(streams[split])),
-                "blocks": len(blocks[split]),
-                "tokens_in_blocks": int(sum(len(b) for b in blocks[split])),
-            }
-            for split in ("train", "validation")
+            "train": {"tweets": len(train_texts), "rows": len(rows), "tokens": train_tokens,
+                      "blocks": blocks, "tokens_in_blocks": blocks * block_size},
+            "validation": {"tweets": len(val_texts), "tokens": int(len(val_stream)),
+                           "blocks": len(val_blocks),
+                           "tokens_in_blocks": int(sum(map(len, val_blocks)))},
         },
     }
     if balanced:
         meta["balance"] = balanced
-    return dataset, tokenizer, meta
+    return dataset, tokenizer, meta, train_texts
 
 
 def main(name: str, params: Params) -> None:
     import datasets
 
     datasets.disable_progress_bars()
-    handles = params.bot_handles(name)
-    sources = [Path("data/processed") / h / "tweets.parquet" for h in handles]
+    handles, bot = params.bot_handles(name), layout.bot(name)
+    sources = [layout.processed(h) for h in handles]
     base = pretrained.resolve(params.model.base, params.model.revision)
     tweets = {h: read_tweets(p) for h, p in zip(handles, sources)}
     # a bot's card shows each handle's filter counts: copied here, so that the card's deps
     # name one file of the bot's own (dvc.yaml cannot list a bot's handles)
-    stats = {h: member_stats(h, p) for h, p in zip(handles, sources)} if name in params.bots \
-        else None
-    out = Path("data/tokenized") / name
+    stats = {h: member_stats(h) for h in handles} if name in params.bots else None
     config = {"tokenize": asdict(params.tokenize), "block_size": params.train.block_size,
               "base": params.model.base, "revision": params.model.revision,
-              "tiny_vocab_size": params.model.tiny.vocab_size, "handles": handles}
+              "tiny_vocab_size": params.model.tiny.vocab_size,
+              "tiny_n_positions": params.model.tiny.n_positions, "handles": handles}
     with tracking.stage_run("tokenize", name, params, config) as run:
         for handle, path in zip(handles, sources):
             tracking.use_artifact(run, f"processed-{handle}", "dataset", path)
-        dataset, tokenizer, meta = tokenize(tweets, params, base, ", ".join(map(str, sources)))
-        with atomic_path(out, directory=True) as tmp:
+        dataset, tokenizer, meta, train_texts = tokenize(tweets, params, base,
+                                                         ", ".join(map(str, sources)))
+        with atomic_path(bot.tokenized, directory=True) as tmp:
             dataset.save_to_disk(str(tmp))
             save_tokenizer(tokenizer, tmp / "tokenizer")
             write_json(tmp / "meta.json", meta)
+            write_json(tmp / bot.train_tweets.name, list(dict.fromkeys(train_texts)))
         if stats is not None:
-            write_json(Path("reports") / name / "stats.json",
+            write_json(bot.stats,
                        {h: {**stats[h], **meta.get("balance", {}).get(h, {})} for h in handles})
         split = meta["splits"]
         print(f"tokenize {name}: {split['train']['tweets']} train / "
               f"{split['validation']['tweets']} validation tweets -> "
-              f"{split['train']['blocks']} + {split['validation']['blocks']} blocks of "
-              f"{meta['block_size']} tokens ({meta['tokenizer']}, vocab {meta['vocab_size']})")
+              f"{split['train']['tokens']:,} tokens ({split['train']['blocks']} blocks an epoch) "
+              f"+ {split['validation']['blocks']} validation blocks of {meta['block_size']} "
+              f"tokens ({meta['tokenizer']}, vocab {meta['vocab_size']})")
         for handle, n in meta.get("balance", {}).items():
             if n["balanced_tweets"] != n["train_tweets"]:
                 print(f"tokenize {name}: balanced @{handle}: {n['train_tweets']} -> "
                       f"{n['balanced_tweets']} training tweets, {n['train_chars']:,} -> "
                       f"{n['balanced_chars']:,} characters")
+        for warning in identity.oversampling_warnings(name, meta.get("balance", {}),
+                                                      params.tokenize.max_oversampling):
+            print(f"tweetlm: warning: {warning}", file=sys.stderr)
         tracking.log_summary(run, {f"{s}/{k}": v for s, d in split.items() for k, v in d.items()})
-        tracking.log_artifact(run, f"tokenized-{name}", "dataset", out, metadata=meta)
+        tracking.log_artifact(run, f"tokenized-{name}", "dataset", bot.tokenized, metadata=meta)

@@ -12,6 +12,10 @@ use_artifact in offline runs, so offline each input's name and content digest go
 the run config under `inputs` (the same digest W&B gives the upstream stage's output
 artifact); online the input is declared for real and links to that upstream version.
 
+Artifacts are references (file:// URIs with their checksums), never copies: DVC already
+stores and shares the files, and copying a 500 MB model into W&B's staging folder on every
+run cost seconds and disk for nothing.
+
     with tracking.stage_run("filter", handle, params, config) as run:   # run or None
         tracking.use_artifact(run, f"interim-{handle}", "dataset", interim_path)
         ...
@@ -27,6 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from tweetlm.core.errors import first_line
 from tweetlm.core.params import Params
 
 MODES = ("offline", "online", "disabled")
@@ -63,7 +68,7 @@ def stage_run(stage: str, name: str, params: Params, config: dict | None = None)
                                     init_timeout=30),
         )
     except Exception as e:  # noqa: BLE001 - tracking must never stop a stage
-        _warn(f"W&B tracking is off for this {stage} run: {_first_line(e)}")
+        _warn(f"W&B tracking is off for this {stage} run: {first_line(e)}")
         yield None
         return
     _inputs[run.id] = {}
@@ -77,13 +82,13 @@ def stage_run(stage: str, name: str, params: Params, config: dict | None = None)
 
 
 def log_artifact(run, name: str, type: str, *paths: Path | str, metadata: dict | None = None):
-    """Log files or folders as an output artifact of `run` (copied; uploaded on sync)."""
+    """Log files or folders as an output artifact of `run` (referenced, not copied)."""
     if run is None:
         return
     try:
-        run.log_artifact(_artifact(name, type, paths, metadata, "mutable"))
+        run.log_artifact(_artifact(name, type, paths, metadata))
     except Exception as e:  # noqa: BLE001
-        _warn(f"W&B could not log artifact {name}: {_first_line(e)}")
+        _warn(f"W&B could not log artifact {name}: {first_line(e)}")
 
 
 def use_artifact(run, name: str, type: str, *paths: Path | str, metadata: dict | None = None):
@@ -91,8 +96,7 @@ def use_artifact(run, name: str, type: str, *paths: Path | str, metadata: dict |
     if run is None:
         return
     try:
-        # `immutable`: only hashed here, never copied; an online run uploads it at once.
-        artifact = _artifact(name, type, paths, metadata, "immutable")
+        artifact = _artifact(name, type, paths, metadata)
         if run.offline:
             inputs = _inputs.setdefault(run.id, {})
             inputs[name] = artifact.digest
@@ -100,7 +104,7 @@ def use_artifact(run, name: str, type: str, *paths: Path | str, metadata: dict |
         else:
             run.use_artifact(artifact)
     except Exception as e:  # noqa: BLE001
-        _warn(f"W&B could not record input {name}: {_first_line(e)}")
+        _warn(f"W&B could not record input {name}: {first_line(e)}")
 
 
 def log(run, metrics: dict, step: int | None = None) -> None:
@@ -115,15 +119,16 @@ def log_summary(run, metrics: dict) -> None:
         _quietly(lambda: run.summary.update(metrics))
 
 
-def _artifact(name, type, paths, metadata, policy):
+def _artifact(name, type, paths, metadata):
     import wandb
 
     artifact = wandb.Artifact(name, type=type, metadata=metadata or {})
     for path in map(Path, paths):
+        uri = path.resolve().as_uri()
         if path.is_dir():  # its files at the artifact's root
-            artifact.add_dir(str(path), policy=policy)
+            artifact.add_reference(uri, checksum=True)
         else:
-            artifact.add_file(str(path), name=path.name, policy=policy)
+            artifact.add_reference(uri, name=path.name, checksum=True)
     return artifact
 
 
@@ -131,13 +136,8 @@ def _quietly(fn) -> None:
     try:
         fn()
     except Exception as e:  # noqa: BLE001
-        _warn(f"W&B: {_first_line(e)}")
+        _warn(f"W&B: {first_line(e)}")
 
 
 def _warn(message: str) -> None:
     print(f"tweetlm: warning: {message}", file=sys.stderr)
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__

@@ -4,8 +4,10 @@ No network: `save_tiny_gpt2(folder)` writes what `save_pretrained` writes for a 
 base (config.json, model.safetensors, tokenizer.json, tokenizer_config.json): a
 2-layer GPT-2 with a byte-level BPE tokenizer trained here. Use it as `model.base`
 to exercise the pretrained path for real, or as a model for predict/card tests.
+`save_tiny_causal_lm(folder, arch)` does the same for GPT-2, Llama and Qwen2, each with a
+`tokenizers` fast tokenizer and special tokens of its own (ARCHITECTURES).
 
-    from tinymodel import save_tiny_gpt2, tweets, write_tweets
+    from helpers.tinymodel import save_tiny_gpt2, tweets, write_tweets
     base = save_tiny_gpt2(tmp_path / "base")
     write_tweets(tmp_path / "data/processed/alice/tweets.parquet", tweets(300, seed=1))
 """
@@ -94,4 +96,77 @@ def save_tiny_gpt2(folder: Path, *, n_layer: int = 2, n_head: int = 2, n_embd: i
     model = GPT2LMHeadModel(config)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+    return folder
+
+
+# Tiny random models of other architectures, each with its own special tokens: what
+# tokenize/train/predict must read from the model, not assume from GPT-2.
+ARCHITECTURES = {  # name -> (bos, eos, pad or None, context)
+    "gpt2": (EOS, EOS, None, 64),
+    "llama": ("<s>", "</s>", None, 96),  # adds <s> in front unless told not to, no pad
+    "qwen2": (None, "<|im_end|>", "<|endoftext|>", 2048),  # a pad of its own; 2048 > 1024
+}
+
+
+def fast_tokenizer(bos: str | None, eos: str, pad: str | None, vocab_size: int = 400,
+                   max_length: int = 1024):
+    """A byte-level BPE `tokenizers` tokenizer wrapped as transformers' fast tokenizer, with
+    these special tokens (a BOS template when `bos` is given, as Llama's)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = [t for t in (bos, eos, pad) if t]
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2,
+                                  special_tokens=list(dict.fromkeys(specials)),
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)
+    bpe.train_from_iterator(tweets(500, seed=123), trainer)
+    if bos and bos != eos:  # Llama's habit; GPT-2 adds nothing
+        bpe.post_processor = processors.TemplateProcessing(
+            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, bpe.token_to_id(bos))])
+    return PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token=bos, eos_token=eos,
+                                   pad_token=pad, model_max_length=max_length)
+
+
+def save_tiny_causal_lm(folder: Path, arch: str, seed: int = 0, license: str | None = None,
+                        embedding_scale: float = 1.0) -> Path:
+    """A random-init tiny `arch` (gpt2, llama, qwen2) and its fast tokenizer, saved as
+    save_pretrained does (safetensors), with a README.md carrying `license` if given.
+
+    `embedding_scale` multiplies the token embeddings (and output layer): a random model's
+    are so small that its logits can hardly move without training them, which LoRA never
+    does; a trained model's are several times larger."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, \
+        Qwen2Config, Qwen2ForCausalLM
+
+    folder = Path(folder)
+    bos, eos, pad, context = ARCHITECTURES[arch]
+    tok = fast_tokenizer(bos, eos, pad, max_length=context)
+    ids = {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id,
+           "pad_token_id": tok.pad_token_id}
+    if arch == "gpt2":
+        config, cls = GPT2Config(vocab_size=len(tok), n_positions=context, n_embd=32,
+                                 n_layer=2, n_head=2, **ids), GPT2LMHeadModel
+    else:
+        config_cls, cls = ((LlamaConfig, LlamaForCausalLM) if arch == "llama"
+                           else (Qwen2Config, Qwen2ForCausalLM))
+        config = config_cls(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                            num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                            max_position_embeddings=context, tie_word_embeddings=arch == "qwen2",
+                            **ids)
+    torch.manual_seed(seed)
+    model = cls(config)
+    with torch.no_grad():
+        weights = [model.get_input_embeddings().weight, model.get_output_embeddings().weight]
+        for weight in {id(w): w for w in weights}.values():  # tied: scale once
+            weight.mul_(embedding_scale)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    (folder / "generation_config.json").unlink(missing_ok=True)
+    if license:
+        (folder / "README.md").write_text(f"---\nlicense: {license}\n---\n# tiny {arch}\n")
     return folder

@@ -1,6 +1,6 @@
-"""The bot's model card, models/BOT/README.md, in the form huggingtweets published on the Hub.
+"""card: the bot's model card, models/BOT/README.md, as huggingtweets published on the Hub.
 
-The Jinja2 template card_template.md is rendered through huggingface_hub's ModelCard, whose
+The Jinja2 template template.md is rendered through huggingface_hub's ModelCard, whose
 YAML front matter (ModelCardData) is what the Hub reads. The card copies predictions.png
 next to the weights so the model folder is complete as it is: `hf upload USER/BOT models/BOT`.
 """
@@ -15,19 +15,17 @@ import struct
 from pathlib import Path
 
 from tweetlm import tracking
+from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
-from tweetlm.identity import SYNTHETIC_HANDLES, avatar_color, display_name, initials
 from tweetlm.core.outputs import atomic_path
 from tweetlm.core.params import Params
+from tweetlm.identity import (SYNTHETIC_HANDLES, avatar_color, display_name, initials,
+                               oversampling_warnings)
 
 TEMPLATE = Path(__file__).with_name("template.md")
-# stats.json key (filter.STATS_KEYS) -> the row huggingtweets' cards show, in their order
-STATS_ROWS = {
-    "downloaded": "Tweets downloaded",
-    "retweets": "Retweets",
-    "short": "Short tweets",
-    "kept": "Tweets kept",
-}
+# stats.json key -> the row huggingtweets' cards show, in their order
+STATS_ROWS = dict(zip(layout.STATS_KEYS,
+                      ("Tweets downloaded", "Retweets", "Short tweets", "Tweets kept")))
 # Old short hub ids of the GPT-2 family -> the ids the Hub lists them under now
 HUB_IDS = {
     "gpt2": "openai-community/gpt2",
@@ -37,6 +35,10 @@ HUB_IDS = {
     "distilgpt2": "distilbert/distilgpt2",
 }
 GPT2_FAMILY = set(HUB_IDS) | set(HUB_IDS.values())
+# Their licenses on the Hub, for caches fetched before tweetlm kept a base's README.md (where
+# train reads any other base's `license`)
+GPT2_LICENSES = {**{h: "mit" for h in GPT2_FAMILY}, "distilgpt2": "apache-2.0",
+                 "distilbert/distilgpt2": "apache-2.0"}
 
 
 def markdown_text(text: str) -> str:
@@ -83,23 +85,30 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
     namespace = c.hub_namespace or "<user>"
     thumbnail = (f"https://huggingface.co/{c.hub_namespace}/{bot}/resolve/main/predictions.png"
                  if c.hub_namespace else "predictions.png")
+    lora = metrics.get("finetuning") == "lora"
+    known_license = metrics.get("base_license") or GPT2_LICENSES.get(params.model.base)
     data = ModelCardData(
         language=c.language,
+        license=known_license if base["kind"] != "tiny" else None,  # tiny: nobody's to say
         library_name="transformers",
         pipeline_tag="text-generation",
         base_model=base["hub_id"],
-        tags=["huggingtweets", "tweetlm", "text-generation"],
+        tags=["huggingtweets", "tweetlm", "text-generation", *(["lora", "peft"] if lora else [])],
         thumbnail=thumbnail,
-        widget=[{"text": prompts[0]}],
+        widget=[{"text": prompt} for prompt in prompts],
     )
     t = params.train
+    block_size = metrics.get("block_size", t.block_size)  # resolved by train (auto)
     hyperparameters = [
-        ("Epochs", f"{t.epochs:g}"),
+        ("Fine-tuning", finetuning(metrics, base["kind"])),
+        ("Epochs", f"{t.epochs:g}, each packing the tweets afresh in a new order"),
+        ("Block size", f"{block_size} tokens" + (" (train.block_size: auto)"
+                                                  if t.block_size == "auto" else "")),
         ("Learning rate", f"{t.learning_rate:g}, {t.lr_scheduler} schedule, "
                           f"{t.warmup_steps} warmup steps"),
         ("Weight decay", f"{t.weight_decay:g}"),
         ("Batch size", f"{t.batch_size} blocks x {t.grad_accum} accumulation steps = "
-                       f"{t.batch_size * t.grad_accum} blocks of {t.block_size} tokens"),
+                       f"{t.batch_size * t.grad_accum} blocks of {block_size} tokens"),
         ("Seed", f"{t.seed}"),
     ]
     rendered = ModelCard.from_template(
@@ -125,14 +134,32 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
         hub_id=f"{namespace}/{bot}",
         card_stage="bot-card" if bot in params.bots else "card",  # dvc.yaml's name for it
         first_prompt=json.dumps(prompts[0], ensure_ascii=False),  # a Python string literal
-        block_size=t.block_size,
+        block_size=block_size,
+        lora=lora,
+        memorization=predictions.get("memorization"),
         tweets_of=(f"@{sources[0][0]}'s tweets" if len(sources) == 1 else
                    "tweets from " + " and ".join(
                        [", ".join(f"@{h}" for h, _ in sources[:-1]), f"@{sources[-1][0]}"])),
         wandb={"mode": tracking.mode(params), "project": params.wandb.project},
         author=c.author,
+        oversampling=oversampling_warnings(
+            bot, {h: s for h, s in sources if "balanced_chars" in s},
+            params.tokenize.max_oversampling),
     )
     return ModelCard(str(rendered).rstrip("\n") + "\n")  # Jinja drops the final newline
+
+
+def finetuning(metrics: dict, kind: str) -> str:
+    """How the weights were trained, as train_metrics.json records it."""
+    if metrics.get("finetuning") == "lora":
+        share = ""
+        if metrics.get("trained_parameters") and metrics.get("parameters"):
+            share = (f"; {metrics['trained_parameters']:,} of {metrics['parameters']:,} "
+                     f"parameters trained")
+        return (f"LoRA, r={metrics['lora_r']}, alpha={metrics['lora_alpha']:g}, dropout "
+                f"{metrics['lora_dropout']:g}, on {metrics['lora_target_modules']}{share}; "
+                "merged into the weights")
+    return "from scratch, every weight" if kind == "tiny" else "full: every weight"
 
 
 def metric_rows(metrics: dict) -> list[tuple[str, str]]:
@@ -153,7 +180,7 @@ def metric_rows(metrics: dict) -> list[tuple[str, str]]:
 
 def describe_weights(model_dir: Path, stage: str = "train") -> dict:
     """Architecture (config.json), parameter count and sha256 (model.safetensors) of a model."""
-    config = read_json(model_dir / "config.json")
+    config = read_json(model_dir / "config.json", stage)
     path = model_dir / "model.safetensors"
     try:
         with path.open("rb") as f:
@@ -163,84 +190,55 @@ def describe_weights(model_dir: Path, stage: str = "train") -> dict:
             sha256 = hashlib.file_digest(f, "sha256").hexdigest()
     except FileNotFoundError:
         raise TweetlmError(f"{path}: not found: run `dvc repro {stage}@{model_dir.name}` first")
-    except (struct.error, ValueError):
-        raise TweetlmError(f"{path}: not a safetensors file: rerun train")
     shapes = [v["shape"] for k, v in header.items() if k != "__metadata__"]
+
+    def first(*keys):  # GPT-2's names, then most others' (Llama, Qwen2, Mistral, Phi)
+        return next((config[k] for k in keys if config.get(k) is not None), None)
+
     return {
         "parameters": sum(math.prod(s) for s in shapes),
         "sha256": sha256,
-        "n_layer": config.get("n_layer"),
-        "n_head": config.get("n_head"),
-        "n_embd": config.get("n_embd"),
-        "n_positions": config.get("n_positions"),
+        "architecture": (config.get("architectures") or [config.get("model_type")])[0],
+        "n_layer": first("n_layer", "num_hidden_layers"),
+        "n_head": first("n_head", "num_attention_heads"),
+        "n_embd": first("n_embd", "hidden_size"),
+        "n_positions": first("n_positions", "max_position_embeddings", "n_ctx"),
         "vocab_size": config.get("vocab_size"),
     }
 
 
-def read_json(path: Path, need: tuple[str, ...] = (), stage: str = "train") -> dict:
-    """A JSON object from `path` with the `need` keys, else a one-line TweetlmError."""
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+def read_json(path: Path, stage: str) -> dict:
+    """What an earlier stage wrote (trusted); missing, it is a one-line error naming the
+    stage to run."""
+    if not path.is_file():
         raise TweetlmError(f"{path}: not found: run the {stage} stage first "
-                           f"(dvc repro {stage}@{path.parent.name})") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise TweetlmError(f"{path}: not valid JSON ({e}): rerun the {stage} stage") from None
-    if not isinstance(obj, dict):
-        raise TweetlmError(f"{path}: expected a JSON object: rerun the {stage} stage")
-    for key in need:
-        if key not in obj:
-            raise TweetlmError(f"{path}: missing key {key!r}: rerun the {stage} stage")
-    return obj
-
-
-def read_stats(path: Path) -> dict:
-    stats = read_json(path, tuple(STATS_ROWS), stage="filter")
-    for key in STATS_ROWS:
-        if not isinstance(stats[key], int) or isinstance(stats[key], bool) or stats[key] < 0:
-            raise TweetlmError(f"{path}: {key}: expected a count, got {stats[key]!r}: "
-                               "rerun the filter stage")
-    return stats
-
-
-def read_bot_stats(path: Path, handles: list[str]) -> list[tuple[str, dict]]:
-    """A bot's reports/<bot>/stats.json (tokenize's copy of each handle's filter counts,
-    plus its balancing) -> (handle, stats) per handle, in the bot's order."""
-    per_handle = read_json(path, tuple(handles), stage="bot-tokenize")
-    for handle in handles:
-        stats = per_handle[handle]
-        if not isinstance(stats, dict) or not all(
-                type(stats.get(key)) is int and stats[key] >= 0 for key in STATS_ROWS):
-            raise TweetlmError(f"{path}: {handle}: expected the counts {', '.join(STATS_ROWS)}: "
-                               "rerun the bot-tokenize stage")
-    return [(h, per_handle[h]) for h in handles]
+                           f"(dvc repro {stage}@{path.parent.name})")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def main(name: str, params: Params) -> None:
-    reports, model_dir = Path("reports"), Path("models") / name
+    paths = layout.bot(name)
     if name in params.bots:  # its stages are bot-tokenize@NAME..., its counts in its own file
         prefix = "bot-"
-        sources = read_bot_stats(reports / name / "stats.json", params.bot_handles(name))
+        per_handle = read_json(paths.stats, "bot-tokenize")  # tokenize's copy, per handle
+        handles = params.bot_handles(name)
+        missing = [h for h in handles if h not in per_handle]  # `bots` changed since tokenize
+        if missing:
+            raise TweetlmError(f"{paths.stats}: no counts for {', '.join(missing)}: "
+                               f"rerun `dvc repro -f bot-tokenize@{name}`")
+        sources = [(h, per_handle[h]) for h in handles]
     else:
         prefix = ""
-        sources = [(name, read_stats(reports / name / "stats.json"))]
-    path = reports / name / "train_metrics.json"
-    metrics = read_json(path, ("eval_loss", "perplexity"), stage=f"{prefix}train")
-    for key in ("initial_eval_loss", "eval_loss", "perplexity", "train_loss"):
-        value = metrics.get(key)
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-            raise TweetlmError(f"{path}: {key}: expected a number or null, got {value!r}: "
-                               "rerun the train stage")
-    predictions = read_json(reports / name / "predictions.json", ("predictions", "sampling"),
-                            stage=f"{prefix}predict")
-    picture = reports / name / "predictions.png"
-    if not picture.is_file():
-        raise TweetlmError(f"{picture}: not found: run the predict stage first "
+        sources = [(name, read_json(paths.stats, "filter"))]
+    metrics = read_json(paths.train_metrics, f"{prefix}train")
+    predictions = read_json(paths.predictions, f"{prefix}predict")
+    if not paths.picture.is_file():
+        raise TweetlmError(f"{paths.picture}: not found: run the predict stage first "
                            f"(dvc repro {prefix}predict@{name})")
-    weights = describe_weights(model_dir, f"{prefix}train")
+    weights = describe_weights(paths.model, f"{prefix}train")
     card = render_card(name, sources, metrics, predictions, weights, params)
-    with atomic_path(model_dir / "predictions.png") as tmp:
-        shutil.copyfile(picture, tmp)
-    with atomic_path(model_dir / "README.md") as tmp:
+    with atomic_path(paths.thumbnail) as tmp:
+        shutil.copyfile(paths.picture, tmp)
+    with atomic_path(paths.card) as tmp:
         card.save(tmp)
-    print(f"card {name}: {model_dir / 'README.md'}")
+    print(f"card {name}: {paths.card}")

@@ -17,6 +17,9 @@ SAMPLE_HANDLE = "sample"  # synthetic: written by the `sample` stage, tweeted by
 
 # What train writes into models/<bot>/, exactly (DVC outs, one per file).
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+# LoRA's adapter in models/<bot>/adapter/ (peft's names), beside the merged weights. The
+# folder is one DVC out whatever train.lora says: its README.md is always there.
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 # filter's counts in reports/<handle>/stats.json, in the card's order.
 STATS_KEYS = ("downloaded", "retweets", "short", "kept")
 # dvclive's folder under reports/<bot>/ for the loss curves (a DVC plot, x = step).
@@ -54,6 +57,10 @@ class BotPaths:
         return Path("data/tokenized") / self.name
 
     @property
+    def train_tweets(self) -> Path:  # the training tweets as text: predict's copy check
+        return self.tokenized / "train_tweets.json"
+
+    @property
     def model(self) -> Path:  # MODEL_FILES + generation_config.json + README.md + predictions.png
         return Path("models") / self.name
 
@@ -78,6 +85,10 @@ class BotPaths:
         return self.reports / "predictions.json"
 
     @property
+    def predict_metrics(self) -> Path:  # the memorization figures (a DVC metric)
+        return self.reports / "predict_metrics.json"
+
+    @property
     def picture(self) -> Path:  # predict's drawing; the card copies it next to the weights
         return self.reports / "predictions.png"
 
@@ -96,6 +107,10 @@ class BotPaths:
     @property
     def model_files(self) -> list[Path]:
         return [self.model / f for f in MODEL_FILES]
+
+    @property
+    def adapter(self) -> Path:  # README.md, and ADAPTER_FILES when trained with LoRA
+        return self.model / "adapter"
 
     @property
     def checkpoints(self) -> Path:

@@ -15,8 +15,8 @@ from dataclasses import fields, is_dataclass
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import (AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt,
-                      StrictStr, TypeAdapter, ValidationError)
+from pydantic import (AfterValidator, BeforeValidator, ConfigDict, Field, PlainValidator,
+                      StrictBool, StrictInt, StrictStr, TypeAdapter, ValidationError)
 from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
@@ -72,6 +72,26 @@ PosFloat = Annotated[Float, Positive]
 Fraction = Annotated[Float, _rule(lambda v: 0 <= v < 1, "must be in [0, 1), got {value}")]
 Line = Annotated[Str, _rule(lambda v: bool(v.strip()) and "\n" not in v,
                             "must be one non-empty line of text")]
+def _block_size(value):
+    """`auto` (the base's context, see pretrained.block_size) or a positive integer."""
+    if value == "auto" or (type(value) is int and value > 0):
+        return value
+    raise PydanticCustomError("range", "must be auto or a positive integer, got {value}",
+                              {"value": _show(value)})
+
+
+BlockSize = Annotated[int | str, PlainValidator(_block_size)]
+
+
+def _auto_bool(value):
+    """`auto`, true or false (YAML booleans, not the strings)."""
+    if value == "auto" or isinstance(value, bool):
+        return value
+    raise PydanticCustomError("range", "must be auto, true or false, got {value}",
+                              {"value": _show(value)})
+
+
+AutoBool = Annotated[bool | str, PlainValidator(_auto_bool)]
 HubName = Annotated[Str, _rule(lambda v: not v or re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}", v),
                                "must be a Hub user or org name (letters, digits, '-', '_', '.')")]
 
@@ -87,12 +107,15 @@ class IngestParams:
 class FilterParams:
     min_words: Annotated[Int, NonNegative]  # fewer real words (no http/@/#) makes a tweet short
     keep_newlines: Bool  # true: whitespace holding a line break becomes one "\n"
+    min_kept_chars: Annotated[Int, NonNegative]  # less kept text is an error (huggingtweets: 6000)
+    warn_kept_chars: Annotated[Int, NonNegative]  # less is a warning (huggingtweets: 40000)
 
 
 @section
 class TokenizeParams:
     val_fraction: Fraction  # share of tweets held out, split before packing
     seed: Int
+    max_oversampling: PosFloat  # a bot repeating a handle's tweets more often than this warns
 
 
 @section
@@ -103,6 +126,7 @@ class TinyParams:
     n_head: PosInt
     n_embd: PosInt
     vocab_size: Annotated[Int, _rule(lambda v: v >= 300, "must be >= 300 (256 bytes plus merges)")]
+    n_positions: PosInt  # its context: what train.block_size auto resolves to
     dropout: Fraction  # GPT-2's embd/attn/resid dropout
 
 
@@ -114,8 +138,19 @@ class ModelParams:
 
 
 @section
+class LoraParams:
+    """Low-rank adapters (peft) instead of every weight; merged into the saved model."""
+
+    enabled: Bool
+    r: PosInt  # rank
+    alpha: PosFloat  # scale = alpha / r
+    dropout: Fraction
+    target_modules: list[Str]  # module names; [] = peft's default for the architecture
+
+
+@section
 class TrainParams:
-    block_size: PosInt  # tokens per packed training block
+    block_size: BlockSize  # tokens per packed block; auto = the base's context, up to 1024
     epochs: PosFloat
     learning_rate: PosFloat  # peak; what training uses, whatever the base
     lr_scheduler: Literal["cosine", "linear", "constant"]
@@ -125,10 +160,22 @@ class TrainParams:
     grad_accum: PosInt
     seed: Int
     compile: Bool  # torch.compile on a GPU
+    fast_gpt2: AutoBool  # the lean GPT-2 (train/gpt2.py) for GPT-2 bases; auto: on CUDA only
     checkpoint_steps: PosInt  # save a resumable checkpoint this often
     logging_steps: PosInt
     max_grad_norm: Annotated[Float, NonNegative]  # clip the gradient norm (0 = off)
     device: Literal["auto", "cpu", "cuda"]
+    lora: LoraParams
+
+
+@section
+class MemorizationParams:
+    """When a sampled tweet counts as a copy of a training tweet, and what to do about it."""
+
+    ngram: PosInt  # words per n-gram
+    threshold: Annotated[Float, _rule(lambda v: 0 <= v < 1, "must be in [0, 1), got {value}")]
+    resample: Bool  # sample again in place of copies
+    max_tries: PosInt  # resampling rounds at most
 
 
 @section
@@ -136,12 +183,14 @@ class PredictParams:
     prompts: Annotated[list[Str], Field(min_length=1)]
     num_sequences: PosInt  # generations per prompt
     max_length: PosInt  # tokens, prompt included
+    min_new_tokens: Annotated[Int, NonNegative]  # end-of-text is barred before this many
     do_sample: Bool
     top_p: Annotated[Float, _rule(lambda v: 0 < v <= 1, "must be in (0, 1], got {value}")]
     top_k: Annotated[Int, _rule(lambda v: v >= 0, "must be >= 0 (0 is off), got {value}")]
     temperature: PosFloat
     seed: Int
     batch_size: PosInt  # sequences per generate() call: bounds memory, changes the samples
+    memorization: MemorizationParams
 
 
 @section
@@ -248,9 +297,22 @@ def _check_across(params: Params, path) -> None:
             raise ParamError(path, f"bots.{bot}", f"{', '.join(missing)} not in `handles`")
         if len(set(members)) != len(members):
             raise ParamError(path, f"bots.{bot}", "lists a handle twice")
+    if params.train.fast_gpt2 is True and params.train.lora.enabled:
+        raise ParamError(path, "train.fast_gpt2", "true, but LoRA trains the transformers model: "
+                         "set it to auto or false, or turn train.lora off")
     tiny = params.model.tiny
     if tiny.n_embd % tiny.n_head:
         raise ParamError(path, "model.tiny.n_embd", "must be a multiple of n_head")
+    if params.model.base == "tiny":
+        block = params.train.block_size
+        if block != "auto" and block > tiny.n_positions:
+            raise ParamError(path, "train.block_size",
+                             f"{block} is longer than the tiny preset's context "
+                             f"(model.tiny.n_positions: {tiny.n_positions}): lower it or use auto")
+        if params.train.lora.enabled:
+            raise ParamError(path, "train.lora.enabled",
+                             "the tiny preset trains every weight from scratch: LoRA needs a "
+                             "pretrained model.base")
 
 
 # --------------------------------------------------------------- pydantic's error, one line

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# One call on an offline GPU machine, from the project root: install the carried wheels, then
+# benchmarks/bench_train.py's GPU part (GPT-2 124M: HF fp32 eager, HF optimized, lean; tokens/s
+# and MFU), then the timed `dvc repro` with a GPT-2 124M-shaped base twice (cold bytecode, then
+# warm; the warm one also with W&B disabled). Logs and JSON land in $OUT.
+#   OUT=/some/folder bash benchmarks/device/run.sh [KEY=VALUE ...]   (params for the repro)
+set -u
+KIT=$(cd "$(dirname "$0")" && pwd); : "${OUT:?set OUT to a folder for logs}"; mkdir -p "$OUT"
+cd "$KIT/../.."
+nvidia-smi --query-gpu=name,memory.total,clocks.sm,temperature.gpu --format=csv,noheader
+if ls "$KIT"/whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-cache-dir --upgrade --target /tmp/site \
+    "$KIT"/whl/*.whl > "$OUT/pip.log" 2>&1 || tail -3 "$OUT/pip.log"
+fi
+export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH} PATH=/tmp/site/bin:$PATH DVC_NO_ANALYTICS=1 \
+  HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false OUT
+python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__, 'cuda', torch.cuda.is_available())"
+date +%T; echo "== bench_train (GPU part: HF fp32 eager, HF optimized, lean)"
+timeout 300 python3 benchmarks/bench_train.py --no-e2e --no-tiny-run --cpu-steps 5 --gpu-steps 30 \
+  --out "$OUT/bench_train.json" 2>&1 | grep -v -i warn | tail -8
+date +%T; echo "== dvc repro, GPT-2 124M-shaped base (cold)"
+timeout 240 bash "$KIT/e2e.sh" cold offline "$@" 2>&1 | tail -14
+date +%T; echo "== dvc repro, GPT-2 124M-shaped base (warm; W&B offline, then disabled)"
+timeout 300 bash "$KIT/e2e.sh" warm offline,disabled "$@" 2>&1 | tail -26
+date +%T

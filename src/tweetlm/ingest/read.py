@@ -1,0 +1,327 @@
+"""One raw source -> its rows (formats.ROWS, with int64 ids and UTC dates).
+
+The source streams through in CHUNK-byte chunks; its first bytes tell the layout (an
+array, or a sequence of JSON values; an archive's `window.YTD...` prefix). A scanner
+(scan.py) cuts each chunk into a segment of whole records, which pyarrow's JSON reader
+parses natively into just the fields formats.py names, on worker threads, while this
+thread reads and cuts the next chunk.
+
+The fast path first: scan.FastLinesScanner / FastArrayScanner. Whatever it cannot vouch
+for (pyarrow rejects a segment, the record shape changes, bytes are not UTF-8) raises
+scan.Fallback, and the source is read again the exact way: scan.ExactScanner's segments,
+parsed by pyarrow, and a segment it still rejects record by record with orjson
+(formats.rows_from_json), which either reads it (mixed shapes) or names the file, line
+and column of the problem.
+
+JSON Lines whose last line is cut mid-record: the scanners drop that line (scan.py,
+`cut_line`) and `Read.cut_line` says which; the complete records before it are read.
+A tweet without created_at is dated by its id (dates.py), counted in `Read.dated_by_id`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
+from typing import NamedTuple
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from tweetlm.core.errors import TweetlmError, show_path
+from tweetlm.ingest.archive import YTD_RE, is_manifest
+from tweetlm.ingest.dates import BadDate, parse_dates
+from tweetlm.ingest.formats import ROWS, SHAPES, NotTweet, kind_of, rows_from_json
+from tweetlm.ingest.scan import (WHITESPACE, WRAP, ExactScanner, Fallback, FastArrayScanner,
+                                 FastLinesScanner, ParseError, Segment)
+from tweetlm.ingest.sources import Source
+
+CHUNK = 16 << 20  # bytes scanned at once; also the unit of parallel parsing
+WORKERS = max(2, min(os.cpu_count() or 2, 8))  # segments parsed at once (pyarrow's reader is
+# serial for multi-line records, so parallelism comes from parsing several segments)
+TWEET_YTD = {b"tweets", b"tweet"}
+_ON_READ: ContextVar = ContextVar("on_read", default=None)  # read_source's byte counter
+
+
+class Read(NamedTuple):
+    """What one source gave."""
+
+    rows: pa.Table | None  # None: an archive file that holds something else (likes, account ...)
+    archive: bool  # an archive's file (its rows' format is 'archive')
+    no_text: int = 0  # tweets without text, left out
+    dated_by_id: int = 0  # tweets without created_at, dated by their id
+    cut_line: int | None = None  # the cut last line of JSON Lines, dropped (line number)
+
+
+def read_source(source: Source, pool: ThreadPoolExecutor, on_read=None) -> Read:
+    """One source's rows and what was left out or made up on the way; `on_read(n)` is told
+    the bytes read (the exact way reads them again: `on_read(-n)` takes the first try back)."""
+    done = [0]
+
+    def count(n: int) -> None:
+        done[0] += n
+        if on_read is not None:
+            on_read(n)
+    try:
+        token = _ON_READ.set(count)
+        try:
+            return _read(source, pool, exact=False)
+        except Fallback:
+            count(-done[0])
+            return _read(source, pool, exact=True)
+        finally:
+            _ON_READ.reset(token)
+    except ParseError as e:
+        raise TweetlmError(f"{source.where(e.offset)}: {e.problem}") from None
+    except RecursionError:  # json's decoder and rows_from_json recurse: a nesting bomb
+        raise TweetlmError(f"{source.shown}: JSON nested too deeply to be tweets (a "
+                           "damaged or hostile file): remove it from the folder") from None
+
+
+def _read(source: Source, pool: ThreadPoolExecutor, exact: bool) -> Read:
+    chunks = source.chunks(CHUNK, _ON_READ.get())
+    first = b""
+    for chunk in chunks:  # enough to tell the format
+        first += chunk
+        if len(first) >= 1 << 16:
+            break
+    mode, start, archive = _sniff(source, first[:1 << 16])
+    if mode is None:
+        return Read(None, True)
+    if exact:
+        scanner = ExactScanner(mode, start)
+    elif mode == "lines":
+        scanner = FastLinesScanner(start)
+    else:
+        sep = FastArrayScanner.separator(first[:1 << 18], start) or \
+            FastArrayScanner.separator(first, start)
+        scanner = FastArrayScanner(sep, start) if sep else ExactScanner(mode, start)
+    shape: list = []  # decided from the first record
+    pending, tables = [], []
+
+    def submit(seg: Segment | None):
+        if seg is None:
+            return
+        if not shape:
+            shape.append(_shape_of(seg))
+        pending.append(pool.submit(_segment_rows, seg, shape[0], source))
+        while len(pending) > WORKERS:  # parse segments while the next one is scanned
+            tables.append(pending.pop(0).result())
+
+    try:
+        submit(scanner.feed(first))
+        for chunk in chunks:
+            submit(scanner.feed(chunk))
+        submit(scanner.finish())
+        while pending:
+            tables.append(pending.pop(0).result())
+    finally:
+        for f in pending:
+            f.cancel()
+        chunks.close()
+    no_text = sum(n for _, n, _ in tables)
+    dated_by_id = sum(n for _, _, n in tables)
+    tables = [t for t, _, _ in tables if t.num_rows]
+    if not tables:
+        raise TweetlmError(f"{source.shown}: holds no tweets (no record with an id and "
+                           "a text): is it the right file?")
+    cut_line, cut_at = None, getattr(scanner, "cut_at", None)
+    if cut_at is not None:
+        place = source.line_column(cut_at)
+        cut_line = place[0] if place else 0
+    return Read(pa.concat_tables(tables), archive, no_text, dated_by_id, cut_line)
+
+
+def _sniff(source: Source, head: bytes) -> tuple[str | None, int, bool]:
+    """(mode, bytes to blank before the JSON, is archive) from the first chunk; mode None: skip."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:64]:
+        raise TweetlmError(f"{source.shown}: is UTF-16 or binary, not UTF-8 JSON: "
+                           "save it as UTF-8 or remove it from the folder")
+    skip = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    m = YTD_RE.match(head, skip)
+    archive = False
+    if is_manifest(head):  # an archive's data/manifest.js, away from its archive
+        return None, 0, True
+    if m:
+        if m.group(1) not in TWEET_YTD:
+            return None, 0, True
+        skip, archive = m.end(), True
+    elif head[skip:skip + 6] == b"window" or head[skip:skip + 3] == b"var":
+        raise TweetlmError(f"{source.shown}: a JavaScript file that is not an archive's "
+                           "tweets.js: remove it from the folder")
+    body = head[skip:].lstrip(WHITESPACE)
+    first = body[:1]
+    skip = len(head) - len(body)
+    if first == b"[":
+        return "array", skip, archive
+    if first == b"{" and not archive:
+        return "lines", skip, archive
+    if not body:
+        raise TweetlmError(f"{source.shown}: is empty: remove it or download it again")
+    shown = body[:20].decode("utf-8", "replace")
+    raise ParseError(skip, f"not tweet JSON (starts with {shown!r}): expected API JSON, JSON "
+                     "Lines or an archive's tweets.js; remove it from the folder")
+
+
+def _shape_of(seg: Segment) -> str | None:
+    """The record shape (a key of formats.SHAPES) of the segment's first record."""
+    decoder = json.JSONDecoder()
+    skip = len(WRAP) if seg.wrapped else 0
+    for size in (1 << 16, 1 << 20, len(seg.data)):
+        text = bytes(seg.data[skip:size]).decode("utf-8", "replace").lstrip()
+        try:
+            return kind_of(decoder.raw_decode(text)[0])
+        except ValueError:
+            if size >= len(seg.data):
+                return None  # the exact path will say what is wrong
+    return None
+
+
+def _segment_rows(seg: Segment, shape: str | None, source: Source) -> tuple[pa.Table, int, int]:
+    """The segment's tweets with int64 ids and UTC dates, how many had no text (left out)
+    and how many were dated by their id."""
+    rows = _parse_segment(seg, shape)
+    no_text = rows.column("text").null_count
+    if no_text:
+        rows = rows.filter(pc.is_valid(rows.column("text")))
+    ids = _parse_ids(rows, source)
+    try:
+        dates, dated_by_id = parse_dates(rows.column("created_at").combine_chunks(), ids)
+    except BadDate as e:
+        _fail_row(rows, source, e.row, "created_at", e.problem, e.show_value)
+    return rows.set_column(0, "id", ids).set_column(1, "created_at", dates), no_text, dated_by_id
+
+
+def _parse_segment(seg: Segment, shape: str | None) -> pa.Table:
+    if not _utf8(seg):
+        if seg.fast:
+            raise Fallback  # ExactScanner's segments know their place in the file
+        data = bytes(seg.data)
+        err = UnicodeDecodeError("utf-8", b"", 0, 1, "")
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            err = e
+        raise ParseError(seg.start + err.start, f"not UTF-8 (byte 0x{data[err.start]:02x}): "
+                         "save the file as UTF-8")
+    # pyarrow 26 segfaults on JSON whose first record is not an object (e.g. `null`, found
+    # by tests/test_fuzz.py): such segments go the exact way.
+    starts_with_object = bytes(seg.data[:1 << 12]).lstrip(WHITESPACE)[:1] == b"{"
+    if shape is not None and starts_with_object:
+        schema = SHAPES[shape].schema
+        if seg.wrapped:
+            schema = pa.schema([("d", pa.list_(pa.struct(list(schema))))])
+        try:
+            table = pj.read_json(
+                pa.BufferReader(pa.py_buffer(seg.data)),
+                # One block per segment: pyarrow 26 segfaults on a block that starts with a
+                # top-level `null` record after an object (found by tests/test_fuzz.py).
+                read_options=pj.ReadOptions(block_size=max(seg.block, len(seg.data) + 1),
+                                            use_threads=False),
+                parse_options=pj.ParseOptions(explicit_schema=schema,
+                                              unexpected_field_behavior="ignore"),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            table = None  # a syntax error or an unexpected type: let the exact path tell
+        if table is not None:
+            top = (pc.list_flatten(table.column("d").combine_chunks()) if seg.wrapped
+                   else table.to_struct_array().combine_chunks())
+            if seg.elements is None or len(top) == seg.elements:
+                rows = SHAPES[shape].rows_from_arrow(top)
+                if rows is not None:
+                    return rows
+    if seg.fast:
+        raise Fallback
+    return _rows_exact(seg)
+
+
+def _utf8(seg: Segment) -> bool:
+    """Whether the segment is valid UTF-8 (Arrow's validator: GB/s)."""
+    offsets = pa.py_buffer(np.array([0, len(seg.data)], np.int32).tobytes())
+    try:
+        pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(seg.data)]).validate(full=True)
+        return True
+    except pa.ArrowInvalid:
+        return False
+
+
+def _rows_exact(seg: Segment) -> pa.Table:
+    """Rows from each record parsed on its own; names the place of what is wrong."""
+    rows = []
+    offset = seg.start
+    array = seg.elements is not None
+    for line in bytes(seg.data).split(b"\n"):
+        start, offset = offset, offset + len(line) + 1
+        if seg.empty_ok and not line.strip(WHITESPACE):
+            continue  # `[ ]`
+        for value, at in _values(line, start, one=array):
+            try:
+                rows.extend(rows_from_json(value))
+            except NotTweet as e:
+                raise ParseError(at, str(e)) from None
+    try:
+        return pa.Table.from_pylist(rows, schema=ROWS)
+    except UnicodeEncodeError:  # a lone surrogate escape ("\ud83d": an emoji cut in half)
+        fix = lambda v: re.sub("[\ud800-\udfff]", "\ufffd", v) if isinstance(v, str) else v  # noqa: E731
+        return pa.Table.from_pylist([{k: fix(v) for k, v in r.items()} for r in rows], schema=ROWS)
+
+
+def _values(line: bytes, start: int, one: bool):
+    """The JSON values in one line with their file offsets."""
+    stripped = line.strip(WHITESPACE)
+    if not stripped:
+        if one:
+            raise ParseError(start, "an empty array element (a stray ','): fix or download the "
+                             "file again")
+        return
+    try:
+        yield orjson.loads(stripped), start + line.index(stripped[:1])
+        return
+    except orjson.JSONDecodeError:
+        pass
+    text = line.decode("utf-8")
+    decoder, i = json.JSONDecoder(), 0
+    while True:
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        if i == len(text):
+            return
+        at = start + len(text[:i].encode())
+        try:
+            value, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError as e:
+            raise ParseError(start + len(text[: e.pos].encode()), f"invalid JSON ({e.msg}): the "
+                             "file is damaged or truncated; fix or download it again") from None
+        if one and text[end:].strip(" \t\r\n"):
+            raise ParseError(start + len(text[:end].encode()), "invalid JSON (expected ',' or ']' "
+                             "after an array element): fix or download the file again")
+        yield value, at
+        i = end
+
+
+def _parse_ids(rows: pa.Table, source: Source) -> pa.Array:
+    ids = rows.column("id").combine_chunks()
+    try:
+        parsed = ids.cast(pa.int64())  # strict: digits and an optional '-' only
+        if not len(parsed) or pc.min(parsed).as_py() >= 0:
+            return parsed
+    except pa.ArrowInvalid:
+        pass
+    too_large = pc.and_(pc.equal(pc.utf8_length(ids), 19), pc.greater(ids, "9223372036854775807"))
+    for bad, problem in [(pc.invert(pc.match_substring_regex(ids, r"^[0-9]{1,19}$")),
+                          "is not a tweet id (digits)"), (too_large, "is too large for a tweet id")]:
+        bad = pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
+        if bad.any():
+            _fail_row(rows, source, int(np.argmax(bad)), "id", problem)
+    raise AssertionError("unreachable: some id failed to parse")
+
+
+def _fail_row(rows: pa.Table, source: Source, i: int, column: str, problem: str, show_value=True):
+    row = rows.slice(i, 1).to_pylist()[0]
+    value = f" {row[column]!r}" if show_value else ""
+    raise TweetlmError(f"{source.shown}: tweet {row['id']}: {column}{value} {problem}")

@@ -1,0 +1,144 @@
+"""A whole raw folder -> one table of unique tweets, ordered, and written as Parquet."""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from tweetlm.core.errors import TweetlmError, show_path
+from tweetlm.ingest.read import WORKERS, read_source
+from tweetlm.ingest.sources import Source, find_sources
+
+SCHEMA = pa.schema([  # the output; tweetlm.ingest's docstring says what each column holds
+    pa.field("id", pa.int64(), nullable=False),
+    pa.field("created_at", pa.timestamp("ms", tz="UTC"), nullable=False),
+    pa.field("text", pa.string(), nullable=False),
+    pa.field("is_retweet", pa.bool_(), nullable=False),
+    pa.field("is_reply", pa.bool_(), nullable=False),
+    pa.field("is_quote", pa.bool_(), nullable=False),
+    pa.field("lang", pa.string()),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("format", pa.string(), nullable=False),
+])
+
+
+DICTIONARY = ["lang", "source", "format"]  # columns Parquet dictionary-encodes
+
+
+@dataclass
+class Report:
+    files: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    archive_files: int = 0  # files of archives (unpacked or zipped) passed over
+    archives: list[str] = field(default_factory=list)  # unpacked archive roots found
+    rows: int = 0  # tweets read, duplicates included
+    no_text: dict[str, int] = field(default_factory=dict)  # file -> tweets without text
+    dated_by_id: int = 0  # tweets without created_at, dated by their snowflake id
+    cut_lines: dict[str, int] = field(default_factory=dict)  # file -> its cut last line, dropped
+    duplicates: int = 0
+    tweets: int = 0  # rows written
+
+
+def ingest(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, Report]:
+    """Read every raw file under `raw_dir` into one SCHEMA table of unique tweets."""
+    rows, order, report = collect(raw_dir, max_archive_mb)
+    return _ordered(rows, order), report
+
+
+def collect(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, pa.Array, Report]:
+    """All tweets read, and the row order of the output: duplicates out, by created_at and id."""
+    report = Report()
+    found = find_sources(Path(raw_dir), max_archive_mb)
+    report.skipped, report.archive_files = found.skipped, found.archive_files
+    report.archives = found.archives
+    rows = read_all(found.sources, report)
+    if rows is None:
+        raise TweetlmError(f"{show_path(raw_dir)}: holds no tweet files, only "
+                           f"{', '.join(map(show_path, report.skipped))}: add the account's tweets")
+    ids = rows.column("id").combine_chunks()
+    # Duplicates: keep the longest text, then the first file in path order.
+    order = pc.sort_indices(
+        pa.table({"id": ids, "len": pc.binary_length(rows.column("text")),
+                  "row": np.arange(rows.num_rows)}),
+        sort_keys=[("id", "ascending"), ("len", "descending"), ("row", "ascending")],
+    ).to_numpy()
+    sorted_ids = ids.to_numpy()[order]
+    first = np.ones(order.size, bool)
+    first[1:] = sorted_ids[1:] != sorted_ids[:-1]
+    chosen = pa.array(order[first])
+    report.duplicates = int(order.size - len(chosen))
+    report.tweets = len(chosen)
+    final = pc.sort_indices(
+        pa.table({"created_at": rows.column("created_at").take(chosen), "id": ids.take(chosen)}),
+        sort_keys=[("created_at", "ascending"), ("id", "ascending")],
+    )
+    return rows, chosen.take(final), report
+
+
+def read_all(sources: list[Source], report: Report) -> pa.Table | None:
+    """All sources' tweets with int64 ids, UTC dates, `format` and `source`; tweets without
+    text left out. None if every source was a non-tweet archive file."""
+    tables = []
+    with ThreadPoolExecutor(WORKERS) as pool, progress(sum(s.size for s in sources)) as bar:
+        for source in sources:
+            start = bar.n
+            rows, archive, no_text, dated_by_id, cut_line = read_source(source, pool, bar.update)
+            bar.update(start + source.size - bar.n)  # a skipped file is not read to its end
+            if rows is None:
+                report.skipped.append(source.name)
+                continue
+            report.files.append(source.name)
+            report.rows += rows.num_rows
+            report.dated_by_id += dated_by_id
+            if no_text:
+                report.no_text[source.name] = no_text
+                bar.write(f"tweetlm: warning: {source.shown}: {no_text} tweet(s) have "
+                          "no text; skipped", file=sys.stderr)
+            if cut_line is not None:
+                report.cut_lines[source.name] = cut_line
+                bar.write(f"tweetlm: warning: {source.shown}:{cut_line}: the last line "
+                          "is cut mid-record (the stream or download stopped while writing it): "
+                          f"dropped it, read the {rows.num_rows + no_text} complete record(s) "
+                          "before it", file=sys.stderr)
+            n = rows.num_rows
+            fmt = pc.if_else(rows.column("v2"), "v2", "archive" if archive else "v1.1")
+            rows = rows.drop_columns(["v2"]).append_column("format", fmt)
+            rows = rows.append_column("source", pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(n, np.int32)), pa.array([source.name])))
+            tables.append(rows)
+    if not tables:
+        return None
+    rows = pa.concat_tables(tables, promote_options="permissive")
+    del tables
+    # One chunk per column, a column at a time (peak: the rows plus one column): a take from
+    # many chunks copies them all, on every call of `write`'s loop.
+    for i, name in enumerate(rows.column_names):
+        rows = rows.set_column(i, name, rows.column(i).combine_chunks())
+    return rows
+
+
+def progress(total: int) -> tqdm:
+    """Bytes read, on stderr, only when it is a terminal: DVC's logs and pipes get no bar."""
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="ingest",
+                file=sys.stderr, disable=not sys.stderr.isatty(), leave=False, dynamic_ncols=True)
+
+
+def _ordered(rows: pa.Table, order: pa.Array) -> pa.Table:
+    return rows.take(order).select(SCHEMA.names).cast(SCHEMA)
+
+
+def write(rows: pa.Table, order: pa.Array, path: Path, batch: int = 1 << 17) -> None:
+    """The output as Parquet, `batch` rows at a time: never a second copy of all the rows."""
+    # snappy: the filter reads it fastest; no dictionary for columns whose values rarely repeat
+    # (trying one and falling back costs more than the rest of the write)
+    with pq.ParquetWriter(path, SCHEMA, use_dictionary=DICTIONARY) as writer:
+        for i in range(0, max(len(order), 1), batch):
+            writer.write_table(_ordered(rows, order[i:i + batch]), row_group_size=batch)

@@ -1,0 +1,86 @@
+"""What train reads: tokenize's tweets and validation blocks, checked against this run's
+params, and each epoch's blocks, packed afresh from a new order of the tweets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+
+from tweetlm import pretrained
+from tweetlm.core.errors import TweetlmError
+from tweetlm.core.params import Params
+
+
+def resolve_base(tokenized: Path, params: Params) -> tuple[pretrained.Base, int]:
+    """(the base to train, the resolved block size), once sure the data was tokenized for
+    them: params may have moved on since tokenize ran (`tweetlm train` by hand, a hub cache
+    updated underneath)."""
+    meta_path = tokenized / "meta.json"
+    if not meta_path.is_file():
+        raise TweetlmError(f"{tokenized}: no tokenized data: run `dvc repro` (tokenize) first")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    rerun = "run `dvc repro` (tokenize)"
+    if meta.get("packing") != "per-epoch":
+        raise TweetlmError(f"{meta_path}: tokenized by an older tweetlm (fixed blocks): {rerun}")
+    if meta.get("base") != params.model.base:
+        raise TweetlmError(f"{meta_path}: tokenized for base {meta.get('base')!r} but "
+                           f"model.base is {params.model.base!r}: {rerun}")
+    base = pretrained.resolve(params.model.base, params.model.revision)
+    if meta.get("base_revision") != base.revision:
+        raise TweetlmError(f"{meta_path}: tokenized with {base.name} at "
+                           f"{meta.get('base_revision')} but the cache now has {base.revision}: "
+                           "pin model.revision, or rerun tokenize (dvc repro -f tokenize@NAME)")
+    block_size = pretrained.block_size(base, params.train.block_size,
+                                       params.model.tiny.n_positions)
+    if meta.get("block_size") != block_size:  # train.block_size changed since tokenize ran
+        raise TweetlmError(f"{meta_path}: blocks of {meta.get('block_size')} tokens but "
+                           f"train.block_size is {params.train.block_size} ({block_size}): "
+                           f"{rerun}")
+    return base, block_size
+
+
+def _flat(split) -> tuple[np.ndarray, np.ndarray]:
+    """(all token ids, row offsets) of a split, straight from its Arrow column."""
+    column = split.data.column("input_ids").combine_chunks()
+    offsets = column.offsets.to_numpy()
+    values = column.values.to_numpy(zero_copy_only=False)[offsets[0]:offsets[-1]]
+    return values.astype(np.int64), (offsets - offsets[0]).astype(np.int64)
+
+
+class Tweets:
+    """The training tweets (token ids, end-of-text included), packed per epoch as
+    group_texts packs a text: concatenated in a new order, cut into `block_size` blocks, the
+    tail dropped. The order is a function of (seed, epoch) alone, so a resumed run packs the
+    same blocks; the number of blocks is the same every epoch (same tokens, another order)."""
+
+    def __init__(self, values: np.ndarray, offsets: np.ndarray, block_size: int, seed: int):
+        self.values, self.starts, self.lengths = values, offsets[:-1], np.diff(offsets)
+        self.block_size, self.seed = block_size, seed
+        self.blocks = len(values) // block_size  # per epoch
+
+    def epoch(self, epoch: int) -> torch.Tensor:
+        """The epoch's blocks, (blocks, block_size)."""
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.lengths))
+        lengths = self.lengths[order]
+        # position i of the packed stream reads values[start of its tweet + offset in it]
+        ends = np.cumsum(lengths)
+        shift = np.repeat(self.starts[order] - (ends - lengths), lengths)
+        index = np.arange(int(ends[-1]), dtype=np.int64) + shift
+        n = self.blocks * self.block_size
+        return torch.from_numpy(self.values[index[:n]]).view(self.blocks, self.block_size)
+
+
+def load(tokenized: Path, block_size: int, seed: int) -> tuple[Tweets, list[torch.Tensor]]:
+    """(the training tweets, validation blocks as a list of 1-D tensors, the last one
+    possibly shorter)."""
+    data = datasets.load_from_disk(str(tokenized))
+    tweets = Tweets(*_flat(data["train"]), block_size, seed)
+    if "validation" not in data:  # tokenize.val_fraction: 0
+        return tweets, []
+    values, offsets = _flat(data["validation"])
+    values = torch.from_numpy(values)
+    return tweets, [values[a:b] for a, b in zip(offsets[:-1], offsets[1:])]

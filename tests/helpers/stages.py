@@ -1,0 +1,42 @@
+"""Builders for the model stages' tests: a params.yaml the CLI accepts, and what train and
+predict leave behind for the card (a stand-in model: the card reads only its config and
+the safetensors header)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import yaml
+from helpers.params import shipped_raw
+from PIL import Image
+from safetensors.numpy import save_file
+
+from tweetlm.core import layout
+
+
+def write_params(root: Path, **sections) -> Path:
+    """root/params.yaml: the shipped params with top-level keys replaced (handles=[...])."""
+    path = Path(root) / "params.yaml"
+    path.write_text(yaml.safe_dump({**shipped_raw(), **sections}, sort_keys=False))
+    return path
+
+
+def write_card_inputs(root: Path, bot: str, metrics: dict, predictions: dict,
+                      vocab_size: int = 10, n_positions: int = 16, n_embd: int = 8) -> None:
+    """train_metrics.json, predictions.json and predictions.png under reports/<bot>/, and a
+    models/<bot>/ of config.json + model.safetensors (wte and wpe, zeros)."""
+    paths = layout.bot(bot)
+    reports, model = Path(root) / paths.reports, Path(root) / paths.model
+    reports.mkdir(parents=True, exist_ok=True)
+    model.mkdir(parents=True, exist_ok=True)
+    (Path(root) / paths.train_metrics).write_text(json.dumps(metrics))
+    (Path(root) / paths.predictions).write_text(json.dumps(predictions))
+    Image.new("RGB", (40, 20), (200, 10, 10)).save(Path(root) / paths.picture)
+    (model / "config.json").write_text(json.dumps(
+        {"model_type": "gpt2", "n_layer": 1, "n_head": 2, "n_embd": n_embd,
+         "n_positions": n_positions, "vocab_size": vocab_size}))
+    save_file({"wte": np.zeros((vocab_size, n_embd), np.float32),
+               "wpe": np.zeros((n_positions, n_embd), np.float32)},
+              str(model / "model.safetensors"))

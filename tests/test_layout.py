@@ -1,0 +1,132 @@
+"""dvc.yaml spells every path that src/tweetlm/core/layout.py builds: the two must agree.
+
+The stages write where layout says; DVC tracks, caches and hands on what dvc.yaml names. If
+the two drifted, DVC would cache an empty or stale output and skip a stage that should run.
+Here DVC itself resolves dvc.yaml (foreach expanded) for a handle and a bot of two handles,
+and each stage's outs, metrics, plots and data deps must be exactly the paths layout builds.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from helpers.params import shipped_raw
+from helpers.project import ROOT
+from tweetlm.core import layout
+from tweetlm.core.cli import build_parser
+
+# DVC's own graph code warns about pygtrie internals; nothing of ours
+pytestmark = pytest.mark.filterwarnings("ignore:_NoneStep.value:DeprecationWarning")
+
+HANDLE, OTHER, BOT = "alice", "bob", "alice-bob"
+
+
+def paths(*items) -> set[str]:
+    """POSIX strings of paths and lists of paths."""
+    found = set()
+    for item in items:
+        found.update(p.as_posix() for p in (item if isinstance(item, list) else [item]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def resolved(tmp_path_factory) -> dict[str, dict]:
+    """Stage name -> {cmd, outs, metrics, plots, deps}, as DVC resolves the shipped dvc.yaml
+    with handles [alice, bob] and the bot alice-bob."""
+    from dvc.repo import Repo
+
+    work = tmp_path_factory.mktemp("layout")
+    shutil.copy(ROOT / "dvc.yaml", work / "dvc.yaml")
+    params = shipped_raw() | {"handles": [HANDLE, OTHER], "bots": {BOT: [HANDLE, OTHER]}}
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    Repo.init(str(work), no_scm=True)
+    stages = {}
+    with Repo(str(work)) as repo:
+        for stage in repo.index.stages:
+            outs = stage.outs
+            stages[stage.name] = {
+                "cmd": stage.cmd,
+                "outs": {o.def_path for o in outs if not o.metric and not o.plot},
+                "metrics": {o.def_path for o in outs if o.metric},
+                "plots": {o.def_path for o in outs if o.plot},
+                "deps": {d.def_path for d in stage.deps
+                         if type(d).__name__ != "ParamsDependency"
+                         and not d.def_path.startswith("src/")},
+            }
+    return stages
+
+
+def model_stages(name: str) -> dict[str, dict]:
+    """What layout says the model stages of a handle or a bot write and read."""
+    b = layout.bot(name)
+    return {
+        "train": {"outs": paths(b.model_files, b.adapter), "metrics": paths(b.train_metrics),
+                  "plots": paths(b.train_plots), "deps": paths(layout.PARAMS_OK, b.tokenized)},
+        "predict": {"outs": paths(b.generation_config, b.predictions, b.picture),
+                    "metrics": paths(b.predict_metrics), "plots": set(),
+                    "deps": paths(layout.PARAMS_OK, b.model_files, b.train_tweets)},
+        "card": {"outs": paths(b.card, b.thumbnail), "metrics": set(), "plots": set(),
+                 "deps": paths(layout.PARAMS_OK, b.stats, b.train_metrics, b.predictions,
+                               b.picture, [b.model / "config.json", b.model / "model.safetensors"])},
+    }
+
+
+def expected_for(h: str) -> dict[str, dict]:
+    """Stage name -> its outs, metrics, plots and data deps, built from layout alone, for
+    the stages of handle `h`, the bot's and the two that run once."""
+    b = layout.bot(h)
+    stages = {
+        "validate": {"outs": paths(layout.PARAMS_OK), "metrics": set(), "plots": set(),
+                     "deps": set()},
+        "sample": {"outs": paths(layout.raw_dir(layout.SAMPLE_HANDLE)), "metrics": set(),
+                   "plots": set(), "deps": set()},
+        f"ingest@{h}": {"outs": paths(layout.interim(h)), "metrics": set(), "plots": set(),
+                        "deps": paths(layout.PARAMS_OK, layout.raw_dir(h))},
+        f"filter@{h}": {"outs": paths(layout.processed(h)), "metrics": paths(layout.stats(h)),
+                        "plots": set(), "deps": paths(layout.PARAMS_OK, layout.interim(h))},
+        f"tokenize@{h}": {"outs": paths(b.tokenized), "metrics": set(), "plots": set(),
+                          "deps": paths(layout.PARAMS_OK, layout.processed(h))},
+    }
+    stages.update({f"{stage}@{h}": spec for stage, spec in model_stages(h).items()})
+    bot = layout.bot(BOT)
+    # a bot's tokenize reads every handle's data: the folders that hold them (see dvc.yaml)
+    stages[f"bot-tokenize@{BOT}"] = {
+        "outs": paths(bot.tokenized), "metrics": paths(bot.stats), "plots": set(),
+        "deps": paths(layout.PARAMS_OK, layout.interim(h).parents[1], layout.processed(h).parents[1]),
+    }
+    stages.update({f"bot-{stage}@{BOT}": spec for stage, spec in model_stages(BOT).items()})
+    return stages
+
+
+def expected() -> dict[str, dict]:
+    return expected_for(HANDLE) | expected_for(OTHER)
+
+
+STAGES = list(expected())
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=STAGES)
+def test_dvc_yaml_paths_are_layouts_paths(stage, resolved):
+    assert stage in resolved, f"DVC resolves no stage {stage!r}: {sorted(resolved)}"
+    got = {kind: resolved[stage][kind] for kind in ("outs", "metrics", "plots", "deps")}
+    assert got == expected()[stage]
+
+
+def test_every_resolved_stage_is_checked(resolved):
+    assert set(resolved) == set(STAGES)
+
+
+def test_stage_commands_name_the_layouts_paths(resolved):
+    """Each stage's command is `tweetlm STAGE NAME`; the sample stage writes where its out is,
+    which is also the CLI's default."""
+    for stage, spec in resolved.items():
+        if "@" in stage:
+            kind, name = stage.split("@")
+            assert spec["cmd"] == f"tweetlm {kind.removeprefix('bot-')} {name}", stage
+    raw = layout.raw_dir(layout.SAMPLE_HANDLE).as_posix()
+    assert resolved["sample"]["cmd"] == f"tweetlm sample --out {raw}"
+    assert build_parser().parse_args(["sample"]).out == raw
+    assert resolved["validate"]["cmd"] == "tweetlm validate"
