@@ -26,17 +26,3 @@ def initials(name: str) -> str:
     if not words:
         return "?"
     return (words[0][:2] if len(words) == 1 else words[0][0] + words[1][0]).upper()
-
-
-def oversampling_warnings(bot: str, balance: dict, limit: float) -> list[str]:
-    """One line per handle whose training tweets a bot repeats more than `limit` times:
-    the bot will say that handle's tweets word for word (tokenize's output and the card)."""
-    out = []
-    for handle, n in balance.items():
-        times = n["balanced_chars"] / max(n["train_chars"], 1)
-        if times > limit:
-            out.append(f"bot {bot}: @{handle}'s {n['train_tweets']} training tweets are repeated "
-                       f"{times:.0f}x to match the largest handle (tokenize.max_oversampling="
-                       f"{limit:g}): the bot will repeat them word for word; add more of "
-                       f"@{handle}'s tweets or leave it out of the bot")
-    return out

@@ -44,7 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tweetlm import identity, pretrained, tracking
+from tweetlm import pretrained, tracking
+from tweetlm.balance import balance, oversampling_warnings
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.outputs import atomic_path, write_json
@@ -92,29 +93,6 @@ def split_tweets(texts: list[str], val_fraction: float, seed: int, key: str = ""
     train = [t for t in texts if t not in held_out]
     validation = [t for t in texts if t in held_out]
     return train, validation
-
-
-def balance(train: dict[str, list[str]], seed: int) -> tuple[dict[str, list[str]], dict]:
-    """Oversample each handle's training tweets until its characters reach the largest
-    handle's: whole copies, then the shortest prefix of a seeded permutation that gets there
-    (so it passes the target by less than one tweet). -> (balanced lists, per-handle counts)."""
-    chars = {h: sum(map(len, texts)) for h, texts in train.items()}
-    target = max(chars.values())
-    balanced, counts = {}, {}
-    for handle, texts in train.items():
-        out = list(texts)
-        if 0 < chars[handle] < target:
-            copies, rest = divmod(target, chars[handle])
-            out = texts * copies
-            if rest:
-                order = np.random.default_rng([seed, zlib.crc32(handle.encode()), 1]).permutation(
-                    len(texts))
-                reach = np.cumsum([len(texts[i]) for i in order])
-                out += [texts[i] for i in order[:int(np.searchsorted(reach, rest)) + 1]]
-        balanced[handle] = out
-        counts[handle] = {"train_tweets": len(texts), "train_chars": chars[handle],
-                          "balanced_tweets": len(out), "balanced_chars": sum(map(len, out))}
-    return balanced, counts
 
 
 def train_tiny_tokenizer(texts: list[str], vocab_size: int, max_length: int):
@@ -303,8 +281,8 @@ def main(name: str, params: Params) -> None:
                 print(f"tokenize {name}: balanced @{handle}: {n['train_tweets']} -> "
                       f"{n['balanced_tweets']} training tweets, {n['train_chars']:,} -> "
                       f"{n['balanced_chars']:,} characters")
-        for warning in identity.oversampling_warnings(name, meta.get("balance", {}),
-                                                      params.tokenize.max_oversampling):
+        for warning in oversampling_warnings(name, meta.get("balance", {}),
+                                             params.tokenize.max_oversampling):
             print(f"tweetlm: warning: {warning}", file=sys.stderr)
         tracking.log_summary(run, {f"{s}/{k}": v for s, d in split.items() for k, v in d.items()})
         tracking.log_artifact(run, f"tokenized-{name}", "dataset", bot.tokenized, metadata=meta)

@@ -19,8 +19,8 @@ from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.outputs import atomic_path
 from tweetlm.core.params import Params
-from tweetlm.identity import (SYNTHETIC_HANDLES, avatar_color, display_name, initials,
-                               oversampling_warnings)
+from tweetlm.balance import oversampling_warnings
+from tweetlm.identity import SYNTHETIC_HANDLES, avatar_color, display_name, initials
 
 TEMPLATE = Path(__file__).with_name("template.md")
 # stats.json key -> the row huggingtweets' cards show, in their order

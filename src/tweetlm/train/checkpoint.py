@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -137,10 +139,12 @@ class Checkpoints:
 
 class GracefulStop:
     """SIGINT/SIGTERM set `signum`: the loop finishes its step, saves, then stops. A second
-    signal stops at once."""
+    signal stops at once -- but under torchrun not one within a second of the first: Ctrl-C
+    reaches every worker from the terminal and again from torchrun, which forwards it."""
 
     def __init__(self):
-        self.signum = None
+        self.signum, self._at = None, 0.0
+        self._echo = float(os.environ.get("WORLD_SIZE", "1") or 1) > 1
         self._previous = {}
 
     def __enter__(self):
@@ -151,8 +155,10 @@ class GracefulStop:
 
     def _handle(self, signum, frame):
         if self.signum is not None:
+            if self._echo and time.monotonic() - self._at < 1.0:
+                return
             raise KeyboardInterrupt
-        self.signum = signum
+        self.signum, self._at = signum, time.monotonic()
         print("tweetlm: train: stopping after this step to save a checkpoint "
               "(signal again to abort now)", file=sys.stderr, flush=True)
 
