@@ -29,8 +29,8 @@ three ways from the same validated copy, the modes alternating between rounds:
   queue     `dvc exp run --queue card@h` per handle, `dvc queue start -j JOBS` (workers in
             temporary copies sharing the cache), then `dvc repro` restores every stage from
             the run-cache into the workspace
-Each mode must end with the same dvc.lock entries as the serial build (train_metrics.json
-aside: it records the training's own wall time) and `dvc status` clean for those stages.
+Each mode must end with the same dvc.lock entries as the serial build (the training's wall
+time aside: train_metrics.json and the card quote it) and `dvc status` clean.
 """
 
 from __future__ import annotations
@@ -343,19 +343,25 @@ def run_queue(root: Path, names: list[str], jobs: int) -> None:
 MODES = {"serial": run_serial, "parallel": run_parallel, "queue": run_queue}
 
 
+def timeless(path: Path):
+    """What a file that records a run's duration holds, the duration left out: train's
+    metrics (train_runtime_s, tokens_per_s) and the card that quotes them."""
+    if path.name == "train_metrics.json":
+        return {k: v for k, v in json.loads(path.read_text()).items() if k not in TIMING_KEYS}
+    return re.sub(r" in [\d.,]+ (s|min|h) on ", " in ? on ", path.read_text())
+
+
 def lock_entries(root: Path, names: list[str]) -> dict:
-    """The handles' dvc.lock entries, train_metrics.json's hash (the file records the
-    training's own wall time) replaced by its content minus the timing keys."""
+    """The handles' dvc.lock entries, each timed file's hash (train_metrics.json, the
+    card) replaced by its content without the times."""
     stages = yaml.load((root / "dvc.lock").read_text(), Loader=yaml.CSafeLoader)["stages"]
     found = {}
     for h in names:
         for stage in CHAIN:
             entry = stages.get(f"{stage}@{h}")
             for item in (entry or {}).get("deps", []) + (entry or {}).get("outs", []):
-                if item["path"].endswith("train_metrics.json"):
-                    metrics = json.loads((root / item["path"]).read_text())
-                    item.clear()
-                    item.update({k: v for k, v in metrics.items() if k not in TIMING_KEYS})
+                if item["path"].endswith(("train_metrics.json", "README.md")):
+                    item.update(md5=timeless(root / item["path"]), size=None)
             found[f"{stage}@{h}"] = entry
     return found
 
@@ -378,6 +384,10 @@ def bench_concurrency(scratch: Path, handles: int, jobs: int, rounds: int) -> di
             if mode == "serial" and reference is None:
                 reference = entries
             same = reference is None or entries == reference
+            if not same:
+                for name in sorted(k for k in entries if entries[k] != reference.get(k)):
+                    print(f"    {name} differs:\n      {mode}: {json.dumps(entries[name])}\n"
+                          f"      serial: {json.dumps(reference.get(name))}")
             results[mode].append({"wall_s": wall, "load_start": start_load, "load_end": load(),
                                   "cpu_children_s": (after.ru_utime - before.ru_utime)
                                   + (after.ru_stime - before.ru_stime),

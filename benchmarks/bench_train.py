@@ -7,7 +7,8 @@ the lean GPT-2 of train/gpt2.py, train), not a re-implementation. A quick CPU ch
 --no-e2e --cpu-steps 5 --tweets 400 --epochs 1.
 
   cpu_tiny   the shipped tiny preset (params.yaml model.tiny, train.block_size/batch_size)
-             on this CPU, HF model and lean GPT-2 (fp32 eager both): tokens/s of a training
+             on this CPU, HF model and lean GPT-2 (fp32 eager both, taking turns, best of 5
+             rounds: robust to other jobs on a shared machine): tokens/s of a training
              step, and MFU against this CPU's measured fp32 matmul rate (CPUs have no vendor
              peak worth quoting).
   tiny_run   train.train() end to end on the sample handle's tweets (3,200 raw, filtered;
@@ -24,8 +25,10 @@ the lean GPT-2 of train/gpt2.py, train), not a re-implementation. A quick CPU ch
              the project (the files tests/helpers/project.py copies), every stage run through
              benchmarks/stage_timer.py: per stage, DVC's own time and the stage's start-up,
              imports, model load, work, saving and W&B tracking; once per --wandb mode
-             (default: offline as shipped, then disabled, `dvc repro -f`). --e2e-base uses a
-             base model folder instead of the tiny preset, --set KEY=VALUE edits params.yaml.
+             (default: offline as shipped, then disabled, `dvc repro -f`), with each stage's
+             CPU seconds. --e2e-base uses a base model folder instead of the tiny preset
+             (benchmarks/device/make_base.py makes a GPT-2-shaped one), --set KEY=VALUE
+             edits params.yaml of the copy. benchmarks/device/ runs all of it on a GPU.
 
 FLOPs per token = 6 N + 12 L d T (PaLM appendix B / nanoGPT): N parameters without the
 position embeddings, L layers, d width, T block size; forward + backward.
@@ -70,11 +73,12 @@ def flops_per_token(model, block_size: int) -> float:
     return 6 * n + 12 * cfg.n_layer * cfg.n_embd * block_size
 
 
-def step_throughput(model, batch: int, block: int, steps: int, warmup: int, *, device,
-                    compile_: bool, optimized: bool, lean: bool = False) -> dict:
-    """tokens/s of a training step (train.model.train_step) on random tokens (same compute as
-    real ones). `model` is a GPT2LMHeadModel; with `lean` it is trained as train/gpt2.py's
-    LeanGPT2 (vocabulary padded to a multiple of 64, loss compiled with the model)."""
+def make_stepper(model, batch: int, block: int, *, device, compile_: bool, optimized: bool,
+                 lean: bool = False):
+    """(run(steps) -> seconds, info) for training steps (train.model.train_step) on random
+    tokens (same compute as real ones). `model` is a GPT2LMHeadModel; with `lean` it is
+    trained as train/gpt2.py's LeanGPT2 (vocabulary padded to a multiple of 64, loss compiled
+    with the model)."""
     import torch
 
     from tweetlm.train.model import hf_loss, make_optimizer, precision, train_step
@@ -101,24 +105,31 @@ def step_throughput(model, batch: int, block: int, steps: int, warmup: int, *, d
     optimizer = make_optimizer(model, 1e-4, 0.0, fused=optimized and device.type == "cuda")
     gen = torch.Generator(device="cpu").manual_seed(0)
     data = [torch.randint(0, vocab, (batch, block), generator=gen).to(device) for _ in range(4)]
+    done = [0]
 
-    def sync():
+    def run(steps: int) -> float:
         if device.type == "cuda":
             torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(steps):
+            loss = train_step(loss_fn, model, optimizer, [data[done[0] % 4]], 1e-4, 1.0)
+            done[0] += 1
+        loss.item()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
 
-    for i in range(warmup):  # compile, autotune, allocator warm-up
-        train_step(loss_fn, model, optimizer, [data[i % 4]], 1e-4, 1.0)
-    sync()
-    start = time.perf_counter()
-    for i in range(steps):
-        loss = train_step(loss_fn, model, optimizer, [data[i % 4]], 1e-4, 1.0)
-    loss.item()
-    sync()
-    elapsed = time.perf_counter() - start
-    tokens = steps * batch * block
-    return {"tokens_per_s": tokens / elapsed, "step_ms": 1000 * elapsed / steps, "batch": batch,
-            "block_size": block, "bf16": bf16, "compile": compile_, "steps": steps,
-            "path": "lean" if lean else "hf"}
+    return run, {"batch": batch, "block_size": block, "bf16": bf16, "compile": compile_,
+                 "path": "lean" if lean else "hf"}
+
+
+def step_throughput(model, batch: int, block: int, steps: int, warmup: int, **how) -> dict:
+    """Steady-state tokens/s: `warmup` steps (compile, autotune, allocator), then `steps`."""
+    run, info = make_stepper(model, batch, block, **how)
+    run(warmup)
+    elapsed = run(steps)
+    return {"tokens_per_s": steps * batch * block / elapsed, "step_ms": 1000 * elapsed / steps,
+            "steps": steps, **info}
 
 
 def cpu_matmul_peak(seconds: float = 2.0) -> float:
@@ -136,9 +147,11 @@ def cpu_matmul_peak(seconds: float = 2.0) -> float:
     return 2 * n**3 * count / (time.perf_counter() - start)
 
 
-def bench_cpu_tiny(params, steps: int) -> dict:
-    """The tiny preset's step on this CPU: the HF model, then the same weights as the lean
-    GPT-2 (both fp32 eager: on a CPU, compile does not pay for a short run)."""
+def bench_cpu_tiny(params, steps: int, rounds: int = 5) -> dict:
+    """The tiny preset's step on this CPU: the HF model, and the same weights as the lean
+    GPT-2 (fp32 eager both: on a CPU, compile does not pay for a short run). The two take
+    turns, `rounds` rounds of steps/rounds steps each, and each keeps its best round: other
+    jobs on a shared machine slow whichever runs while they do."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -150,22 +163,30 @@ def bench_cpu_tiny(params, steps: int) -> dict:
                         embd_pdrop=tiny.dropout, attn_pdrop=tiny.dropout,
                         bos_token_id=0, eos_token_id=0, attn_implementation="sdpa")
     peak = cpu_matmul_peak()
-    out = {}
-    for label, lean in (("hf", False), ("lean", True)):
+    runners, out = {}, {}
+    for label in ("hf", "lean"):
         torch.manual_seed(0)
         model = GPT2LMHeadModel(config).train()
-        result = step_throughput(model, tp.batch_size, block, steps, 5, device=device,
-                                 compile_=False, optimized=True, lean=lean)
         fpt = flops_per_token(model, block)
-        result.update({
-            "parameters": sum(p.numel() for p in model.parameters()), "flops_per_token": fpt,
-            "achieved_tflops": result["tokens_per_s"] * fpt / 1e12,
-            "mfu": result["tokens_per_s"] * fpt / peak,
-        })
-        out[label] = result
+        run, info = make_stepper(model, tp.batch_size, block, device=device, compile_=False,
+                                 optimized=True, lean=label == "lean")
+        run(5)  # warm-up
+        runners[label] = run, fpt
+        out[label] = {**info, "parameters": sum(p.numel() for p in model.parameters()),
+                      "flops_per_token": fpt, "round_ms": []}
+    per_round = max(1, steps // rounds)
+    for _ in range(rounds):
+        for label, (run, _) in runners.items():
+            out[label]["round_ms"].append(round(1000 * run(per_round) / per_round, 1))
+    for label, (_, fpt) in runners.items():
+        r = out[label]
+        r["step_ms"] = min(r["round_ms"])
+        r["tokens_per_s"] = tp.batch_size * block / (r["step_ms"] / 1000)
+        r["achieved_tflops"] = r["tokens_per_s"] * fpt / 1e12
+        r["mfu"] = r["tokens_per_s"] * fpt / peak
     out.update({"device": platform.processor() or platform.machine(),
                 "threads": torch.get_num_threads(), "peak_tflops": peak / 1e12,
-                "peak_source": "measured fp32 1024x1024 matmul",
+                "peak_source": "measured fp32 1024x1024 matmul", "rounds": rounds,
                 "lean_speedup": out["lean"]["tokens_per_s"] / out["hf"]["tokens_per_s"]})
     return out
 
@@ -345,6 +366,7 @@ def bench_e2e(modes=("offline", "disabled"), base: str | None = None, sets: dict
             for (name, t), end in zip(marks, ends):
                 r, dvc_s = own.get(name, {}), end - t
                 stages[name] = {"dvc_s": round(dvc_s, 2), "process_s": r.get("wall_s"),
+                                "cpu_s": r.get("cpu_s"),
                                 **{k: r.get(k) for k in PARTS},
                                 "dvc_overhead_s": round(dvc_s - r["wall_s"], 2) if r else None,
                                 "top_imports": dict(list(r.get("imports_by_package",
@@ -371,14 +393,15 @@ def print_e2e(e: dict) -> None:
               f"{run['total_s']:.1f} s, raw JSON to card {run['raw_json_to_card_s']:.1f} s "
               f"(1-min load {run['load_before']:.1f}); train {run['train']['train_runtime_s']} s "
               f"of training at {run['train']['tokens_per_s']} tokens/s")
-        print(f"  {'stage':16s} {'dvc':>6s} {'process':>7s} | {'startup':>7s} {'imports':>7s} "
-              f"{'load':>6s} {'work':>6s} {'saving':>6s} {'W&B':>6s} | top imports")
+        print(f"  {'stage':16s} {'dvc':>6s} {'process':>7s} {'cpu':>6s} | {'startup':>7s} "
+              f"{'imports':>7s} {'load':>6s} {'work':>6s} {'saving':>6s} {'W&B':>6s} | top imports")
         for name, st in run["stages"].items():
             cells = " ".join(f"{st[k]:>{w}.2f}" if st[k] is not None else f"{'-':>{w}s}"
                              for k, w in zip(PARTS, (7, 7, 6, 6, 6, 6)))
             tops = ", ".join(f"{k} {v:.2f}" for k, v in st["top_imports"].items())
             proc = f"{st['process_s']:7.2f}" if st["process_s"] is not None else f"{'-':>7s}"
-            print(f"  {name:16s} {st['dvc_s']:6.2f} {proc} | {cells} | {tops}")
+            cpu = f"{st['cpu_s']:6.2f}" if st.get("cpu_s") is not None else f"{'-':>6s}"
+            print(f"  {name:16s} {st['dvc_s']:6.2f} {proc} {cpu} | {cells} | {tops}")
 
 
 def main() -> int:
@@ -429,7 +452,8 @@ def main() -> int:
         for label in ("hf", "lean"):
             x = r[label]
             print(f"cpu_tiny {label}: {x['tokens_per_s']:,.0f} tokens/s ({x['step_ms']:.1f} "
-                  f"ms/step, batch {x['batch']}x{x['block_size']}, {x['parameters']:,} params, "
+                  f"ms/step, best of {r['rounds']} rounds: {x['round_ms']}; batch "
+                  f"{x['batch']}x{x['block_size']}, {x['parameters']:,} params, "
                   f"{r['threads']} threads); {x['achieved_tflops'] * 1e3:.1f} GFLOP/s = MFU "
                   f"{x['mfu']:.1%} of measured matmul peak {r['peak_tflops'] * 1e3:.0f} GFLOP/s",
                   flush=True)

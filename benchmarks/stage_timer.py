@@ -12,6 +12,7 @@ Appends one JSON line to $TWEETLM_STAGE_TIMES (else prints it): seconds of
   saving      writing outputs (atomic_path blocks, write_json, save_model, save_plots)
   tracking    W&B: init and finish, artifacts, logging
   work        everything else
+  cpu_s       CPU seconds of the whole process (all threads), beside the wall-clock split
 
 Each second is counted once, in the innermost of these that was running (an import during a
 model load counts as an import). The wrappers cost microseconds a call; W&B's own background
@@ -205,11 +206,18 @@ def main(argv: list[str]) -> int:
     imports_before = CLOCK.totals.get("imports", 0.0)
     code = cli.main(argv)
     end = time.perf_counter()
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
     totals = dict(CLOCK.totals)
     accounted = sum(v for k, v in totals.items())
     record = {
         "stage": args.command, "name": getattr(args, "name", ""), "exit": code,
         "wall_s": round(AGE + end - T0, 3),  # process start -> done
+        # CPU seconds, all threads, with the children waited for (W&B's service is not):
+        # less sensitive than wall time to other jobs on a shared machine
+        "cpu_s": round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, 3),
         "startup_s": round(AGE + startup_end - T0 - imports_before, 3),
         "imports_s": round(totals.get("imports", 0.0), 3),
         "load_s": round(totals.get("load", 0.0), 3),

@@ -128,6 +128,14 @@ def test_two_processes_train_as_one_with_the_same_global_batch(tmp_path, tokeniz
         p.name for p in (one / "models" / NAME).iterdir())
     assert not (two / "checkpoints").exists()
 
+    # the lean GPT-2 (train.fast_gpt2, what a GPU gets) under torchrun: the same run again
+    lean = workdir(tmp_path / "lean", tokenized, batch_size=4, fast_gpt2=True)
+    launch(lean, 2)
+    c = metrics(lean)
+    assert (c["training_path"], c["processes"]) == ("lean GPT-2", 2)
+    for key in ("initial_eval_loss", "eval_loss", "train_loss"):
+        assert c[key] == pytest.approx(a[key], rel=1e-4), key
+
 
 @pytest.mark.slow
 def test_a_crashed_two_process_run_resumes_to_the_same_result(tmp_path, tokenized):

@@ -2,8 +2,9 @@
 # One call on an offline GPU machine, from the project root: install the carried wheels, then
 # benchmarks/bench_train.py's GPU part (GPT-2 124M: HF fp32 eager, HF optimized, lean; tokens/s
 # and MFU), then the timed `dvc repro` with a GPT-2 124M-shaped base twice (cold bytecode, then
-# warm; the warm one also with W&B disabled). Logs and JSON land in $OUT.
+# warm). Logs and JSON land in $OUT. At most about 10 minutes (the timeouts below).
 #   OUT=/some/folder bash benchmarks/device/run.sh [KEY=VALUE ...]   (params for the repro)
+# WARM_MODES=offline,disabled adds a warm repro with W&B disabled (W&B's cost on a GPU).
 set -u
 KIT=$(cd "$(dirname "$0")" && pwd); : "${OUT:?set OUT to a folder for logs}"; mkdir -p "$OUT"
 cd "$KIT/../.."
@@ -16,10 +17,10 @@ export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH} PATH=/tmp/site/bin:$PATH 
   HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false OUT
 python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__, 'cuda', torch.cuda.is_available())"
 date +%T; echo "== bench_train (GPU part: HF fp32 eager, HF optimized, lean)"
-timeout 300 python3 benchmarks/bench_train.py --no-e2e --no-tiny-run --cpu-steps 5 --gpu-steps 30 \
+timeout 270 python3 benchmarks/bench_train.py --no-e2e --no-tiny-run --cpu-steps 5 --gpu-steps 30 \
   --out "$OUT/bench_train.json" 2>&1 | grep -v -i warn | tail -8
 date +%T; echo "== dvc repro, GPT-2 124M-shaped base (cold)"
-timeout 240 bash "$KIT/e2e.sh" cold offline "$@" 2>&1 | tail -14
-date +%T; echo "== dvc repro, GPT-2 124M-shaped base (warm; W&B offline, then disabled)"
-timeout 300 bash "$KIT/e2e.sh" warm offline,disabled "$@" 2>&1 | tail -26
+timeout 180 bash "$KIT/e2e.sh" cold offline "$@" 2>&1 | tail -14
+date +%T; echo "== dvc repro, GPT-2 124M-shaped base (warm)"
+timeout 150 bash "$KIT/e2e.sh" warm "${WARM_MODES:-offline}" "$@" 2>&1 | tail -26
 date +%T

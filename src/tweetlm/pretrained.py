@@ -167,16 +167,36 @@ def check_model_dir(path: Path, name: str) -> None:
 def load_tokenizer(path: Path, fix: str = "re-save it with tokenizer.save_pretrained"):
     """The tokenizer saved in `path`; it must have an end-of-text token to join tweets.
     `fix` ends the error message: what the user should do."""
-    from transformers import AutoTokenizer
-
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+        tokenizer = _tokenizer_class(path).from_pretrained(path, trust_remote_code=False)
     except (OSError, ValueError, KeyError) as e:
         raise TweetlmError(f"{path}: cannot load the tokenizer ({first_line(e)}): {fix}")
     if tokenizer.eos_token_id is None:
         raise TweetlmError(f"{path}: the tokenizer has no eos_token to separate tweets: set "
                            "eos_token in tokenizer_config.json")
     return tokenizer
+
+
+def _tokenizer_class(path: Path):
+    """The transformers class tokenizer_config.json names (what AutoTokenizer would pick),
+    else AutoTokenizer itself. Straight to the class: importing AutoTokenizer loads the
+    model-config machinery and, through it, torch (1.4 s of tokenize's start on a CPU)."""
+    import transformers
+
+    try:
+        name = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+        name = name.get("tokenizer_class") if isinstance(name, dict) else None
+    except (OSError, ValueError):
+        name = None
+    if isinstance(name, str) and name.isidentifier() and name.endswith(
+            ("Tokenizer", "TokenizerFast")):
+        try:
+            found = getattr(transformers, name)
+        except (AttributeError, ImportError):
+            found = None
+        if isinstance(found, type) and issubclass(found, transformers.PreTrainedTokenizerBase):
+            return found
+    return transformers.AutoTokenizer
 
 
 BASE_FIX = "model.base must be a text-generation model with safetensors weights"

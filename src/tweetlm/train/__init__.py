@@ -19,6 +19,11 @@ Resumable: every train.checkpoint_steps the full state goes to checkpoints/<bot>
 `tweetlm train` again after a crash or Ctrl-C (which finishes the current step and saves
 first) and it resumes there; the result is the same as an uninterrupted run.
 
+On CUDA a GPT-2 base (the tiny preset too) trains as the lean GPT-2 of gpt2.py (same maths,
+fused kernels; train.fast_gpt2), its weights copied back into the transformers model to save.
+`torchrun --nproc_per_node N -m tweetlm.core.cli train NAME` trains data-parallel (dist.py);
+rank 0 alone writes and tracks.
+
 `model.base: tiny` builds a small GPT-2 (model.tiny) from scratch, seeded, on the tiny
 tokenizer from the tokenize stage.
 

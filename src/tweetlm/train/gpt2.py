@@ -102,9 +102,9 @@ class Body(nn.Module):  # HF's `transformer`, so parameter names match GPT2LMHea
 
 class LeanGPT2(nn.Module):
     """GPT-2 whose embedding may have `padded_vocab - vocab` extra rows: zero, never looked up,
-    and sliced off the logits before the softmax, so they change neither the loss nor (their
-    gradient being zero, AdamW leaves them at zero) the exported weights. They are there for
-    the lm_head GEMM: 50304 = 64 x 786 tiles better than GPT-2's 50257."""
+    their logits -inf (the output layer's bias, free in the GEMM), so they change neither the
+    loss nor (their gradient being zero, AdamW leaves them at zero) the exported weights. They
+    are there for the lm_head GEMM: 50304 = 64 x 786 tiles better than GPT-2's 50257."""
 
     def __init__(self, config, vocab_multiple: int = 1):
         super().__init__()
@@ -112,6 +112,15 @@ class LeanGPT2(nn.Module):
         self.padded_vocab = math.ceil(self.vocab / vocab_multiple) * vocab_multiple
         self.transformer = Body(config, self.padded_vocab)
         self.embd_dropout = config.embd_pdrop
+        self.register_buffer("pad_bias", None, persistent=False)
+        self._mask_padding()
+
+    def _mask_padding(self) -> None:
+        if self.padded_vocab > self.vocab:
+            weight = self.transformer.wte.weight
+            bias = torch.zeros(self.padded_vocab, device=weight.device, dtype=weight.dtype)
+            self.pad_bias = bias.index_fill_(0, torch.arange(self.vocab, self.padded_vocab,
+                                                             device=weight.device), -math.inf)
 
     @classmethod
     @torch.no_grad()
@@ -124,6 +133,7 @@ class LeanGPT2(nn.Module):
         with torch.device("meta"):  # no random init to throw away
             lean = cls(hf_model.config, vocab_multiple)
         lean = lean.to_empty(device=weight.device).to(weight.dtype)
+        lean._mask_padding()
         lean.transformer.wte.weight.zero_()  # the padded rows stay 0
         own = dict(lean.named_parameters())
         for name, value in hf_model.state_dict().items():
@@ -169,15 +179,21 @@ class LeanGPT2(nn.Module):
             x = block(x)
         return t.ln_f(x)
 
+    def padded_logits(self, idx):
+        """(B, T, padded_vocab), the padded columns -inf."""
+        return F.linear(self.hidden(idx), self.transformer.wte.weight, self.pad_bias)
+
     def forward(self, idx):
         """Logits over the real vocabulary, (B, T, vocab)."""
-        return F.linear(self.hidden(idx), self.transformer.wte.weight)[..., :self.vocab]
+        return self.padded_logits(idx)[..., :self.vocab]
 
     def loss_sum(self, idx):
         """Summed next-token cross-entropy of `idx` (labels: idx shifted by one), in fp32
-        whatever the autocast: what train.model.loss_sum computes on HF's logits."""
-        logits = self(idx)[:, :-1]
-        return F.cross_entropy(logits.flatten(0, 1).float(), idx[:, 1:].flatten(),
+        whatever the autocast: what train.model.loss_sum computes on HF's logits. The last
+        position's label is ignored rather than its logits sliced off: no copy of the logits
+        but the fp32 one, when this runs uncompiled."""
+        labels = F.pad(idx[:, 1:], (0, 1), value=-100)  # -100: cross_entropy's ignore_index
+        return F.cross_entropy(self.padded_logits(idx).flatten(0, 1).float(), labels.flatten(),
                                reduction="sum")
 
 
