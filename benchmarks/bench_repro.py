@@ -1,6 +1,6 @@
 """DVC at many handles: no-op `dvc repro` growth, and building handles concurrently.
 
-    .venv/bin/python benchmarks/bench_repro.py                    # both parts (~20 min, 2 cores)
+    .venv/bin/python benchmarks/bench_repro.py                    # both parts (20-30 min on 2 cores)
     .venv/bin/python benchmarks/bench_repro.py noop               # 10, 100, 300 handles
     .venv/bin/python benchmarks/bench_repro.py noop --instructions   # + valgrind counts
     .venv/bin/python benchmarks/bench_repro.py concurrency --handles 4 --jobs 2
@@ -438,7 +438,7 @@ def main() -> None:
             results["noop"] = bench_noop(scratch, sizes, args.rounds, args.built, args.instructions)
         if args.part in ("concurrency", "all"):
             results["concurrency"] = bench_concurrency(scratch, args.handles, args.jobs,
-                                                       max(1, args.rounds if not args.quick else 1))
+                                                       args.rounds)
     finally:
         if args.keep:
             print(f"scratch kept: {scratch}")

@@ -18,7 +18,6 @@ import hashlib
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -42,6 +41,10 @@ BUILT = CHAIN[:3]
 
 def chain(handle: str, stages=BUILT) -> list[str]:
     return [f"{stage}@{handle}" for stage in stages]
+
+
+def every_handle(stage: str) -> list[str]:
+    return [f"{stage}@{h}" for h in HANDLES]
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +91,7 @@ def corrupt_cache_objects(project: Project) -> list[str]:
 def test_handles_built_side_by_side_end_like_a_serial_build(validated, tmp_path):
     targets = [name for h in HANDLES for name in chain(h)]
     serial = clone(validated, tmp_path / "serial")
-    assert ran_stages(serial.dvc("repro", *chain_targets(BUILT[-1])).stdout) == set(targets)
+    assert ran_stages(serial.dvc("repro", *every_handle(BUILT[-1])).stdout) == set(targets)
 
     project = clone(validated, tmp_path / "parallel")
     runs = [subprocess.Popen([str(BIN / "dvc"), "--wait-for-lock", "repro", "--single-item",
@@ -101,7 +104,7 @@ def test_handles_built_side_by_side_end_like_a_serial_build(validated, tmp_path)
         assert ran_stages(log) == set(chain(h)), log
 
     assert lock_entries(project, targets) == lock_entries(serial, targets)
-    status = project.dvc("status", "--json", "--with-deps", *chain_targets(BUILT[-1]))
+    status = project.dvc("status", "--json", "--with-deps", *every_handle(BUILT[-1]))
     assert json.loads(status.stdout) == {}
     assert rwlock_holders(project) == {}
     assert corrupt_cache_objects(project) == []
@@ -112,11 +115,6 @@ def test_handles_built_side_by_side_end_like_a_serial_build(validated, tmp_path)
     assert "M " not in project.dvc("checkout", *targets).stdout
 
 
-def chain_targets(stage: str) -> list[str]:
-    return [f"{stage}@{h}" for h in HANDLES]
-
-
-@pytest.mark.slow
 def test_a_stage_of_another_handle_blocks_the_plain_repro_not_a_handle_chain(validated, tmp_path):
     """Hold reports/params.ok for reading, as a running ingest@<other> does (DVC's own
     rwlock, under this live process's pid): `dvc repro filter@bob` is refused at `validate`,
