@@ -31,6 +31,7 @@ test-fast: $(VENV)/.installed
 bench: $(VENV)/.installed
 	python benchmarks/bench_data.py
 	python benchmarks/bench_train.py
+	python benchmarks/bench_repro.py
 
 clean-venv:
 	rm -rf $(VENV)

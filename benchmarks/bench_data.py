@@ -1,8 +1,8 @@
-"""Data-path benchmark: ingest + filter against a plain-Python loop, and a no-op `dvc repro`.
+"""Data-path benchmark: ingest + filter against a plain-Python loop.
 
     .venv/bin/python benchmarks/bench_data.py            # 250,000 and 1,000,000 tweets
-    .venv/bin/python benchmarks/bench_data.py --sizes 1000000 --formats jsonl --no-repro
-    .venv/bin/python benchmarks/bench_data.py --quick    # 50,000 tweets, 3 handles: a smoke run
+    .venv/bin/python benchmarks/bench_data.py --sizes 1000000 --formats jsonl
+    .venv/bin/python benchmarks/bench_data.py --quick    # 50,000 tweets: a smoke run
                                                          # (start-up costs dominate its ratio)
 
 1. For each size N (--sizes), writes a synthetic Twitter/X archive tweets.js of N tweets
@@ -24,12 +24,9 @@
    shows how each grows from the smallest size to the largest. Each line ends with the
    load average (1, 5, 15 min) as it finished: on a 2-core machine, compare runs only at
    similar loads.
-3. Times a no-op `dvc repro` of the whole pipeline over 10 handles (3 with --quick) in a
-   temporary git+DVC copy of the project (`copy_project`, the same selection as the tests'
-   tests/helpers/project.py; a benchmark imports nothing from tests/): one repro to build,
-   then the median of 3 timed no-op runs.
 
-Targets: ratio >= 10x, peak < 1 GB, no-op repro <= 1.5 s.
+Targets: ratio >= 10x, peak < 1 GB. The no-op `dvc repro` and many-handles figures are
+benchmarks/bench_repro.py's.
 """
 
 from __future__ import annotations
@@ -38,8 +35,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,8 +47,6 @@ from big_archive import write_archive  # benchmarks/, next to this file
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-BIN = Path(PY).parent
-RUN_OUTPUTS = ("data", "models", "reports", "checkpoints")  # what a pipeline run writes
 DESCRIBE = {"archive": "an archive tweets.js", "jsonl": "v1.1 JSON Lines"}
 
 STAGE = r"""
@@ -175,92 +168,14 @@ def bench_pair(scratch: Path, raw: Path, label: str, n: int, reference: bool = T
     return result
 
 
-def copy_project(dest: Path) -> Path:
-    """A git repo at `dest` holding the checkout as git knows it (tracked files, and new
-    unignored ones under src/, tests/, benchmarks/), without dvc.lock or run outputs."""
-    def ls(*args: str) -> set[str]:
-        out = subprocess.run(["git", "ls-files", "-z", *args], cwd=ROOT, capture_output=True,
-                             check=True).stdout.decode()
-        return set(filter(None, out.split("\0")))
-
-    names = ls("--cached") | ls("--others", "--exclude-standard", "--", "src", "tests", "benchmarks")
-    for name in sorted(names):
-        if name == "dvc.lock" or name.split("/")[0] in RUN_OUTPUTS or not (ROOT / name).is_file():
-            continue
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, dest / name)
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "bench copy"]):
-        subprocess.run(["git", *args], cwd=dest, env=project_env(dest), check=True,
-                       capture_output=True)
-    return dest
-
-
-def project_env(root: Path) -> dict:
-    e = dict(env(), PYTHONPATH=str(root / "src"))
-    e["GIT_AUTHOR_NAME"] = e["GIT_COMMITTER_NAME"] = "tweetlm bench"
-    e["GIT_AUTHOR_EMAIL"] = e["GIT_COMMITTER_EMAIL"] = "bench@tweetlm.invalid"
-    return e
-
-
-def dvc(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "dvc"), *args], cwd=root, env=project_env(root),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def set_params(root: Path, **updates) -> None:
-    """Set dotted keys in the copy's params.yaml."""
-    data = yaml.safe_load((root / "params.yaml").read_text())
-    for key, value in updates.items():
-        *parents, last = key.split(".")
-        node = data
-        for part in parents:
-            node = node[part]
-        node[last] = value
-    (root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def bench_repro(scratch: Path, handles: int) -> dict:
-    from tweetlm.sample import write_sample
-
-    root = copy_project(scratch / "repro")
-    names = [f"user{i}" for i in range(handles)]
-    for i, name in enumerate(names):
-        (root / "data/raw" / name).mkdir(parents=True)
-        write_sample(root / "data/raw" / name, 200, seed=100 + i)
-    # the build only has to exist: train and predict as little as the params allow
-    set_params(root, **{"handles": names + ["sample"], "train.epochs": 0.05,
-                        "predict.prompts": ["Today"], "predict.num_sequences": 1,
-                        "predict.max_length": 16})
-    t0 = time.perf_counter()
-    build = dvc(root, "repro", timeout=3600)
-    built = time.perf_counter() - t0
-    if build.returncode:
-        print(f"dvc repro (build) failed, no-op timing skipped:\n{build.stderr[-2000:]}")
-        return {"error": build.stderr[-2000:]}
-    runs = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        out = dvc(root, "repro")
-        runs.append(time.perf_counter() - t0)
-        if out.returncode:
-            sys.exit(f"dvc repro (no-op) failed:\n{out.stderr[-2000:]}")
-        if "Running stage" in out.stdout:
-            sys.exit(f"the second `dvc repro` was not a no-op:\n{out.stdout}")
-    median = statistics.median(runs)
-    print(f"dvc repro, {handles} handles + sample: build {built:.0f} s; no-op "
-          f"{', '.join(f'{r:.2f}' for r in runs)} s -> median {median:.2f} s (target <= 1.5 s)")
-    return {"handles": handles, "build_s": built, "noop_s": runs, "median_s": median}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="250000,1000000",
                         help="tweet counts to run, comma-separated (default: %(default)s)")
     parser.add_argument("--tweets", type=int, help="one size only (same as --sizes N)")
-    parser.add_argument("--quick", action="store_true", help="50,000 tweets, 3 handles")
+    parser.add_argument("--quick", action="store_true", help="50,000 tweets")
     parser.add_argument("--formats", default="archive,jsonl",
                         help="inputs to run, of archive,jsonl (default: %(default)s)")
-    parser.add_argument("--no-repro", action="store_true", help="skip the dvc repro timing")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     sizes = ([50_000] if args.quick else [args.tweets] if args.tweets
@@ -281,8 +196,6 @@ def main() -> None:
                 results["runs"].append(bench_pair(scratch, raw, label, n))
                 raw.unlink()  # the 1M archive is 1.2 GB: one input on disk at a time
         summary(results["runs"])
-        if not args.no_repro:
-            results["repro"] = bench_repro(scratch, 3 if args.quick else 10)
     print(f"load average {load()} at the end (other work on this machine slows the 2-core "
           "tweetlm path more than the 1-core loop; CPU time is less affected)")
     if args.json:

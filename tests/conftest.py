@@ -1,8 +1,7 @@
 """Shared fixtures: a throwaway copy of the project for tests that run DVC or the CLI, and the
 planted pipeline (tests/helpers/pipeline.py) that the secrets and faults tests share.
 
-The builders live in tests/helpers/ (tests import them from there, never from each other);
-the names below are re-exported for test files that still import them from conftest.
+The builders live in tests/helpers/: tests import them from there, never from each other.
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ import os
 import pytest
 
 from helpers.pipeline import Planted, planted_pipeline
-from helpers.project import (BIN, ROOT, Project, copy_project, markdown_table,  # noqa: F401
-                             ran_stages)
+from helpers.project import Project, copy_project
 
 # Never talk to the network or phone home from a test.
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")

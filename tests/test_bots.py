@@ -13,7 +13,7 @@ from helpers.params import make_params
 from helpers.stages import write_card_inputs, write_params
 from helpers.tinymodel import tweets, write_tweets
 
-from conftest import markdown_table, ran_stages
+from helpers.project import markdown_table, ran_stages
 from tweetlm import card, tokenize
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params, load_params

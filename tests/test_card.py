@@ -13,7 +13,7 @@ from helpers.params import make_params
 from helpers.stages import write_card_inputs, write_params
 from huggingface_hub import ModelCard
 
-from conftest import markdown_table as table
+from helpers.project import markdown_table as table
 from tweetlm import card, identity
 from tweetlm.core.params import Params
 

@@ -236,8 +236,6 @@ def _ending(model, token_id):
     """A model that wants to say `token_id` at every step: its logit is made the largest."""
     import copy
 
-    import torch
-
     out = copy.deepcopy(model)
     original = out.lm_head.forward
 

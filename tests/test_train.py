@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import torch
 from helpers.params import make_params
 from helpers.tinymodel import tweets, write_tweets
 
@@ -379,3 +380,21 @@ def test_gradient_accumulation_equals_one_big_batch():
     assert losses[0] == pytest.approx(losses[1], rel=1e-6)
     for a, b in zip(one.parameters(), two.parameters()):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_clearing_a_bots_checkpoints_leaves_other_bots_and_then_the_folder(tmp_path):
+    """checkpoints/ is shared by every bot: clear() removes this bot's, and the shared folder
+    only once nothing else is in it (another handle's run may be writing there)."""
+    from tweetlm.train.checkpoint import Checkpoints, State
+
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(model.parameters())
+    alice = Checkpoints(tmp_path / "checkpoints" / "alice", "a" * 16)
+    bob = Checkpoints(tmp_path / "checkpoints" / "bob", "b" * 16)
+    alice.save(State(step=1), model, optimizer)
+    bob.save(State(step=2), model, optimizer)
+
+    alice.clear()
+    assert not alice.folder.exists() and bob.path.is_file()
+    bob.clear()
+    assert not (tmp_path / "checkpoints").exists()

@@ -67,7 +67,6 @@ from tweetlm.core.outputs import atomic_path, write_json
 from tweetlm.core.params import Params
 
 CHUNK_ROWS = 1 << 17  # rows per slice: cleaned by one thread, and what memory holds a few of
-DICTIONARY = ["lang", "source", "format"]  # columns worth a Parquet dictionary (texts are not)
 SEPARATOR = "<|endoftext|>"  # kept text is measured as huggingtweets did: tweets joined by it
 
 # str.split()'s separators (no code point above U+3000 is whitespace; a test checks) and the
@@ -337,7 +336,7 @@ def main(handle: str, params: Params) -> None:
         # so a failed one removes the unfinished file (and any folder made for it).
         with atomic_path(out) as tmp, \
                 pq.ParquetWriter(tmp, output_schema(source.schema_arrow), compression="zstd",
-                                 use_dictionary=DICTIONARY) as w:
+                                 use_dictionary=list(layout.DICTIONARY_COLUMNS)) as w:
             for part in filter_parts(_slices(source, src, handle), rules.min_words,
                                      rules.keep_newlines):
                 w.write_table(part.kept)

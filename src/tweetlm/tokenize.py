@@ -48,7 +48,7 @@ from tweetlm import pretrained, tracking
 from tweetlm.balance import balance, oversampling_warnings
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
-from tweetlm.core.outputs import atomic_path, write_json
+from tweetlm.core.outputs import atomic_path, read_json, write_json
 from tweetlm.core.params import Params
 
 EOS = "<|endoftext|>"  # the tiny tokenizer's only special token (GPT-2's); other bases bring theirs
@@ -74,10 +74,7 @@ def read_tweets(path: Path) -> list[str]:
 def member_stats(handle: str) -> dict[str, int]:
     """filter's counts for one handle of a bot, reports/<handle>/stats.json, as filter wrote
     them: the bot's card shows them."""
-    path = layout.stats(handle)
-    if not path.is_file():
-        raise TweetlmError(f"{path}: not found: run `dvc repro filter@{handle}` first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(layout.stats(handle), f"run `dvc repro filter@{handle}` first")
 
 
 def split_tweets(texts: list[str], val_fraction: float, seed: int, key: str = ""):

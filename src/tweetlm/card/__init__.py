@@ -14,12 +14,12 @@ import shutil
 import struct
 from pathlib import Path
 
-from tweetlm import tracking
-from tweetlm.core import layout
+from tweetlm import pretrained, tracking
+from tweetlm.balance import oversampling_warnings
+from tweetlm.core import layout, outputs
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.outputs import atomic_path
 from tweetlm.core.params import Params
-from tweetlm.balance import oversampling_warnings
 from tweetlm.identity import SYNTHETIC_HANDLES, avatar_color, display_name, initials
 
 TEMPLATE = Path(__file__).with_name("template.md")
@@ -202,18 +202,15 @@ def describe_weights(model_dir: Path, stage: str = "train") -> dict:
         "n_layer": first("n_layer", "num_hidden_layers"),
         "n_head": first("n_head", "num_attention_heads"),
         "n_embd": first("n_embd", "hidden_size"),
-        "n_positions": first("n_positions", "max_position_embeddings", "n_ctx"),
+        "n_positions": pretrained.context_length(config),
         "vocab_size": config.get("vocab_size"),
     }
 
 
 def read_json(path: Path, stage: str) -> dict:
-    """What an earlier stage wrote (trusted); missing, it is a one-line error naming the
-    stage to run."""
-    if not path.is_file():
-        raise TweetlmError(f"{path}: not found: run the {stage} stage first "
-                           f"(dvc repro {stage}@{path.parent.name})")
-    return json.loads(path.read_text(encoding="utf-8"))
+    """What `stage` wrote for this bot (trusted); missing, a one-line error naming it."""
+    return outputs.read_json(path, f"run the {stage} stage first "
+                                   f"(dvc repro {stage}@{path.parent.name})")
 
 
 def main(name: str, params: Params) -> None:

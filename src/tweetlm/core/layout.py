@@ -15,6 +15,9 @@ PARAMS_OK = Path("reports/params.ok")  # the `validate` stage's constant stamp
 CHECKPOINTS = Path("checkpoints")  # resumable training state: outside DVC's outputs
 SAMPLE_HANDLE = "sample"  # synthetic: written by the `sample` stage, tweeted by nobody
 
+# Columns of the tweet tables (interim and processed tweets.parquet) worth a Parquet
+# dictionary: few distinct values. The texts are not: trying one costs more than the write.
+DICTIONARY_COLUMNS = ("lang", "source", "format")
 # What train writes into models/<bot>/, exactly (DVC outs, one per file).
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 # LoRA's adapter in models/<bot>/adapter/ (peft's names), beside the merged weights. The

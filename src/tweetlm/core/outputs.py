@@ -1,4 +1,5 @@
-"""Write outputs all at once or not at all: a failed or killed stage leaves the old file."""
+"""Write outputs all at once or not at all: a failed or killed stage leaves the old file.
+Read what an earlier stage wrote, trusting it: only a missing file is an error."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+from tweetlm.core.errors import TweetlmError
 
 
 @contextmanager
@@ -44,6 +47,15 @@ def write_json(path: Path | str, obj) -> None:
     """Atomically write `obj` as indented JSON with a trailing newline."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_json(path: Path | str, rerun: str):
+    """JSON an earlier stage of the pipeline wrote; missing, one line: `PATH: not found:
+    {rerun}` (which stage to run)."""
+    path = Path(path)
+    if not path.is_file():
+        raise TweetlmError(f"{path}: not found: {rerun}")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _remove(path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import typing
 from dataclasses import fields, is_dataclass
+from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
@@ -72,26 +73,22 @@ PosFloat = Annotated[Float, Positive]
 Fraction = Annotated[Float, _rule(lambda v: 0 <= v < 1, "must be in [0, 1), got {value}")]
 Line = Annotated[Str, _rule(lambda v: bool(v.strip()) and "\n" not in v,
                             "must be one non-empty line of text")]
-def _block_size(value):
-    """`auto` (the base's context, see pretrained.block_size) or a positive integer."""
-    if value == "auto" or (type(value) is int and value > 0):
-        return value
-    raise PydanticCustomError("range", "must be auto or a positive integer, got {value}",
-                              {"value": _show(value)})
 
 
-BlockSize = Annotated[int | str, PlainValidator(_block_size)]
+def _auto_or(test, allowed: str):
+    """A PlainValidator for `auto` or a value `test` accepts (`allowed` says both)."""
+    def check(value):
+        if value == "auto" or test(value):
+            return value
+        raise PydanticCustomError("range", f"must be {allowed}, got {{value}}",
+                                  {"value": _show(value)})
+    return PlainValidator(check)
 
 
-def _auto_bool(value):
-    """`auto`, true or false (YAML booleans, not the strings)."""
-    if value == "auto" or isinstance(value, bool):
-        return value
-    raise PydanticCustomError("range", "must be auto, true or false, got {value}",
-                              {"value": _show(value)})
-
-
-AutoBool = Annotated[bool | str, PlainValidator(_auto_bool)]
+# auto: the base's context (see pretrained.block_size)
+BlockSize = Annotated[int | str, _auto_or(lambda v: type(v) is int and v > 0,
+                                          "auto or a positive integer")]
+AutoBool = Annotated[bool | str, _auto_or(lambda v: isinstance(v, bool), "auto, true or false")]
 HubName = Annotated[Str, _rule(lambda v: not v or re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}", v),
                                "must be a Hub user or org name (letters, digits, '-', '_', '.')")]
 
@@ -173,7 +170,7 @@ class MemorizationParams:
     """When a sampled tweet counts as a copy of a training tweet, and what to do about it."""
 
     ngram: PosInt  # words per n-gram
-    threshold: Annotated[Float, _rule(lambda v: 0 <= v < 1, "must be in [0, 1), got {value}")]
+    threshold: Fraction
     resample: Bool  # sample again in place of copies
     max_tries: PosInt  # resampling rounds at most
 
@@ -236,8 +233,6 @@ _ADAPTER = TypeAdapter(Params)
 
 def load_params(path=PARAMS_FILE) -> Params:
     """Read and validate params.yaml: unknown keys, wrong types and bad ranges all fail here."""
-    from pathlib import Path
-
     path = Path(path)
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
@@ -257,7 +252,7 @@ def parse_params(raw, path=PARAMS_FILE) -> Params:
     try:
         params = _ADAPTER.validate_python(raw)
     except ValidationError as e:
-        raise _one_line(e, raw, path) from None
+        raise _one_line(e, path) from None
     _check_across(params, path)
     return params
 
@@ -321,9 +316,9 @@ _EXPECTED = {bool: "true or false", int: "an integer", float: "a number", str: "
              list: "a list", dict: "a mapping"}
 
 
-def _one_line(error: ValidationError, raw: dict, path) -> ParamError:
+def _one_line(error: ValidationError, path) -> ParamError:
     first = error.errors()[0]
-    loc = [part for part in first["loc"]]
+    loc = list(first["loc"])
     kind = first["type"]
     if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         owner = _class_at(loc[:-1])
@@ -333,9 +328,9 @@ def _one_line(error: ValidationError, raw: dict, path) -> ParamError:
     if kind in ("missing", "missing_argument"):
         return ParamError(path, _key(loc), "missing: every key is required (see the shipped params.yaml)")
     value = first.get("input")
-    if kind in ("range", "too_short"):
-        if kind == "too_short":
-            return ParamError(path, _key(loc), "needs at least one entry")
+    if kind == "too_short":
+        return ParamError(path, _key(loc), "needs at least one entry")
+    if kind == "range":  # our own rules: the message is the problem
         return ParamError(path, _key(loc), first["msg"])
     if kind == "literal_error":
         choices = typing.get_args(_type_at(loc))
@@ -350,18 +345,13 @@ def _one_line(error: ValidationError, raw: dict, path) -> ParamError:
     return ParamError(path, _key(loc), f"{first['msg']}, got {_show(value)}")
 
 
-def _hint(cls, name: str):
-    hint = typing.get_type_hints(cls, include_extras=False)[name]
-    return hint
-
-
 def _type_at(loc: list):
     """The annotated type at a pydantic error location, e.g. ('train', 'epochs') -> float."""
     hint = Params
     for part in loc:
         origin = typing.get_origin(hint)
         if is_dataclass(hint):
-            hint = _hint(hint, part)
+            hint = typing.get_type_hints(hint)[part]
         elif origin is list:
             hint = typing.get_args(hint)[0]
         elif origin is dict:

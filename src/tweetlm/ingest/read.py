@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from tweetlm.core.errors import TweetlmError, show_path
+from tweetlm.core.errors import TweetlmError
 from tweetlm.ingest.archive import YTD_RE, is_manifest
 from tweetlm.ingest.dates import BadDate, parse_dates
 from tweetlm.ingest.formats import ROWS, SHAPES, NotTweet, kind_of, rows_from_json

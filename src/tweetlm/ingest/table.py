@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError, show_path
 from tweetlm.ingest.read import WORKERS, read_source
 from tweetlm.ingest.sources import Source, find_sources
@@ -30,7 +31,6 @@ SCHEMA = pa.schema([  # the output; tweetlm.ingest's docstring says what each co
 ])
 
 
-DICTIONARY = ["lang", "source", "format"]  # columns Parquet dictionary-encodes
 
 
 @dataclass
@@ -139,6 +139,6 @@ def write(rows: pa.Table, order: pa.Array, path: Path, batch: int = 1 << 17) -> 
     """The output as Parquet, `batch` rows at a time: never a second copy of all the rows."""
     # snappy: the filter reads it fastest; no dictionary for columns whose values rarely repeat
     # (trying one and falling back costs more than the rest of the write)
-    with pq.ParquetWriter(path, SCHEMA, use_dictionary=DICTIONARY) as writer:
+    with pq.ParquetWriter(path, SCHEMA, use_dictionary=list(layout.DICTIONARY_COLUMNS)) as writer:
         for i in range(0, max(len(order), 1), batch):
             writer.write_table(_ordered(rows, order[i:i + batch]), row_group_size=batch)

@@ -18,7 +18,6 @@ the copies are sampled again (up to max_tries rounds) before they are shown.
 from __future__ import annotations
 
 import copy
-import json
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import torch
 from tweetlm import pretrained
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
-from tweetlm.core.outputs import atomic_path, write_json
+from tweetlm.core.outputs import atomic_path, read_json, write_json
 from tweetlm.core.params import MemorizationParams, Params, PredictParams
 from tweetlm.identity import SYNTHETIC_HANDLES, display_name
 from tweetlm.predict import memorization, picture
@@ -156,10 +155,8 @@ def generate(model, tokenizer, p: PredictParams, config, one_line: bool = False
 
 
 def read_train_tweets(path: Path, stage: str) -> list[str]:
-    if not path.is_file():
-        raise TweetlmError(f"{path}: not found: run `dvc repro {stage}` (it lists the training "
-                           "tweets that predict checks samples against)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(path, f"run `dvc repro {stage}` (it lists the training tweets that "
+                           "predict checks samples against)")
 
 
 def sample_checked(model, tokenizer, p: PredictParams, config, tweets: list[str],
@@ -173,8 +170,7 @@ def sample_checked(model, tokenizer, p: PredictParams, config, tweets: list[str]
     def check(texts):
         return memorization.check(texts, tweets, m.ngram, m.threshold, not one_line)
 
-    texts = [decode(tokenizer, ids, one_line)
-             for ids in generate_ids(model, prompts, p.num_sequences, p, config, p.seed)]
+    texts = [t for samples in generate(model, tokenizer, p, config, one_line) for t in samples]
     checks = check(texts)
     tries = [1] * len(texts)
     first = list(checks)  # the model's own memorization, before any resampling

@@ -52,15 +52,16 @@ def check(samples: list[str], tweets: list[str], ngram: int, threshold: float,
                 wanted.setdefault(g, []).append(i)
         elif words:
             short[i] = f" {text} "
-    exact = {text for text in norm if text}
+    exact: dict[str, list[int]] = {}  # normalized sample -> the samples that are it
+    for i, text in enumerate(norm):
+        if text:
+            exact.setdefault(text, []).append(i)
     best = [(0.0, None)] * len(samples)  # (overlap, training tweet)
     verbatim = [None] * len(samples)
     for tweet in tweets:
         text = normalize(tweet, keep_newlines)
-        if text in exact:
-            for i, s in enumerate(norm):
-                if s == text:
-                    verbatim[i] = tweet
+        for i in exact.get(text, ()):
+            verbatim[i] = tweet
         hits = Counter(i for g in _grams(text.split(), ngram) & wanted.keys() for i in wanted[g])
         for i, count in hits.items():
             if count / totals[i] > best[i][0]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -61,10 +61,10 @@ def weights(model) -> dict:
     """What a checkpoint keeps of the model: every weight, or only the trainable ones when
     most are frozen (LoRA)."""
     state = model.state_dict()
-    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
-    if not frozen:
+    named = dict(model.named_parameters())
+    trainable = {n for n, p in named.items() if p.requires_grad}
+    if len(trainable) == len(named):
         return state
-    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     return {k: v for k, v in state.items() if k in trainable}
 
 
@@ -129,12 +129,19 @@ class Checkpoints:
             torch.save(saved, tmp)
 
     def clear(self) -> None:
+        """Remove this bot's checkpoints, and checkpoints/ once nothing else is in it. The
+        shared folder is never removed whole: another handle's training may be starting a
+        folder of its own in it this very moment (rmdir fails then, harmlessly)."""
         if not self.writes:
             return
         shutil.rmtree(self.folder, ignore_errors=True)
         root = self.folder.parent
-        if root.is_dir() and {p.name for p in root.iterdir()} <= {".gitignore"}:
-            shutil.rmtree(root, ignore_errors=True)
+        try:
+            if {p.name for p in root.iterdir()} <= {".gitignore"}:
+                (root / ".gitignore").unlink(missing_ok=True)
+                root.rmdir()
+        except OSError:
+            pass
 
 
 class GracefulStop:

@@ -61,11 +61,11 @@ class World:
 
 
 def join(cuda: bool) -> World:
-    """This process's place in a torchrun launch (a world of one without torchrun)."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
-    if size <= 1:
-        return World()
-    world = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
+    """This process's place in a torchrun launch, the process group joined (a world of one
+    without torchrun)."""
+    world = launched()
+    if not world.parallel:
+        return world
     if cuda:
         torch.cuda.set_device(world.local_rank)
     if not torch.distributed.is_initialized():
