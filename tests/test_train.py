@@ -323,6 +323,10 @@ def test_offline_wandb_runs_form_the_lineage(workdir, monkeypatch, tmp_path_fact
     write_tweets(workdir / "data/processed" / NAME / "tweets.parquet", tweets(400, seed=11))
     tokenize.main(NAME, small_params())
     train.main(NAME, small_params())
+    # run.finish() only informs W&B's service process, which closes the run file later; a
+    # stage's process exit waits for it (wandb's atexit teardown), so do what exit does.
+    import wandb
+    wandb.teardown()
 
     runs = {}
     for run_file in (workdir / "wandb").glob("offline-run-*/run-*.wandb"):
