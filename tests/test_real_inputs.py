@@ -9,6 +9,9 @@ The fixtures are our own small content written in the byte layouts real ones hav
 - archive-2020/: the 2020 layout (data/tweet.js `window.YTD.tweet.part0 = [ {`, manifest
   dataTypes `tweet`, tweet_media/), as hotoo/twitter's 2020/data/ is;
 - archive-ja/: a Japanese account, whose words are not separated by spaces;
+- edits/: an edited tweet as an archive's tweets.js holds it (the first version with
+  edit_info.initial, the edit with edit_info.edit, both listing the chain of ids) and as a
+  v2 lookup of both versions returns it (edit_history_tweet_ids);
 - api/: tweepy's Client.get_tweet / get_tweets with default fields (tweepy's cassettes
   test_client_get_tweet.yaml), a v2 lookup with includes and errors, a v1.1 search response
   (tweepy's cassettes/testsearch.json), twarc1 and twarc2 timelines, and a twarc2 stream
@@ -349,6 +352,48 @@ def test_read_each_api_file_exactly_as_counted(tmp_path):
         "twarc1-timeline.jsonl": (3, 0, None), "twarc2-killed.jsonl": (5, 0, 3),
         "twarc2-timeline.jsonl": (5, 0, None), "v1-search-tweets.json": (3, 0, None),
         "v2-tweets-lookup.json": (2, 0, None)}
+
+
+# ---------------------------------------------------------------- edited tweets
+
+EDITS = REAL / "edits"  # tweets.js: the archive's entries of an edited tweet (B, then C)
+DRAGONFLIES, HERON_TYPO, HERON, SURVEY = (1632320043217969728, 1632808281175089728,
+                                          1632811196216369728, 1633010895418417728)
+
+
+@pytest.mark.parametrize("way", ["fast", "exact"])
+@pytest.mark.parametrize("name", ["tweets.js", "v2-lookup-edited.json"])
+def test_an_edited_tweet_is_kept_once_as_its_latest_version(tmp_path, monkeypatch, way, name):
+    reads, real_read = [], read._read  # the exact way: record by record, never the fast path
+    monkeypatch.setattr(read, "_read", lambda s, pool, exact: reads.append(exact)
+                        or real_read(s, pool, exact or way == "exact"))
+    table, report = ig.ingest(raw_with(tmp_path, (EDITS / name, name)), 64)
+    assert reads == [False]  # no fallback: each way read the file once
+    rows = by_id(table)
+    assert HERON_TYPO not in rows and report.edits == 1
+    assert rows[HERON]["text"].startswith("The heron came back")
+    assert DRAGONFLIES in rows
+    # the survey tweet's chain ends in an id no file holds: the version read is kept
+    assert (SURVEY in rows) == (name == "tweets.js")
+    assert report.tweets == table.num_rows == (3 if name == "tweets.js" else 2)
+
+
+def test_the_earlier_version_stays_when_the_latest_was_not_read(tmp_path):
+    entries = json.loads((EDITS / "tweets.js").read_text().split("= ", 1)[1])
+    latest = [e for e in entries if e["tweet"]["id"] != str(HERON)]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "tweets.js").write_text("window.YTD.tweets.part0 = " + json.dumps(latest, indent=2))
+    table, report = ig.ingest(raw, 64)
+    assert HERON_TYPO in by_id(table) and report.edits == 0
+
+
+def test_the_summary_line_counts_the_earlier_versions(tmp_path):
+    out = stage(project(tmp_path, "heron", (EDITS / "tweets.js", "tweets.js")), "ingest", "heron")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ("ingest heron: 3 tweets from 1 file(s) (0 duplicates; 1 earlier "
+                                  "version(s) of edited tweets, the latest kept) -> "
+                                  "data/interim/heron/tweets.parquet")
 
 
 # ---------------------------------------------------------------- the stages, as a user runs them

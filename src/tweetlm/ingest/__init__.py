@@ -50,7 +50,11 @@ Output columns (`SCHEMA`), one row per tweet id, sorted by created_at then id:
 (formats.py holds each format's fields, once, for both ways of reading them.)
 A tweet id found in several files or pages is kept once: the copy with the longest
 text (a full text beats a truncated one), then the first file in path order. Tweets
-with no text at all are dropped, counted and reported on stderr, per file.
+with no text at all are dropped, counted and reported on stderr, per file. An edited tweet
+is kept once, as its latest version (the timeline shows only that one): every version of
+it is an entry of its own in an archive (`edit_info`, listing the chain of ids) and can be
+in a v2 response (`edit_history_tweet_ids`, a default field); an earlier version is left
+out when the chain's last id was read, and the summary line counts them.
 
 How it is fast: no tweet becomes a Python object. A file streams through in 16 MiB
 chunks; each chunk is cut into a segment of whole records (scan.py) that pyarrow's JSON
@@ -106,6 +110,8 @@ def main(handle: str, params: Params) -> None:
     with atomic_path(out) as tmp:
         write(rows, order, tmp)
     notes = [f"{report.duplicates} duplicates"]
+    if report.edits:
+        notes.append(f"{report.edits} earlier version(s) of edited tweets, the latest kept")
     if report.no_text:
         notes.append(f"{sum(report.no_text.values())} without text")
     if report.dated_by_id:

@@ -29,6 +29,7 @@ _S = pa.string()
 ROWS = pa.schema([
     ("id", _S), ("created_at", _S), ("text", _S), ("is_retweet", pa.bool_()),
     ("is_reply", pa.bool_()), ("is_quote", pa.bool_()), ("lang", _S), ("v2", pa.bool_()),
+    ("latest_id", _S),  # an edited tweet's latest version (table.py keeps only that one)
 ])
 NOT_TWEETS = ": expected tweets (API v1.1/v2 JSON, JSON Lines or an archive's tweets.js)"
 
@@ -112,6 +113,30 @@ class HasType:
                                               for r in refs)
 
 
+class LastOf:
+    """The last item of the list of ids at the path: an edit chain lists a tweet's versions
+    oldest first. Anything else there is no chain (None): edit metadata never stops a stage."""
+
+    arrow, fast = pa.list_(_S), True
+
+    def __init__(self, path: str):
+        self.keys = tuple(path.split("."))
+
+    def from_arrow(self, get):
+        chains = get(self.keys)
+        parents = pc.list_parent_indices(chains).to_numpy()
+        index = np.full(len(chains), -1)
+        if len(parents):  # the position of each chain's last item among all items
+            last = np.flatnonzero(np.r_[parents[1:] != parents[:-1], True])
+            index[parents[last]] = last
+        return pc.list_flatten(chains).take(pa.array(index, mask=index < 0))
+
+    def from_json(self, record):
+        chain = _get(record, self.keys)
+        last = chain[-1] if isinstance(chain, list) and chain else None
+        return str(last) if isinstance(last, (str, int)) and not isinstance(last, bool) else None
+
+
 # ---------------------------------------------------------------- the formats
 
 # Column order is the exact path's order of checks: the first field of a wrong type is named.
@@ -123,6 +148,10 @@ V1 = {  # API v1.1 statuses; the archive's entries too (numbers as strings, no r
     "is_quote": (IsTrue("is_quote_status"), Given("quoted_status_id_str")),
     "created_at": (Str("created_at"),),  # 'Wed Oct 10 20:19:24 +0000 2018'
     "lang": (Str("lang"),),
+    # archives: each version of an edited tweet is an entry of its own, the edits with
+    # edit_info.edit, the first with edit_info.initial, each listing the chain
+    "latest_id": (LastOf("edit_info.edit.editControlInitial.editTweetIds"),
+                  LastOf("edit_info.initial.editTweetIds")),
 }
 V2 = {  # API v2 tweets
     "id": (Str("id"),),
@@ -132,6 +161,7 @@ V2 = {  # API v2 tweets
     "is_quote": (HasType("referenced_tweets", "quoted"),),
     "created_at": (Str("created_at"),),  # ISO 8601
     "lang": (Str("lang"),),
+    "latest_id": (LastOf("edit_history_tweet_ids"),),  # a default field
 }
 
 

@@ -194,7 +194,10 @@ def _segment_rows(seg: Segment, shape: str | None, source: Source) -> tuple[pa.T
         dates, dated_by_id = parse_dates(rows.column("created_at").combine_chunks(), ids)
     except BadDate as e:
         _fail_row(rows, source, e.row, "created_at", e.problem, e.show_value)
-    return rows.set_column(0, "id", ids).set_column(1, "created_at", dates), no_text, dated_by_id
+    rows = rows.set_column(0, "id", ids).set_column(1, "created_at", dates)
+    latest = rows.schema.get_field_index("latest_id")
+    return rows.set_column(latest, "latest_id", _edited_to(rows.column(latest), ids)), no_text, \
+        dated_by_id
 
 
 def _parse_segment(seg: Segment, shape: str | None) -> pa.Table:
@@ -319,6 +322,17 @@ def _parse_ids(rows: pa.Table, source: Source) -> pa.Array:
         if bad.any():
             _fail_row(rows, source, int(np.argmax(bad)), "id", problem)
     raise AssertionError("unreachable: some id failed to parse")
+
+
+def _edited_to(latest: pa.ChunkedArray, ids: pa.Array) -> pa.Array:
+    """int64 ids of the latest versions, null where the tweet is its own latest version or
+    the chain's last id is not an id (the tweet is then kept as it is)."""
+    latest = latest.combine_chunks()
+    plausible = pc.and_(pc.match_substring_regex(latest, r"^[0-9]{1,19}$"),
+                        pc.or_(pc.less(pc.utf8_length(latest), 19),
+                               pc.less_equal(latest, "9223372036854775807")))
+    parsed = pc.if_else(plausible, latest, pa.scalar(None, pa.string())).cast(pa.int64())
+    return pc.if_else(pc.equal(parsed, ids), pa.scalar(None, pa.int64()), parsed)
 
 
 def _fail_row(rows: pa.Table, source: Source, i: int, column: str, problem: str, show_value=True):

@@ -44,6 +44,7 @@ class Report:
     dated_by_id: int = 0  # tweets without created_at, dated by their snowflake id
     cut_lines: dict[str, int] = field(default_factory=dict)  # file -> its cut last line, dropped
     duplicates: int = 0
+    edits: int = 0  # earlier versions of edited tweets whose latest version was read
     tweets: int = 0  # rows written
 
 
@@ -75,6 +76,12 @@ def collect(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, pa.Arra
     first[1:] = sorted_ids[1:] != sorted_ids[:-1]
     chosen = pa.array(order[first])
     report.duplicates = int(order.size - len(chosen))
+    # An edited tweet: its latest version only, as the timeline shows it (when that was read).
+    latest = rows.column("latest_id").take(chosen)
+    superseded = pc.fill_null(pc.is_in(latest, value_set=ids), False)
+    report.edits = pc.sum(superseded).as_py() or 0
+    if report.edits:
+        chosen = chosen.filter(pc.invert(superseded))
     report.tweets = len(chosen)
     final = pc.sort_indices(
         pa.table({"created_at": rows.column("created_at").take(chosen), "id": ids.take(chosen)}),
