@@ -13,7 +13,9 @@ The fixtures are our own small content written in the byte layouts real ones hav
   edit_info.initial, the edit with edit_info.edit, both listing the chain of ids) and as a
   v2 lookup of both versions returns it (edit_history_tweet_ids);
 - api/: tweepy's Client.get_tweet / get_tweets with default fields (tweepy's cassettes
-  test_client_get_tweet.yaml), a v2 lookup with includes and errors, a v1.1 search response
+  test_client_get_tweet.yaml), a v1.1 user timeline saved with default fields (API.user_timeline
+  without tweet_mode='extended': `text` cut to 140 characters, `truncated`: true, as
+  json.dump of the statuses' _json writes it), a v2 lookup with includes and errors, a v1.1 search response
   (tweepy's cassettes/testsearch.json), twarc1 and twarc2 timelines, and a twarc2 stream
   killed mid-write.
 
@@ -339,6 +341,39 @@ def test_only_a_cut_last_line_of_json_lines_is_dropped(tmp_path, content, outcom
     assert table.num_rows == outcome and report.cut_lines == {"timeline.jsonl": 3}
 
 
+STARS = 1455923253343159273  # tweepy-user-timeline.json: saved without tweet_mode='extended'
+STARS_FULL = ("Counted 31 ochre stars on the north reef this morning, up from 12 last spring. "
+              "Wasting disease seems to be easing off, fingers crossed it holds through the summer")
+
+
+@pytest.mark.parametrize("way", ["fast", "exact"])
+def test_a_timeline_saved_with_default_fields_warns_about_its_cut_texts(tmp_path, monkeypatch,
+                                                                        capsys, way):
+    real_read = read._read
+    monkeypatch.setattr(read, "_read", lambda s, pool, exact: real_read(s, pool,
+                                                                        exact or way == "exact"))
+    table, report = ingest_one(tmp_path, "tweepy-user-timeline.json")
+    rows = by_id(table)
+    assert table.num_rows == 3 and report.truncated == {"tweepy-user-timeline.json": 1}
+    assert rows[STARS]["text"] == STARS_FULL[:115] + "\u2026 https://t.co/Q7wKp2ZrXa"  # kept as cut
+    assert capsys.readouterr().err == (
+        f"tweetlm: warning: {tmp_path}/raw/tweepy-user-timeline.json: 1 tweet(s) have text cut "
+        "short ('truncated': true, as a v1.1 timeline saved without tweet_mode='extended' has "
+        "them): kept as cut; save the timeline again with tweet_mode='extended' to train on "
+        "their full text\n")
+
+
+def test_a_full_copy_of_a_cut_tweet_wins_and_silences_the_warning(tmp_path, capsys):
+    statuses = json.loads((API / "tweepy-user-timeline.json").read_text())
+    extended = {k: v for k, v in statuses[0].items() if k != "text"}  # tweet_mode='extended'
+    extended.update(full_text=STARS_FULL, truncated=False, display_text_range=[0, len(STARS_FULL)])
+    raw = raw_with(tmp_path, (API / "tweepy-user-timeline.json", "a-default.json"))
+    (raw / "b-extended.json").write_text(json.dumps([extended]))
+    table, report = ig.ingest(raw, 64)
+    assert by_id(table)[STARS]["text"] == STARS_FULL and report.duplicates == 1
+    assert report.truncated == {} and capsys.readouterr().err == ""
+
+
 def test_read_each_api_file_exactly_as_counted(tmp_path):
     raw = raw_with(tmp_path, *((p, p.name) for p in sorted(API.iterdir())))
     found = ig.find_sources(raw, 64)
@@ -350,7 +385,8 @@ def test_read_each_api_file_exactly_as_counted(tmp_path):
     assert counts == {
         "tweepy-get-tweet.json": (1, 1, None), "tweepy-get-tweets.json": (2, 2, None),
         "twarc1-timeline.jsonl": (3, 0, None), "twarc2-killed.jsonl": (5, 0, 3),
-        "twarc2-timeline.jsonl": (5, 0, None), "v1-search-tweets.json": (3, 0, None),
+        "twarc2-timeline.jsonl": (5, 0, None), "tweepy-user-timeline.json": (3, 0, None),
+        "v1-search-tweets.json": (3, 0, None),
         "v2-tweets-lookup.json": (2, 0, None)}
 
 
@@ -439,15 +475,16 @@ def test_every_api_file_through_ingest_and_filter(tmp_path):
                   min_kept_chars=0, warn_kept_chars=0)
     out = stage(cwd, "ingest", "api")
     assert out.returncode == 0, out.stderr
-    # 1 + 2 + 2 + 3 + 3 + 5 tweets; the killed stream repeats the timeline's 5
-    assert out.stdout.strip() == ("ingest api: 16 tweets from 7 file(s) (5 duplicates; 3 dated by "
+    # 1 + 2 + 2 + 3 + 3 + 3 + 5 tweets; the killed stream repeats the timeline's 5
+    assert out.stdout.strip() == ("ingest api: 19 tweets from 8 file(s) (5 duplicates; 3 dated by "
                                   "their id (no created_at); dropped the cut last line of 1 "
                                   "file(s)) -> data/interim/api/tweets.parquet")
-    assert out.stderr.count("\n") == 1 and "twarc2-killed.jsonl:3: the last line is cut" in out.stderr
+    assert out.stderr.count("\n") == 2 and "twarc2-killed.jsonl:3: the last line is cut" in out.stderr
+    assert "tweepy-user-timeline.json: 1 tweet(s) have text cut short" in out.stderr
     out = stage(cwd, "filter", "api")
     assert out.returncode == 0, out.stderr
     stats = json.loads((cwd / "reports/api/stats.json").read_text())
-    assert stats == {"downloaded": 16, "retweets": 4, "short": 0, "kept": 12}
+    assert stats == {"downloaded": 19, "retweets": 4, "short": 0, "kept": 15}
 
 
 def test_a_japanese_archive_warns_about_min_words(tmp_path):

@@ -54,7 +54,10 @@ with no text at all are dropped, counted and reported on stderr, per file. An ed
 is kept once, as its latest version (the timeline shows only that one): every version of
 it is an entry of its own in an archive (`edit_info`, listing the chain of ids) and can be
 in a v2 response (`edit_history_tweet_ids`, a default field); an earlier version is left
-out when the chain's last id was read, and the summary line counts them.
+out when the chain's last id was read, and the summary line counts them. A v1.1 tweet
+whose `truncated` is true with no `extended_tweet.full_text` (a timeline saved without
+tweet_mode=extended: text cut to 140 characters) is kept as it is, with one warning per
+file, unless a full copy of it was read.
 
 How it is fast: no tweet becomes a Python object. A file streams through in 16 MiB
 chunks; each chunk is cut into a segment of whole records (scan.py) that pyarrow's JSON

@@ -30,6 +30,7 @@ ROWS = pa.schema([
     ("id", _S), ("created_at", _S), ("text", _S), ("is_retweet", pa.bool_()),
     ("is_reply", pa.bool_()), ("is_quote", pa.bool_()), ("lang", _S), ("v2", pa.bool_()),
     ("latest_id", _S),  # an edited tweet's latest version (table.py keeps only that one)
+    ("truncated", pa.bool_()),  # the text is cut short (table.py warns)
 ])
 NOT_TWEETS = ": expected tweets (API v1.1/v2 JSON, JSON Lines or an archive's tweets.js)"
 
@@ -137,6 +138,21 @@ class LastOf:
         return str(last) if isinstance(last, (str, int)) and not isinstance(last, bool) else None
 
 
+class CutText:
+    """True where `truncated` is true and no `extended_tweet.full_text` makes up for it: a
+    v1.1 timeline saved without tweet_mode=extended gives `text` cut near 140 characters
+    ('...us\u2026 https://t.co/...')."""
+
+    keys, arrow, fast = ("truncated",), pa.bool_(), True
+    _FULL = ("extended_tweet", "full_text")  # read for the text column too
+
+    def from_arrow(self, get):
+        return pc.and_(pc.fill_null(get(self.keys), False), pc.is_null(get(self._FULL)))
+
+    def from_json(self, record) -> bool:
+        return _get(record, self.keys) is True and not isinstance(_get(record, self._FULL), str)
+
+
 # ---------------------------------------------------------------- the formats
 
 # Column order is the exact path's order of checks: the first field of a wrong type is named.
@@ -152,6 +168,7 @@ V1 = {  # API v1.1 statuses; the archive's entries too (numbers as strings, no r
     # edit_info.edit, the first with edit_info.initial, each listing the chain
     "latest_id": (LastOf("edit_info.edit.editControlInitial.editTweetIds"),
                   LastOf("edit_info.initial.editTweetIds")),
+    "truncated": (CutText(),),
 }
 V2 = {  # API v2 tweets
     "id": (Str("id"),),
@@ -162,6 +179,7 @@ V2 = {  # API v2 tweets
     "created_at": (Str("created_at"),),  # ISO 8601
     "lang": (Str("lang"),),
     "latest_id": (LastOf("edit_history_tweet_ids"),),  # a default field
+    "truncated": (IsTrue("truncated"),),  # v2 has no such field: always false
 }
 
 

@@ -45,6 +45,7 @@ class Report:
     cut_lines: dict[str, int] = field(default_factory=dict)  # file -> its cut last line, dropped
     duplicates: int = 0
     edits: int = 0  # earlier versions of edited tweets whose latest version was read
+    truncated: dict[str, int] = field(default_factory=dict)  # file -> tweets kept with cut text
     tweets: int = 0  # rows written
 
 
@@ -83,6 +84,7 @@ def collect(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, pa.Arra
     if report.edits:
         chosen = chosen.filter(pc.invert(superseded))
     report.tweets = len(chosen)
+    warn_truncated(rows, chosen, raw_dir, report)
     final = pc.sort_indices(
         pa.table({"created_at": rows.column("created_at").take(chosen), "id": ids.take(chosen)}),
         sort_keys=[("created_at", "ascending"), ("id", "ascending")],
@@ -130,6 +132,21 @@ def read_all(sources: list[Source], report: Report) -> pa.Table | None:
     for i, name in enumerate(rows.column_names):
         rows = rows.set_column(i, name, rows.column(i).combine_chunks())
     return rows
+
+
+def warn_truncated(rows: pa.Table, chosen: pa.Array, raw_dir, report: Report) -> None:
+    """One warning per file for the tweets kept whose text was cut short (no full copy read)."""
+    cut = pc.fill_null(rows.column("truncated").take(chosen), False)
+    if not pc.any(cut).as_py():
+        return
+    files = rows.column("source").take(chosen).filter(cut).cast(pa.string())
+    for entry in pc.value_counts(files).to_pylist():
+        name, n = entry["values"], entry["counts"]
+        report.truncated[name] = n
+        print(f"tweetlm: warning: {show_path(Path(raw_dir) / name)}: {n} tweet(s) have text cut "
+              "short ('truncated': true, as a v1.1 timeline saved without "
+              "tweet_mode='extended' has them): kept as cut; save the timeline again with "
+              "tweet_mode='extended' to train on their full text", file=sys.stderr)
 
 
 def progress(total: int) -> tqdm:
