@@ -358,8 +358,8 @@ def test_a_timeline_saved_with_default_fields_warns_about_its_cut_texts(tmp_path
     assert rows[STARS]["text"] == STARS_FULL[:115] + "\u2026 https://t.co/Q7wKp2ZrXa"  # kept as cut
     assert capsys.readouterr().err == (
         f"tweetlm: warning: {tmp_path}/raw/tweepy-user-timeline.json: 1 tweet(s) have text cut "
-        "short ('truncated': true, as a v1.1 timeline saved without tweet_mode='extended' has "
-        "them): kept as cut; save the timeline again with tweet_mode='extended' to train on "
+        "short ('truncated': true): kept as cut; a v1.1 timeline saved without "
+        "tweet_mode='extended' has them, save it again with tweet_mode='extended' to train on "
         "their full text\n")
 
 

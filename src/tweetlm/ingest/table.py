@@ -144,9 +144,9 @@ def warn_truncated(rows: pa.Table, chosen: pa.Array, raw_dir, report: Report) ->
         name, n = entry["values"], entry["counts"]
         report.truncated[name] = n
         print(f"tweetlm: warning: {show_path(Path(raw_dir) / name)}: {n} tweet(s) have text cut "
-              "short ('truncated': true, as a v1.1 timeline saved without "
-              "tweet_mode='extended' has them): kept as cut; save the timeline again with "
-              "tweet_mode='extended' to train on their full text", file=sys.stderr)
+              "short ('truncated': true): kept as cut; a v1.1 timeline saved without "
+              "tweet_mode='extended' has them, save it again with tweet_mode='extended' to "
+              "train on their full text", file=sys.stderr)
 
 
 def progress(total: int) -> tqdm:
