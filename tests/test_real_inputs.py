@@ -9,6 +9,11 @@ The fixtures are our own small content written in the byte layouts real ones hav
 - archive-2020/: the 2020 layout (data/tweet.js `window.YTD.tweet.part0 = [ {`, manifest
   dataTypes `tweet`, tweet_media/), as hotoo/twitter's 2020/data/ is;
 - archive-ja/: a Japanese account, whose words are not separated by spaces;
+- archive-grailbird/: an archive made before 2019 (index.html, tweets.csv, css/ img/ js/
+  lib/, data/js/tweet_index.js, data/csv/, and data/js/tweets/YYYY_MM.js: a line
+  `Grailbird.data.tweets_2016_04 =`, then the array as Jackson's pretty printer writes it,
+  slashes and markup escaped, created_at '2016-04-18 19:33:02 +0000'), as
+  06b/Twitter-Archive's is;
 - edits/: an edited tweet as an archive's tweets.js holds it (the first version with
   edit_info.initial, the edit with edit_info.edit, both listing the chain of ids) and as a
   v2 lookup of both versions returns it (edit_history_tweet_ids);
@@ -49,6 +54,7 @@ REAL = Path(__file__).resolve().parent / "data" / "real"
 ARCHIVE_2022 = REAL / "archive-2022" / "twitter-2023-03-12-5f0c2a9e"
 ARCHIVE_2020 = REAL / "archive-2020" / "twitter-2020-10-10-c2d9b0f1e7"
 ARCHIVE_JA = REAL / "archive-ja" / "twitter-2021-11-07-7a3e19d2"
+GRAILBIRD = REAL / "archive-grailbird" / "tweets"
 API = REAL / "api"
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")
 
@@ -225,6 +231,53 @@ def test_a_zip_whose_manifest_lists_a_missing_part_is_refused(tmp_path):
     with pytest.raises(TweetlmError, match=r"^.*a.zip: data/tweets-part1.js is listed in the "
                                            r"archive's data/manifest.js but not in the zip"):
         ig.ingest(tmp_path, 64)
+
+
+# ---------------------------------------------------------------- archives made before 2019
+
+ORCHARD_KEPT = [  # archive-grailbird: its 5 tweets by date, cleaned; the RT dropped
+    "Frost again last night \u2744 the cider apples don\u2019t mind, the apricot very much does",
+    "Pruned the plum before the sap rises. Wrote up what I cut and why:",
+    "Blossom on the old Bramley at last, a week later than last year. Bees were out before me "
+    "this morning",
+    "@quince_grower how long before you saw the first leaves?",
+]
+
+
+def test_a_grailbird_archive_reads_its_month_files_and_passes_over_the_rest(tmp_path):
+    table, report = ig.ingest(raw_with(tmp_path, (GRAILBIRD, "tweets")), 64)
+    assert report.files == ["tweets/data/js/tweets/2016_03.js", "tweets/data/js/tweets/2016_04.js"]
+    # index.html, tweets.csv, css/ js/ lib/ img/ (a file each), data/csv/, data/js/ (3 files)
+    assert report.archives == ["tweets"] and report.archive_files == 10 == tree_files(GRAILBIRD) - 2
+    rows = table.to_pylist()
+    assert [r["created_at"] for r in rows] == [utc(2016, 3, 5, 12, 2, 39), utc(2016, 3, 27, 16, 20, 11),
+                                               utc(2016, 4, 2, 7, 48, 50), utc(2016, 4, 11, 9, 15, 27),
+                                               utc(2016, 4, 18, 19, 33, 2)]
+    assert [(r["is_retweet"], r["is_reply"]) for r in rows] == [
+        (False, False), (False, False), (False, False), (True, False), (False, True)]
+    assert rows[0]["id"] == 706087524627382273 and rows[0]["text"].startswith("Frost again")
+    assert set(table.column("format").to_pylist()) == {"archive"}
+
+
+def test_a_grailbird_archive_zipped_or_a_month_file_alone_reads_the_same(tmp_path):
+    unpacked, _ = ig.ingest(raw_with(tmp_path / "a", (GRAILBIRD, "tweets")), 64)
+    (tmp_path / "z").mkdir()
+    (tmp_path / "z/tweets.zip").write_bytes(zip_of(GRAILBIRD))
+    zipped, report = ig.ingest(tmp_path / "z", 64)
+    assert report.files == ["tweets.zip/data/js/tweets/2016_03.js",
+                            "tweets.zip/data/js/tweets/2016_04.js"] and report.archive_files == 10
+    assert zipped.drop_columns(["source"]).equals(unpacked.drop_columns(["source"]))
+    alone, _ = ig.ingest(raw_with(tmp_path / "m", (GRAILBIRD / "data/js/tweets/2016_04.js",
+                                                  "2016_04.js")), 64)
+    assert alone.drop_columns(["source"]).equals(unpacked.slice(2).drop_columns(["source"]))
+
+
+def test_a_grailbird_month_read_the_exact_way_gives_the_same_rows(tmp_path, monkeypatch):
+    fast, _ = ig.ingest(raw_with(tmp_path / "a", (GRAILBIRD, "tweets")), 64)
+    real_read = read._read
+    monkeypatch.setattr(read, "_read", lambda s, pool, exact: real_read(s, pool, True))
+    exact, _ = ig.ingest(raw_with(tmp_path / "b", (GRAILBIRD, "tweets")), 64)
+    assert exact.equals(fast)
 
 
 # ---------------------------------------------------------------- API responses and twarc
@@ -468,6 +521,21 @@ def test_an_unpacked_archive_through_ingest_and_filter(tmp_path):
     kept = pq.read_table(cwd / "data/processed/wren/tweets.parquet")
     assert kept.column("text").to_pylist() == WREN_KEPT
     assert out.stderr == ""
+
+
+def test_a_grailbird_archive_through_ingest_and_filter(tmp_path):
+    cwd = project(tmp_path, "orchard", (GRAILBIRD, "tweets"), min_kept_chars=0, warn_kept_chars=0)
+    out = stage(cwd, "ingest", "orchard")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ("ingest orchard: 5 tweets from 2 file(s) (0 duplicates; passed "
+                                  "over 10 other archive file(s)) -> "
+                                  "data/interim/orchard/tweets.parquet")
+    out = stage(cwd, "filter", "orchard")
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert json.loads((cwd / "reports/orchard/stats.json").read_text()) == {
+        "downloaded": 5, "retweets": 1, "short": 0, "kept": 4}
+    kept = pq.read_table(cwd / "data/processed/orchard/tweets.parquet")
+    assert kept.column("text").to_pylist() == ORCHARD_KEPT
 
 
 def test_every_api_file_through_ingest_and_filter(tmp_path):

@@ -21,6 +21,10 @@ never by name:
   are those the archive's data/manifest.js lists (else data/tweets.js / tweet.js /
   tweets-partN.js): `window.YTD.tweets.part0 = [{"tweet": {...}}, ...]`. deleted-tweets.js
   and the other tweet-like files are not the account's current timeline: passed over.
+  An archive made before 2019 ("Grailbird": index.html, tweets.csv, data/js/tweets/
+  2015_03.js ...) is read the same way, zipped or unpacked: its month files
+  `Grailbird.data.tweets_2015_03 = [...]` (v1.1 tweets, created_at '2015-03-31 23:45:14
+  +0000'), the rest of its tree passed over.
 
 Skipped: hidden files and folders, README*/LICENSE* and the like (sources.py), and
 archive files away from an archive tree that hold other data (like.js, account.js,

@@ -22,6 +22,20 @@ Not the account's current tweets, so passed over like likes and DMs: deleted-twe
 the circle), community-tweet.js, note-tweet.js (long-post bodies; their tweets.js entries
 hold the first 280 characters) and tweet-headers.js (ids and dates, no text).
 huggingtweets trained on the account's public timeline, which none of these are part of.
+
+Archives made before 2019 ("Grailbird") unpack to another tree:
+
+    index.html, tweets.csv   the offline viewer and a CSV of the tweets
+    css/ img/ js/ lib/       the viewer's files
+    data/js/tweet_index.js   `var tweet_index = [...]`: the month files
+    data/js/tweets/2015_03.js  `Grailbird.data.tweets_2015_03 = \n [ {...}, ... ]`: API v1.1
+                             tweets (id_str, text, retweeted_status, created_at
+                             '2015-03-31 23:45:14 +0000'), one file a month
+    data/js/*.js, data/csv/  the account's details; older archives: CSV per month
+
+A folder is such a root when it holds data/js/tweet_index.js or data/js/tweets/ with month
+files; its month files are read, in name order, and the rest of its tree passed over. The
+JSON files are the complete record, so tweets.csv is not read.
 """
 
 from __future__ import annotations
@@ -39,6 +53,11 @@ TWEET_TYPES = ("tweets", "tweet")  # the manifest's dataTypes of the account's o
 YTD_RE = re.compile(rb"\s*window\.YTD\.([A-Za-z0-9_]+)\.part\d+\s*=\s*")
 MANIFEST_RE = re.compile(rb"\s*window\.(?:__THAR_CONFIG|YTD\.manifest\.part\d+)\s*=\s*")
 TWEETS_NAME_RE = re.compile(r"tweets?(?:-part\d+)?\.js")
+GRAILBIRD_RE = re.compile(rb"\s*Grailbird\.data\.tweets_\d{4}_\d{2}\s*=\s*")
+GRAILBIRD_INDEX = "data/js/tweet_index.js"
+GRAILBIRD_MONTHS = "data/js/tweets"  # its month files, named like 2015_03.js
+MONTH_RE = re.compile(r"\d{4}_\d{2}\.js")
+GRAILBIRD_OWNS = {"index.html", "tweets.csv", "README.txt", "css", "img", "js", "lib", "data"}
 BOM = b"\xef\xbb\xbf"
 MAX_MANIFEST = 64 << 20  # bytes: a manifest lists files, it is never this big
 
@@ -60,25 +79,40 @@ def _is_ytd(head: bytes) -> bool:
     return bool(YTD_RE.match(head, 3 if head.startswith(BOM) else 0))
 
 
-def is_root(folder: Path, files: list[str], dirs: list[str]) -> bool:
-    """Whether `folder` (holding `files` and `dirs`) is an unpacked archive's root."""
+def root_kind(folder: Path, files: list[str], dirs: list[str]) -> str | None:
+    """Whether `folder` (holding `files` and `dirs`) is an unpacked archive's root: 'ytd'
+    (the archive since 2019), 'grailbird' (before) or None."""
     if HTML in files:
-        return True
+        return "ytd"
     if "data" not in dirs:
-        return False
+        return None
     data = folder / "data"
     if is_manifest(_head(data / "manifest.js")):
-        return True
+        return "ytd"
     try:
         scripts = sorted(p for p in data.iterdir() if p.suffix == ".js" and p.is_file())
     except OSError:
-        return False
-    return any(_is_ytd(_head(p)) for p in scripts)
+        return None
+    if any(_is_ytd(_head(p)) for p in scripts):
+        return "ytd"
+    if (folder / GRAILBIRD_INDEX).is_file() or _months(folder):
+        return "grailbird"
+    return None
 
 
-def owns(relative: tuple[str, ...]) -> bool:
+def _months(root: Path) -> list[Path]:
+    try:
+        return sorted(p for p in (root / GRAILBIRD_MONTHS).iterdir()
+                      if MONTH_RE.fullmatch(p.name) and p.is_file())
+    except OSError:
+        return []
+
+
+def owns(kind: str, relative: tuple[str, ...]) -> bool:
     """Whether a path (its parts below the root) is part of the archive's own tree."""
     top = relative[0]
+    if kind == "grailbird":
+        return top in GRAILBIRD_OWNS
     if len(relative) == 1:
         return top == HTML
     if top == "assets":
@@ -124,9 +158,11 @@ def _safe(name: str) -> bool:
     return bool(name) and not path.is_absolute() and ".." not in path.parts and "\\" not in name
 
 
-def tweet_files(root: Path, shown: Path) -> list[Path]:
+def tweet_files(kind: str, root: Path, shown: Path) -> list[Path]:
     """The tweet files of the archive unpacked at `root` (`shown` in messages): the
-    manifest's, else by name."""
+    manifest's, else by name; a Grailbird archive's month files."""
+    if kind == "grailbird":
+        return _months(root)
     manifest = root / MANIFEST
     head = _head(manifest)
     if is_manifest(head):

@@ -1,5 +1,6 @@
 """`created_at` strings -> UTC timestamps: v1.1/archive 'Wed Oct 10 20:19:24 +0000 2018'
-parsed vectorised (numpy over the string bytes), anything else (v2's ISO 8601) by Arrow.
+parsed vectorised (numpy over the string bytes), anything else by Arrow (pre-2019
+archives' '2018-10-10 20:19:24 +0000', v2's ISO 8601).
 
 A tweet without created_at (API v2 saved with the default fields: id, text,
 edit_history_tweet_ids) gets the time its id encodes: ids from 2010-11-04 on are Twitter's
@@ -16,6 +17,7 @@ MONTHS_B = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Se
             b"Dec")
 DAYS_B = (b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun")
 V1_FORMAT = "%a %b %d %H:%M:%S %z %Y"
+GRAILBIRD_FORMAT = "%Y-%m-%d %H:%M:%S %z"  # archives before 2019: '2015-03-31 23:45:14 +0000'
 UTC = pa.timestamp("ms", tz="UTC")
 SNOWFLAKE_EPOCH_MS = 1288834974657
 FIRST_SNOWFLAKE = 29700859247  # smaller ids predate snowflakes (oduwsdl/tweetedat's boundary)
@@ -58,6 +60,9 @@ def _parse(raw: pa.Array) -> pa.Array:
     rest = pa.array(~ok)
     others = pc.filter(raw, rest)
     parsed = pc.strptime(others, format=V1_FORMAT, unit="ms", error_is_null=True)
+    if parsed.null_count:
+        parsed = pc.coalesce(parsed, pc.strptime(others, format=GRAILBIRD_FORMAT, unit="ms",
+                                                 error_is_null=True))
     iso = pc.is_null(parsed)
     if pc.any(iso).as_py():
         try:
@@ -68,7 +73,8 @@ def _parse(raw: pa.Array) -> pa.Array:
         for i in np.flatnonzero(~ok):
             value = raw[int(i):int(i) + 1]
             try:
-                if pc.strptime(value, format=V1_FORMAT, unit="ms", error_is_null=True).null_count:
+                if all(pc.strptime(value, format=f, unit="ms", error_is_null=True).null_count
+                       for f in (V1_FORMAT, GRAILBIRD_FORMAT)):
                     value.cast(UTC)
             except pa.ArrowInvalid:
                 raise BadDate(int(i), "is not a date like 'Wed Oct 10 20:19:24 +0000 2018' or "

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from tweetlm.core.errors import TweetlmError
-from tweetlm.ingest.archive import YTD_RE, is_manifest
+from tweetlm.ingest.archive import GRAILBIRD_RE, YTD_RE, is_manifest
 from tweetlm.ingest.dates import BadDate, parse_dates
 from tweetlm.ingest.formats import ROWS, SHAPES, NotTweet, kind_of, rows_from_json
 from tweetlm.ingest.scan import (WHITESPACE, WRAP, ExactScanner, Fallback, FastArrayScanner,
@@ -150,6 +150,8 @@ def _sniff(source: Source, head: bytes) -> tuple[str | None, int, bool]:
     if m:
         if m.group(1) not in TWEET_YTD:
             return None, 0, True
+        skip, archive = m.end(), True
+    elif m := GRAILBIRD_RE.match(head, skip):  # a month of a pre-2019 archive
         skip, archive = m.end(), True
     elif head[skip:skip + 6] == b"window" or head[skip:skip + 3] == b"var":
         raise TweetlmError(f"{source.shown}: a JavaScript file that is not an archive's "

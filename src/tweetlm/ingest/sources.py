@@ -4,7 +4,8 @@ Skipped: hidden files and folders (`.DS_Store`, `.git`), `__MACOSX`, `Thumbs.db`
 `desktop.ini`, and files named README* or LICENSE*. An unpacked Twitter/X archive
 (archive.py) gives its tweet files; the rest of its tree is passed over and counted. A
 .zip (told by its first bytes, not its name) is the archive too: only its tweet files are
-read (its manifest's, else tweets.js / tweet.js / tweets-partN.js by name), streamed
+read (its manifest's, else tweets.js / tweet.js / tweets-partN.js, or a pre-2019
+archive's data/js/tweets/YYYY_MM.js, by name), streamed
 without unpacking anything; members named outside it ('../', absolute) and tweet files
 that would expand past `ingest.max_archive_mb` (declared sizes first, then the bytes
 actually read) are refused.
@@ -26,7 +27,8 @@ from tweetlm.ingest import archive
 
 SKIP_NAMES = {"thumbs.db", "desktop.ini", "__macosx"}
 SKIP_PREFIXES = ("readme", "license", "licence")
-ZIP_TWEETS_RE = re.compile(r"(?:^|/)tweets?(?:-part\d+)?\.js$")
+# by name, when the zip has no manifest: tweets.js and its parts, Grailbird's month files
+ZIP_TWEETS_RE = re.compile(r"(?:^|/)(?:tweets?(?:-part\d+)?|data/js/tweets/\d{4}_\d{2})\.js$")
 
 
 @dataclass
@@ -137,18 +139,20 @@ def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
                            "(API JSON, JSON Lines, or the Twitter/X archive, zipped or unpacked)")
     found = Found([], [])
     paths = []
-    roots: list[tuple[Path, set[Path]]] = []  # unpacked archives and their tweet files
+    roots: list[tuple[Path, str, set[Path]]] = []  # unpacked archives: kind, tweet files
     for folder, dirs, files in os.walk(raw_dir):
         folder = Path(folder)
         dirs[:] = sorted(d for d in dirs if not _skip(d))
-        if archive.is_root(folder, files, dirs):
-            roots.append((folder, set(archive.tweet_files(folder, folder.relative_to(raw_dir)))))
+        kind = archive.root_kind(folder, files, dirs)
+        if kind:
+            tweets = archive.tweet_files(kind, folder, folder.relative_to(raw_dir))
+            roots.append((folder, kind, set(tweets)))
             found.archives.append(folder.relative_to(raw_dir).as_posix())
         for name in sorted(files):
             path = folder / name
-            root = next(((r, t) for r, t in reversed(roots) if r in path.parents), None)
-            if root and (path in root[1] or archive.owns(path.relative_to(root[0]).parts)):
-                if path in root[1]:
+            root = next(((r, k, t) for r, k, t in reversed(roots) if r in path.parents), None)
+            if root and (path in root[2] or archive.owns(root[1], path.relative_to(root[0]).parts)):
+                if path in root[2]:
                     paths.append(path)
                 else:
                     found.archive_files += 1
@@ -210,8 +214,8 @@ def _zip_sources(path: Path, rel: str, max_archive_mb: int) -> tuple[list[Source
     wanted = set(listed)
     members = [i for i in files if i.filename in wanted]
     if not members:
-        raise TweetlmError(f"{show_path(path)}: no data/tweets.js in this zip: is it the "
-                           "Twitter/X archive? Otherwise unzip it into the folder")
+        raise TweetlmError(f"{show_path(path)}: no data/tweets.js (or data/js/tweets/) in this "
+                           "zip: is it the Twitter/X archive? Otherwise unzip it into the folder")
     declared = sum(i.file_size for i in members)
     if declared > limit:
         raise TweetlmError(f"{show_path(path)}: tweet files expand to {declared >> 20} MiB, past "
