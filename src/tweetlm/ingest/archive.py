@@ -28,8 +28,8 @@ Archives made before 2019 ("Grailbird") unpack to another tree:
     index.html, tweets.csv   the offline viewer and a CSV of the tweets
     css/ img/ js/ lib/       the viewer's files
     data/js/tweet_index.js   `var tweet_index = [...]`: the month files
-    data/js/tweets/2015_03.js  `Grailbird.data.tweets_2015_03 = \n [ {...}, ... ]`: API v1.1
-                             tweets (id_str, text, retweeted_status, created_at
+    data/js/tweets/2015_03.js  `Grailbird.data.tweets_2015_03 =`, then `[ {...}, ... ]`: API
+                             v1.1 tweets (id_str, text, retweeted_status, created_at
                              '2015-03-31 23:45:14 +0000'), one file a month
     data/js/*.js, data/csv/  the account's details; older archives: CSV per month
 
