@@ -301,3 +301,18 @@ def test_describe_weights_reads_llama_style_configs(tmp_path):
     assert weights["architecture"] == "Qwen2ForCausalLM" and weights["parameters"] == 12
     assert (weights["n_layer"], weights["n_head"], weights["n_embd"], weights["n_positions"]) \
         == (3, 4, 64, 512)
+
+
+@pytest.mark.parametrize("setting, languages, expected", [
+    ("auto", [{"ja": 90, "en": 5}], "ja"),  # en is under a tenth
+    ("auto", [{"en": 60}, {"de": 30, "en": 10}], ["en", "de"]),  # a bot: its handles together
+    ("auto", [{}], None),  # no tweet said its language (v2 saved with default fields)
+    ("en", [{"ja": 90}], "en"),  # the param wins
+], ids=["one", "two-handles", "none", "set"])
+def test_the_cards_language_is_the_tweets_unless_set(setting, languages, expected):
+    sources = [(f"h{i}", {**STATS["alice"], "languages": found}) for i, found in enumerate(languages)]
+    assert card.card_language(setting, sources) == expected
+    params = card_params(handles=tuple(h for h, _ in sources), **{"language": setting})
+    rendered = card.render_card("-".join(h for h, _ in sources), sources, METRICS, PREDICTIONS,
+                                WEIGHTS, params)
+    assert front_matter(str(rendered)).get("language") == expected

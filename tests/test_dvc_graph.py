@@ -401,7 +401,8 @@ def test_running_a_data_stage_loads_exactly_its_deps(name, data_stage_runs, stag
     assert returncode == 0, stderr
     if name == "filter":  # it really ran: it kept the one tweet neither a retweet nor short
         stats = json.loads((work / "reports/someone/stats.json").read_text())
-        assert stats == {"downloaded": 3, "retweets": 1, "short": 1, "kept": 1}
+        assert stats == {"downloaded": 3, "retweets": 1, "short": 1, "kept": 1,
+                         "languages": {"en": 1}}
         kept = pq.read_table(work / "data/processed/someone/tweets.parquet")
         assert kept.column("text").to_pylist() == ["a tweet with enough words & a link"]
     for stage in instances(stages, name):

@@ -294,7 +294,7 @@ def test_main_writes_processed_tweets_and_stats(tmp_path, monkeypatch, capsys):
 
     flt.main("someone", params(min_words=3, keep_newlines=True))
     stats = json.loads((tmp_path / "reports/someone/stats.json").read_text())
-    assert stats == {"downloaded": 4, "retweets": 1, "short": 1, "kept": 2}
+    assert stats == {"downloaded": 4, "retweets": 1, "short": 1, "kept": 2, "languages": {"en": 2}}
     out = pq.read_table(tmp_path / "data/processed/someone/tweets.parquet")
     assert out.column("text").to_pylist() == ["one two three four", "line one\nline two"]
     assert out.schema == tweets([]).schema
@@ -316,7 +316,8 @@ def test_main_streams_row_groups_to_the_same_rows_as_the_whole_table(tmp_path, m
     whole, stats = filter_tweets(table, 2, False)
     out = pq.read_table(tmp_path / "data/processed/someone/tweets.parquet")
     assert out.equals(whole) and out.num_rows > 100  # same rows, same order
-    assert json.loads((tmp_path / "reports/someone/stats.json").read_text()) == stats
+    assert json.loads((tmp_path / "reports/someone/stats.json").read_text()) == {
+        **stats, "languages": {"en": stats["kept"]}}  # tweets(): every tweet's lang is en
     assert f"({flt.kept_chars(whole['text']):,} characters)" in capsys.readouterr().out
 
 
@@ -433,3 +434,23 @@ def test_the_shipped_sample_handle_passes_both_thresholds(tmp_path):
     chars = flt.kept_chars(kept["text"])
     assert chars >= shipped.warn_kept_chars >= shipped.min_kept_chars == 6000
     assert flt.check_kept("sample", stats, chars, shipped) == []
+
+
+@pytest.mark.parametrize("lang, code", [
+    ("en", "en"), ("ja", "ja"), ("EN-gb", "en"), ("zh-cn", "zh"), ("in", "id"), ("iw", "he"),
+    ("qu", "qu"), ("fil", "fil"),  # Quechua, Filipino: real languages
+    ("und", None), ("zxx", None), ("qme", None), ("qht", None), ("qam", None), ("", None),
+    (None, None), ("english", None),
+], ids=lambda v: repr(v))
+def test_language_codes_from_twitters_lang(lang, code):
+    assert flt.language_code(lang) == code
+
+
+def test_the_kept_tweets_languages_are_counted():
+    rows = [("RT @x: retweeted, not kept", "fr"), ("short", "de"), ("a kept tweet here", "en"),
+            ("another kept tweet", "en-gb"), ("ein behaltener Tweet", "de"),
+            ("only a link https://t.co/a b c", "qme"), ("no language given here", None)]
+    table = pa.table({"id": list(range(len(rows))), "text": [t for t, _ in rows],
+                      "is_retweet": [False] * len(rows), "lang": [lang for _, lang in rows]})
+    part = next(flt.filter_parts([table], min_words=3, keep_newlines=False))
+    assert part.kept.num_rows == 5 and part.languages == {"en": 2, "de": 1}

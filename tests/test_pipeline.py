@@ -14,7 +14,8 @@ import yaml
 
 from helpers.project import Project, clone, copy_project, ran_stages
 from helpers.tinymodel import tweets
-from tweetlm.filter import clean_text_reference, is_retweet_reference, is_short_reference
+from tweetlm.filter import (clean_text_reference, is_retweet_reference, is_short_reference,
+                            language_code)
 
 pytestmark = pytest.mark.slow  # runs the data stages under DVC, several times
 
@@ -51,7 +52,8 @@ def stats(project: Project, handle: str = "sample") -> dict:
 def check_stats(project: Project, handle: str, min_words: int) -> dict:
     """stats.json and the processed tweets agree with the rules applied one tweet at a time."""
     got = stats(project, handle)
-    assert list(got) == ["downloaded", "retweets", "short", "kept"]
+    assert list(got) == ["downloaded", "retweets", "short", "kept", "languages"]
+    languages = got.pop("languages")
     assert all(type(v) is int and v >= 0 for v in got.values())
     assert got["kept"] == got["downloaded"] - got["retweets"] - got["short"]
 
@@ -65,6 +67,8 @@ def check_stats(project: Project, handle: str, min_words: int) -> dict:
     assert got["retweets"] == len(interim) - len(originals)
     assert list(zip(processed.column("id").to_pylist(), processed.column("text").to_pylist())) \
         == kept
+    codes = [language_code(lang) for lang in processed.column("lang").to_pylist()]
+    assert languages == {c: codes.count(c) for c in set(codes) - {None}}
     return got
 
 

@@ -517,7 +517,8 @@ def test_an_unpacked_archive_through_ingest_and_filter(tmp_path):
     out = stage(cwd, "filter", "wren")
     assert out.returncode == 0, out.stderr
     stats = json.loads((cwd / "reports/wren/stats.json").read_text())
-    assert stats == {"downloaded": 12, "retweets": 2, "short": 4, "kept": 6}
+    assert stats == {"downloaded": 12, "retweets": 2, "short": 4, "kept": 6,
+                     "languages": {"en": 6}}
     kept = pq.read_table(cwd / "data/processed/wren/tweets.parquet")
     assert kept.column("text").to_pylist() == WREN_KEPT
     assert out.stderr == ""
@@ -533,7 +534,7 @@ def test_a_grailbird_archive_through_ingest_and_filter(tmp_path):
     out = stage(cwd, "filter", "orchard")
     assert out.returncode == 0 and out.stderr == "", out.stderr
     assert json.loads((cwd / "reports/orchard/stats.json").read_text()) == {
-        "downloaded": 5, "retweets": 1, "short": 0, "kept": 4}
+        "downloaded": 5, "retweets": 1, "short": 0, "kept": 4, "languages": {}}  # no `lang`
     kept = pq.read_table(cwd / "data/processed/orchard/tweets.parquet")
     assert kept.column("text").to_pylist() == ORCHARD_KEPT
 
@@ -552,7 +553,9 @@ def test_every_api_file_through_ingest_and_filter(tmp_path):
     out = stage(cwd, "filter", "api")
     assert out.returncode == 0, out.stderr
     stats = json.loads((cwd / "reports/api/stats.json").read_text())
-    assert stats == {"downloaded": 19, "retweets": 4, "short": 0, "kept": 15}
+    # tweepy's Client saved 3 tweets with default fields, no `lang`: 2 kept, 1 a retweet
+    assert stats == {"downloaded": 19, "retweets": 4, "short": 0, "kept": 15,
+                     "languages": {"en": 13}}
 
 
 def test_a_japanese_archive_warns_about_min_words(tmp_path):
@@ -578,5 +581,12 @@ def test_a_japanese_archive_warns_about_min_words(tmp_path):
     assert "8 of 10 tweets were dropped as short" in warnings[0]
     assert "lower filter.min_words in params.yaml (0 keeps every tweet)" in warnings[0]
     assert "62 characters of text kept (2 tweets), under filter.warn_kept_chars=40,000" in warnings[1]
+
     assert json.loads((cwd / "reports/ame/stats.json").read_text()) == {
-        "downloaded": 10, "retweets": 0, "short": 8, "kept": 2}
+        "downloaded": 10, "retweets": 0, "short": 8, "kept": 2, "languages": {"ja": 1, "en": 1}}
+
+    project(tmp_path / "every-word", "ame", (ARCHIVE_JA, "a"), min_words=0, min_kept_chars=0)
+    cwd = tmp_path / "every-word"
+    assert stage(cwd, "ingest", "ame").returncode == 0 and stage(cwd, "filter", "ame").returncode == 0
+    stats = json.loads((cwd / "reports/ame/stats.json").read_text())
+    assert stats["kept"] == 10 and stats["languages"] == {"ja": 9, "en": 1}  # the card says ja

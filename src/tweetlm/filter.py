@@ -2,7 +2,8 @@
 
 data/interim/HANDLE/tweets.parquet -> data/processed/HANDLE/tweets.parquet (the kept tweets,
 text cleaned, all other columns as ingest wrote them) + reports/HANDLE/stats.json (a DVC
-metric: downloaded, retweets, short, kept; kept = downloaded - retweets - short).
+metric: downloaded, retweets, short, kept; kept = downloaded - retweets - short; and
+`languages`, the kept tweets per ISO 639 code of their `lang`, for the card).
 
 The rules are huggingtweets', made exact. Whitespace everywhere means what Python's
 str.split() splits on (str.isspace(): includes U+00A0, U+3000 and the \\x1c-\\x1f separators).
@@ -49,8 +50,9 @@ filtering the whole table at once.
 from __future__ import annotations
 
 import html
+import re
 import sys
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -204,6 +206,7 @@ class Part(NamedTuple):
     kept: pa.Table
     counts: tuple[int, int, int, int]  # layout.STATS_KEYS: downloaded, retweets, short, kept
     chars: int  # characters of the kept texts (no separators)
+    languages: Counter  # language code -> kept tweets (`language_code` of their `lang`)
 
 
 def filter_parts(slices: Iterable[pa.Table], min_words: int, keep_newlines: bool) -> Iterator[Part]:
@@ -241,7 +244,36 @@ def filter_slice(table: pa.Table, min_words: int, keep_newlines: bool) -> Part:
     n, retweets, originals = len(raw), len(raw) - len(cleaned), len(cleaned)
     short = originals - int(long_enough.sum())
     chars = int(pc.sum(pc.utf8_length(text)).as_py() or 0) if len(text) else 0
-    return Part(kept, (n, retweets, short, kept.num_rows), chars)
+    return Part(kept, (n, retweets, short, kept.num_rows), chars, languages_of(kept))
+
+
+# Twitter's `lang` is BCP 47 with its own extras: und (undetermined), zxx (no text), qam,
+# qct, qht, qme, qst (only mentions, cashtags, hashtags, media, very short), old in/iw codes
+OLD_CODES = {"in": "id", "iw": "he", "ji": "yi"}
+
+
+def language_code(lang: str | None) -> str | None:
+    """The ISO 639 code of a tweet's `lang` ('en-gb' -> 'en', 'in' -> 'id'), or None when it
+    names no language."""
+    code = (lang or "").strip().lower().split("-")[0]
+    code = OLD_CODES.get(code, code)
+    if not re.fullmatch(r"[a-z]{2,3}", code) or code in ("und", "zxx", "mul", "mis") or \
+            re.fullmatch(r"q[a-t][a-z]", code):  # qaa-qtz: reserved for local use
+        return None
+    return code
+
+
+def languages_of(kept: pa.Table) -> Counter:
+    """Kept tweets per language code."""
+    if "lang" not in kept.column_names or not kept.num_rows:
+        return Counter()
+    counts = pc.value_counts(kept["lang"].combine_chunks()).to_pylist()
+    found: Counter = Counter()
+    for entry in counts:
+        code = language_code(entry["values"])
+        if code:
+            found[code] += entry["counts"]
+    return found
 
 
 def output_schema(schema: pa.Schema) -> pa.Schema:
@@ -344,6 +376,8 @@ def main(handle: str, params: Params) -> None:
             stats = stats_of(parts)
             chars = sum(p.chars for p in parts) + len(SEPARATOR) * max(stats["kept"] - 1, 0)
             warnings = check_kept(handle, stats, chars, rules)
+            # the kept tweets' languages, most first: the card's `language` (card.language auto)
+            stats["languages"] = dict(sum((p.languages for p in parts), Counter()).most_common())
     except TweetlmError:
         for folder in made:
             if folder.is_dir() and not any(folder.iterdir()):

@@ -48,6 +48,22 @@ def markdown_text(text: str) -> str:
     return "".join("\\" + c if c.isascii() and not c.isalnum() and c != " " else c for c in line)
 
 
+def card_language(setting: str, sources: list[tuple[str, dict]]) -> str | list[str] | None:
+    """The card's `language`: card.language, or with `auto` the languages of the tweets the
+    bot learned from (filter's `languages` in each stats.json), each that holds at least a
+    tenth of them, most first; None when the tweets name none (v2 saved without `lang`)."""
+    if setting != "auto":
+        return setting or None
+    counts: dict[str, int] = {}
+    for _, stats in sources:
+        for code, n in stats.get("languages", {}).items():
+            counts[code] = counts.get(code, 0) + n
+    total = sum(counts.values())
+    chosen = [code for code, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))
+              if n * 10 >= total]
+    return chosen[0] if len(chosen) == 1 else chosen or None
+
+
 def describe_base(base: str) -> dict:
     """What `model.base` means for the card: tiny (from scratch), a hub model, or a local one."""
     if base == "tiny":
@@ -88,7 +104,7 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
     lora = metrics.get("finetuning") == "lora"
     known_license = metrics.get("base_license") or GPT2_LICENSES.get(params.model.base)
     data = ModelCardData(
-        language=c.language,
+        language=card_language(c.language, sources),
         license=known_license if base["kind"] != "tiny" else None,  # tiny: nobody's to say
         library_name="transformers",
         pipeline_tag="text-generation",
