@@ -179,7 +179,44 @@ def test_picture_shows_its_input_and_survives_unrenderable_text():
     odd = [("Today", "Today 🤖🔥 日本語 café — " + "x" * 500)] * 6
     img = picture.draw_card(["Zoë", "🤖", "bob"], ["zoe", "robot", "bob"], odd, "f")
     assert img.size == (picture.WIDTH, picture.HEIGHT)
-    assert picture.drawable("café 🤖 — naïve") == "cafe - naive"
+    assert picture.drawable("café 🤖 — naïve\u200d\ufe0f") == "café 🤖 — naïve"  # joiners go
+    assert picture.drawable("\U000e0100a \u0378 \U0010fffd b") == "a b"  # invisible, no font
+
+
+MIXED = ("Grüße für Zoë, Привет мир, Γειά σου, 日本語とひらがな、한국어 🤖🌧\ufe0f👍🏽 café — "
+         "naïve ½ € 10°C")
+
+
+def test_every_character_of_a_mixed_script_tweet_is_drawn_by_a_font_that_has_its_glyph():
+    from fontTools.ttLib import TTFont  # the fonts' own character maps, read independently
+
+    cmaps = [TTFont(picture.FONTS / name, lazy=True)["cmap"].getBestCmap()
+             for name in picture.FONT_FILES]
+    shown = picture.drawable(MIXED)
+    # nothing visible is lost or transliterated: only the variation selector goes
+    assert shown == MIXED.replace("\ufe0f", "")
+    runs = picture.runs(shown)
+    assert "".join(chars for chars, _ in runs) == shown
+    for chars, font in runs:
+        for ch in chars.replace(" ", ""):
+            assert ord(ch) in cmaps[font], f"{ch!r} drawn with {picture.FONT_FILES[font]}"
+    used = {picture.FONT_FILES[font] for _, font in runs}
+    assert used == set(picture.FONT_FILES)  # Latin, CJK, Hangul and emoji each need their font
+
+
+def test_a_continuation_without_a_space_is_drawn_without_one():
+    glued = picture.tweet_words("I think that", "I think that's great")
+    assert glued == [[("I", True)], [("think", True)], [("that", True), ("'s", False)],
+                     [("great", False)]]
+    spaced = picture.tweet_words("I think that", "I think that it is")
+    assert spaced[2:] == [[("that", True)], [("it", False)], [("is", False)]]
+    # drawn: "that's" takes the width of "that's", not of "that 's"
+    for size in (26,):
+        line = picture._wrap(glued, size, 2000, 1)[0]
+        assert "".join(t for t, _ in line[2]) == "that's"
+    a = picture.draw_card(["A"], ["a"], [("I think that", "I think that's great")], "f")
+    b = picture.draw_card(["A"], ["a"], [("I think that", "I think that 's great")], "f")
+    assert a.tobytes() != b.tobytes()
 
 
 def test_corrupt_weights_are_a_clean_error(model_dir, tmp_path):

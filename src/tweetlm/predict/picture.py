@@ -1,15 +1,21 @@
 """predictions.png: the bot's card as a picture (1200x630, the size of a social card), the
 first generated tweets under its avatars, name and handles. Deterministic for the same input.
 
-Pillow's built-in font (Aileron, scalable since Pillow 10.1) is always there but covers
-little beyond ASCII: characters it lacks are transliterated (é -> e) or dropped (emoji),
-never drawn as boxes.
+Tweets are drawn as people write them: the fonts shipped in fonts/ (so a fresh, offline
+machine draws the same picture) are tried in order for each character -- DejaVu Sans (Latin
+with its accents, Greek, Cyrillic, many symbols), Droid Sans Fallback (Chinese, Japanese),
+Nanum Gothic (Korean), Symbola (emoji, monochrome) -- and each run of characters is drawn
+in the first font that has their glyphs, on one baseline. Invisible characters (zero-width
+joiners, variation selectors) are left out; a character no font has is transliterated (an
+accent dropped) or left out, never drawn as a box. There is no bold face: a stroke makes
+it bold. fonts/LICENSE-*.txt: their licenses (Bitstream Vera, Apache 2.0, OFL, free).
 """
 
 from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -20,65 +26,160 @@ MARGIN = 48
 AVATAR = 112
 INK, GREY, RULE, PAPER = (15, 20, 25), (83, 100, 113), (207, 217, 222), (255, 255, 255)
 
-FALLBACKS = {"\u2014": "-", "\u2013": "-", "\u2026": "...", "\u2018": "'", "\u2019": "'",
-             "\u201c": '"', "\u201d": '"', "\u00a0": " ", "\n": " ", "\t": " "}
+FONTS = Path(__file__).with_name("fonts")
+FONT_FILES = ("DejaVuSans.ttf", "DroidSansFallbackFull.ttf", "NanumGothic.ttf",
+              "Symbola.ttf")  # tried in this order, character by character
+FALLBACKS = {"\n": " ", "\t": " ", "\u00a0": " "}
+MISSING = "\U0010fffd"  # a private-use code point: every font draws its missing-glyph box
 
 
 @lru_cache(maxsize=None)
-def _font(size: int):
-    return ImageFont.load_default(size=size)
+def _fonts(size: int) -> tuple:
+    return tuple(ImageFont.truetype(str(FONTS / name), size) for name in FONT_FILES)
 
 
 @lru_cache(maxsize=None)
-def _glyph(ch: str, size: int) -> bytes:
+def _glyph(font_index: int, ch: str, size: int = 24) -> bytes:
+    font = _fonts(size)[font_index]
     img = Image.new("L", (3 * size, 2 * size))
-    ImageDraw.Draw(img).text((0, 0), ch, font=_font(size), fill=255)
+    ImageDraw.Draw(img).text((0, 0), ch, font=font, fill=255)
     return img.tobytes()
 
 
-def _has_glyph(ch: str, size: int = 24) -> bool:
-    return ch == " " or (ch.isprintable() and _glyph(ch, size) != _glyph("\uffff", size))
+@lru_cache(maxsize=None)
+def font_for(ch: str) -> int | None:
+    """The index in FONT_FILES of the first font with a glyph for `ch`; None if none has."""
+    for i in range(len(FONT_FILES)):
+        if _glyph(i, ch) != _glyph(i, MISSING):
+            return i
+    return None
+
+
+def _invisible(ch: str) -> bool:
+    """Zero-width joiners, variation selectors and the like: nothing to draw."""
+    return unicodedata.category(ch) in ("Cf", "Cc") or "\ufe00" <= ch <= "\ufe0f" or \
+        "\U000e0100" <= ch <= "\U000e01ef"
 
 
 def drawable(text: str) -> str:
-    """`text` with every character the built-in font cannot draw replaced or removed."""
+    """`text` on one line, with what no font can draw transliterated (é -> e) or left out."""
     out = []
     for ch in text:
-        if _has_glyph(ch):
-            out.append(ch)
+        ch = FALLBACKS.get(ch, ch)
+        if ch.isspace():
+            out.append(" ")
+        elif _invisible(ch):
             continue
-        plain = unicodedata.normalize("NFKD", FALLBACKS.get(ch, ch))  # é -> e + combining acute
-        out.append("".join(c for c in plain if not unicodedata.combining(c) and _has_glyph(c)))
+        elif font_for(ch) is not None:
+            out.append(ch)
+        else:
+            plain = unicodedata.normalize("NFKD", ch)  # é -> e + combining acute
+            out.append("".join(c for c in plain if not unicodedata.combining(c)
+                               and font_for(c) is not None))
     return " ".join("".join(out).split())
 
 
-def _wrap(words: list[tuple[str, bool]], size: int, width: int, max_lines: int):
-    """Greedy word wrap of (word, bold) pairs into lines of at most `width` pixels;
-    text past `max_lines` becomes '...'."""
-    font = _font(size)
-    pieces = []
-    for word, bold in words:  # a word wider than a line (a long URL) is cut into pieces
-        while font.getlength(word) > width:
-            fits = [i for i in range(1, len(word)) if font.getlength(word[:i]) <= width]
-            cut = fits[-1] if fits else 1
-            pieces.append((word[:cut], bold))
-            word = word[cut:]
-        pieces.append((word, bold))
+def runs(text: str) -> list[tuple[str, int]]:
+    """`text` (drawable) cut into runs, each drawn in one font: (characters, font index).
+    A space goes with the run it is in."""
+    cut: list[tuple[str, int]] = []
+    for ch in text:
+        index = cut[-1][1] if ch == " " and cut else font_for(ch)
+        if index is None:
+            continue
+        if cut and cut[-1][1] == index:
+            cut[-1] = (cut[-1][0] + ch, index)
+        else:
+            cut.append((ch, index))
+    return cut
+
+
+def length(text: str, size: int) -> float:
+    """The width of drawable `text` in pixels at `size`."""
+    fonts = _fonts(size)
+    return sum(fonts[i].getlength(chars) for chars, i in runs(text))
+
+
+def draw_text(draw, xy: tuple[float, float], text: str, size: int, fill, bold: bool = False,
+              anchor: str = "la") -> None:
+    """Draw drawable `text` with its top-left (anchor 'la'), middle ('mm') or left baseline
+    ('ls') at `xy`: run by run in their fonts, on one baseline."""
+    fonts = _fonts(size)
+    ascent, descent = fonts[0].getmetrics()
+    x, y = xy
+    if anchor == "mm":
+        x, y = x - length(text, size) / 2, y + (ascent - descent) / 2
+    elif anchor == "la":
+        y += ascent
+    for chars, i in runs(text):
+        draw.text((x, y), chars, font=fonts[i], fill=fill, anchor="ls",
+                  stroke_width=1 if bold else 0, stroke_fill=fill)
+        x += fonts[i].getlength(chars)
+
+
+def _wrap(words: list[list[tuple[str, bool]]], size: int, width: int, max_lines: int):
+    """Greedy word wrap into lines of at most `width` pixels; text past `max_lines` becomes
+    '...'. A word is a list of (text, bold) pieces drawn without a space between them (a
+    continuation that goes on the prompt's last word: "that" + "'s"); words are separated
+    by one space."""
+    def text_of(line):
+        return " ".join("".join(t for t, _ in word) for word in line)
+
+    fitted = []
+    for word in words:  # a word wider than a line (a long URL) is cut into pieces
+        while length(text_of([word]), size) > width and len(text_of([word])) > 1:
+            flat = [(ch, bold) for t, bold in word for ch in t]
+            cut, lo, hi = 1, 1, len(flat) - 1  # the longest start that fits: bisect
+            while lo <= hi:
+                mid = (lo + hi) // 2
+                if length("".join(c for c, _ in flat[:mid]), size) <= width:
+                    cut, lo = mid, mid + 1
+                else:
+                    hi = mid - 1
+            fitted.append(_pieces(flat[:cut]))
+            word = _pieces(flat[cut:])
+        fitted.append(word)
     lines, line = [], []
-    for piece in pieces:
-        if line and font.getlength(" ".join(w for w, _ in line + [piece])) > width:
+    for word in fitted:
+        if line and length(text_of(line + [word]), size) > width:
             lines.append(line)
             line = []
-        line.append(piece)
+        line.append(word)
     if line:
         lines.append(line)
     if len(lines) > max_lines:
         lines = lines[:max_lines]
         last = lines[-1]
-        while last and font.getlength(" ".join(w for w, _ in last) + " ...") > width:
+        while last and length(text_of(last) + " ...", size) > width:
             last.pop()
-        last.append(("...", False))
+        last.append([("...", False)])
     return lines
+
+
+def _pieces(chars: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """(character, bold) pairs joined into (text, bold) pieces."""
+    out: list[tuple[str, bool]] = []
+    for ch, bold in chars:
+        if out and out[-1][1] == bold:
+            out[-1] = (out[-1][0] + ch, bold)
+        else:
+            out.append((ch, bold))
+    return out
+
+
+def plain_words(text: str, bold: bool = False) -> list[list[tuple[str, bool]]]:
+    return [[(w, bold)] for w in text.split()]
+
+
+def tweet_words(prompt: str, tweet: str) -> list[list[tuple[str, bool]]]:
+    """The tweet as words, the prompt's in bold; the continuation's first word is glued to the
+    prompt's last when the model went on without a space."""
+    rest = tweet[len(prompt):] if tweet.startswith(prompt) else tweet
+    words = plain_words(prompt, bold=True)
+    more = plain_words(rest)
+    if words and more and rest[:1] not in ("", " ") and tweet.startswith(prompt):
+        words[-1] = words[-1] + more.pop(0)
+    return words + more
 
 
 def _robot(draw, x: float, y: float, size: int) -> None:
@@ -106,43 +207,42 @@ def draw_card(names: list[str], handles: list[str], tweets: list[tuple[str, str]
     for i, (name, handle) in enumerate(shown):
         x0 = MARGIN + i * (d + 8)
         draw.ellipse((x0, MARGIN, x0 + d, MARGIN + d), fill=avatar_color(handle))
-        draw.text((x0 + d / 2, MARGIN + d / 2), drawable(initials(name)), font=_font(d * 2 // 5),
-                  fill=PAPER, anchor="mm", stroke_width=1, stroke_fill=PAPER)
+        draw_text(draw, (x0 + d / 2, MARGIN + d / 2), drawable(initials(name)), d * 2 // 5,
+                  PAPER, bold=True, anchor="mm")
     text_x = MARGIN + len(shown) * (d + 8) + 20
-    # "<name> 🤖 AI Bot": the font has no emoji, so the robot is drawn; the names give way
-    # to '...' when too long. The built-in font has no bold either: the stroke makes it bold.
+    # "<name> 🤖 AI Bot": the robot is drawn in the avatar grey; the names give way to '...'
     label = "AI Bot" if len(handles) == 1 else "AI Cyborg"
-    room = WIDTH - MARGIN - text_x - _font(40).getlength(" " + label) - 56
-    title = " ".join(w for w, _ in _wrap([(w, True) for w in drawable(" & ".join(names)).split()],
-                                         40, int(room), 1)[0])
-    bold = {"font": _font(40), "fill": INK, "stroke_width": 1, "stroke_fill": INK}
-    draw.text((text_x, MARGIN + 14), title, **bold)
-    x = text_x + _font(40).getlength(title + " ")
+    room = WIDTH - MARGIN - text_x - length(" " + label, 40) - 56
+    title = " ".join(w for (w, _), in _wrap(plain_words(drawable(" & ".join(names))), 40,
+                                            int(room), 1)[0])
+    draw_text(draw, (text_x, MARGIN + 14), title, 40, INK, bold=True)
+    x = text_x + length(title + " ", 40)
     _robot(draw, x, MARGIN + 12, 40)
-    draw.text((x + 50, MARGIN + 14), label, **bold)
-    at = _wrap([(f"@{h}", False) for h in handles] + [("bot", False)], 28,
+    draw_text(draw, (x + 50, MARGIN + 14), label, 40, INK, bold=True)
+    at = _wrap(plain_words(" ".join(drawable(f"@{h}") for h in handles) + " bot"), 28,
                WIDTH - MARGIN - text_x, 1)[0]
-    draw.text((text_x, MARGIN + 68), " ".join(w for w, _ in at), font=_font(28), fill=GREY)
+    draw_text(draw, (text_x, MARGIN + 68), " ".join(w for (w, _), in at), 28, GREY)
 
     size, lead = 26, 34
     y, bottom = MARGIN + AVATAR + 24, HEIGHT - MARGIN - 44
     for prompt, tweet in tweets:
         prompt, tweet = drawable(prompt), drawable(tweet)
-        rest = tweet[len(prompt):] if tweet.startswith(prompt) else tweet
-        words = [(w, True) for w in prompt.split()] + [(w, False) for w in rest.split()]
+        words = tweet_words(prompt, tweet)
         lines = _wrap(words, size, WIDTH - 2 * MARGIN, 3)
-        if not rest.strip() or y + 12 + len(lines) * lead > bottom:
+        if len(words) <= len(plain_words(prompt)) and tweet.startswith(prompt) or \
+                y + 12 + len(lines) * lead > bottom:
             continue
         draw.line((MARGIN, y, WIDTH - MARGIN, y), fill=RULE, width=2)
         y += 12
         for line in lines:
             x = MARGIN
-            for word, bold in line:
-                draw.text((x, y), word, font=_font(size), fill=INK,
-                          stroke_width=1 if bold else 0, stroke_fill=INK)
-                x += _font(size).getlength(word + " ")
+            for word in line:
+                for text, bold in word:
+                    draw_text(draw, (x, y), text, size, INK, bold=bold)
+                    x += length(text, size)
+                x += length(" ", size)
             y += lead
-    draw.text((MARGIN, HEIGHT - MARGIN), drawable(footer), font=_font(20), fill=GREY, anchor="ls")
+    draw_text(draw, (MARGIN, HEIGHT - MARGIN), drawable(footer), 20, GREY, anchor="ls")
     return img
 
 
