@@ -57,6 +57,9 @@ GRAILBIRD_RE = re.compile(rb"\s*Grailbird\.data\.tweets_\d{4}_\d{2}\s*=\s*")
 GRAILBIRD_INDEX = "data/js/tweet_index.js"
 GRAILBIRD_MONTHS = "data/js/tweets"  # its month files, named like 2015_03.js
 MONTH_RE = re.compile(r"\d{4}_\d{2}\.js")
+# a zip with no manifest: its tweet files by name, in either tree
+ZIP_TWEETS_RE = re.compile(
+    rf"(?:^|/)(?:{TWEETS_NAME_RE.pattern}|{GRAILBIRD_MONTHS}/{MONTH_RE.pattern})$")
 GRAILBIRD_OWNS = {"index.html", "tweets.csv", "README.txt", "css", "img", "js", "lib", "data"}
 BOM = b"\xef\xbb\xbf"
 MAX_MANIFEST = 64 << 20  # bytes: a manifest lists files, it is never this big

@@ -41,6 +41,7 @@ from tweetlm.ingest.scan import (WHITESPACE, WRAP, ExactScanner, Fallback, FastA
                                  FastLinesScanner, ParseError, Segment)
 from tweetlm.ingest.sources import Source
 
+ID_DIGITS = r"^[0-9]{1,19}$"  # a tweet id as text: int64's digits, no sign
 CHUNK = 16 << 20  # bytes scanned at once; also the unit of parallel parsing
 WORKERS = max(2, min(os.cpu_count() or 2, 8))  # segments parsed at once (pyarrow's reader is
 # serial for multi-line records, so parallelism comes from parsing several segments)
@@ -317,22 +318,26 @@ def _parse_ids(rows: pa.Table, source: Source) -> pa.Array:
             return parsed
     except pa.ArrowInvalid:
         pass
-    too_large = pc.and_(pc.equal(pc.utf8_length(ids), 19), pc.greater(ids, "9223372036854775807"))
-    for bad, problem in [(pc.invert(pc.match_substring_regex(ids, r"^[0-9]{1,19}$")),
-                          "is not a tweet id (digits)"), (too_large, "is too large for a tweet id")]:
+    for bad, problem in [(pc.invert(pc.match_substring_regex(ids, ID_DIGITS)),
+                          "is not a tweet id (digits)"),
+                         (_too_large(ids), "is too large for a tweet id")]:
         bad = pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
         if bad.any():
             _fail_row(rows, source, int(np.argmax(bad)), "id", problem)
     raise AssertionError("unreachable: some id failed to parse")
 
 
+def _too_large(ids: pa.Array) -> pa.Array:
+    """Where a string of 19 digits is past int64 (compared as text: same length)."""
+    return pc.and_(pc.equal(pc.utf8_length(ids), 19), pc.greater(ids, "9223372036854775807"))
+
+
 def _edited_to(latest: pa.ChunkedArray, ids: pa.Array) -> pa.Array:
     """int64 ids of the latest versions, null where the tweet is its own latest version or
     the chain's last id is not an id (the tweet is then kept as it is)."""
     latest = latest.combine_chunks()
-    plausible = pc.and_(pc.match_substring_regex(latest, r"^[0-9]{1,19}$"),
-                        pc.or_(pc.less(pc.utf8_length(latest), 19),
-                               pc.less_equal(latest, "9223372036854775807")))
+    plausible = pc.and_(pc.match_substring_regex(latest, ID_DIGITS),
+                        pc.invert(_too_large(latest)))
     parsed = pc.if_else(plausible, latest, pa.scalar(None, pa.string())).cast(pa.int64())
     return pc.if_else(pc.equal(parsed, ids), pa.scalar(None, pa.int64()), parsed)
 

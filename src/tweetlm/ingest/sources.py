@@ -27,8 +27,6 @@ from tweetlm.ingest import archive
 
 SKIP_NAMES = {"thumbs.db", "desktop.ini", "__macosx"}
 SKIP_PREFIXES = ("readme", "license", "licence")
-# by name, when the zip has no manifest: tweets.js and its parts, Grailbird's month files
-ZIP_TWEETS_RE = re.compile(r"(?:^|/)(?:tweets?(?:-part\d+)?|data/js/tweets/\d{4}_\d{2})\.js$")
 
 
 @dataclass
@@ -210,7 +208,7 @@ def _zip_sources(path: Path, rel: str, max_archive_mb: int) -> tuple[list[Source
         raise TweetlmError(f"{show_path(path)}: cannot unpack its manifest ({first_line(e)}): "
                            "unzip the archive into the folder instead")
     if listed is None:
-        listed = [i.filename for i in files if ZIP_TWEETS_RE.search(i.filename)]
+        listed = [i.filename for i in files if archive.ZIP_TWEETS_RE.search(i.filename)]
     wanted = set(listed)
     members = [i for i in files if i.filename in wanted]
     if not members:
