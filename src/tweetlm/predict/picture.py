@@ -29,7 +29,6 @@ INK, GREY, RULE, PAPER = (15, 20, 25), (83, 100, 113), (207, 217, 222), (255, 25
 FONTS = Path(__file__).with_name("fonts")
 FONT_FILES = ("DejaVuSans.ttf", "DroidSansFallbackFull.ttf", "NanumGothic.ttf",
               "Symbola.ttf")  # tried in this order, character by character
-FALLBACKS = {"\n": " ", "\t": " ", "\u00a0": " "}
 MISSING = "\U0010fffd"  # a private-use code point: every font draws its missing-glyph box
 
 
@@ -65,7 +64,6 @@ def drawable(text: str) -> str:
     """`text` on one line, with what no font can draw transliterated (é -> e) or left out."""
     out = []
     for ch in text:
-        ch = FALLBACKS.get(ch, ch)
         if ch.isspace():
             out.append(" ")
         elif _invisible(ch):
@@ -174,10 +172,12 @@ def plain_words(text: str, bold: bool = False) -> list[list[tuple[str, bool]]]:
 def tweet_words(prompt: str, tweet: str) -> list[list[tuple[str, bool]]]:
     """The tweet as words, the prompt's in bold; the continuation's first word is glued to the
     prompt's last when the model went on without a space."""
-    rest = tweet[len(prompt):] if tweet.startswith(prompt) else tweet
     words = plain_words(prompt, bold=True)
+    if not tweet.startswith(prompt):
+        return words + plain_words(tweet)
+    rest = tweet[len(prompt):]
     more = plain_words(rest)
-    if words and more and rest[:1] not in ("", " ") and tweet.startswith(prompt):
+    if words and more and not rest.startswith(" "):
         words[-1] = words[-1] + more.pop(0)
     return words + more
 
@@ -229,8 +229,8 @@ def draw_card(names: list[str], handles: list[str], tweets: list[tuple[str, str]
         prompt, tweet = drawable(prompt), drawable(tweet)
         words = tweet_words(prompt, tweet)
         lines = _wrap(words, size, WIDTH - 2 * MARGIN, 3)
-        if len(words) <= len(plain_words(prompt)) and tweet.startswith(prompt) or \
-                y + 12 + len(lines) * lead > bottom:
+        generated = any(not bold for word in words for _, bold in word)
+        if not generated or y + 12 + len(lines) * lead > bottom:
             continue
         draw.line((MARGIN, y, WIDTH - MARGIN, y), fill=RULE, width=2)
         y += 12
