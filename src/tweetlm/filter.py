@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import html
 import re
-import sys
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -64,7 +63,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tweetlm.core import layout
-from tweetlm.core.errors import TweetlmError, first_line
+from tweetlm.core.errors import TweetlmError, first_line, warn
 from tweetlm.core.outputs import atomic_path, write_json
 from tweetlm.core.params import Params
 
@@ -390,6 +389,6 @@ def main(handle: str, params: Params) -> None:
         f"{stats_path}"
     )
     if not stats["kept"]:
-        print(f"tweetlm: warning: no tweet of {handle!r} passed the filters", file=sys.stderr)
+        warn(f"no tweet of {handle!r} passed the filters")
     for warning in warnings:
-        print(f"tweetlm: warning: {warning}", file=sys.stderr)
+        warn(warning)

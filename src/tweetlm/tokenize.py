@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import zlib
 from dataclasses import asdict
 from pathlib import Path
@@ -47,7 +46,7 @@ import numpy as np
 from tweetlm import pretrained, tracking
 from tweetlm.balance import balance, oversampling_warnings
 from tweetlm.core import layout
-from tweetlm.core.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError, warn
 from tweetlm.core.outputs import atomic_path, read_json, write_json
 from tweetlm.core.params import Params
 
@@ -280,6 +279,6 @@ def main(name: str, params: Params) -> None:
                       f"{n['balanced_chars']:,} characters")
         for warning in oversampling_warnings(name, meta.get("balance", {}),
                                              params.tokenize.max_oversampling):
-            print(f"tweetlm: warning: {warning}", file=sys.stderr)
+            warn(warning)
         tracking.log_summary(run, {f"{s}/{k}": v for s, d in split.items() for k, v in d.items()})
         tracking.log_artifact(run, f"tokenized-{name}", "dataset", bot.tokenized, metadata=meta)

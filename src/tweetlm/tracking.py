@@ -26,12 +26,11 @@ run cost seconds and disk for nothing.
 from __future__ import annotations
 
 import os
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from tweetlm.core.errors import first_line
+from tweetlm.core.errors import first_line, warn
 from tweetlm.core.params import Params
 
 MODES = ("offline", "online", "disabled")
@@ -68,7 +67,7 @@ def stage_run(stage: str, name: str, params: Params, config: dict | None = None)
                                     init_timeout=30),
         )
     except Exception as e:  # noqa: BLE001 - tracking must never stop a stage
-        _warn(f"W&B tracking is off for this {stage} run: {first_line(e)}")
+        warn(f"W&B tracking is off for this {stage} run: {first_line(e)}")
         yield None
         return
     _inputs[run.id] = {}
@@ -88,7 +87,7 @@ def log_artifact(run, name: str, type: str, *paths: Path | str, metadata: dict |
     try:
         run.log_artifact(_artifact(name, type, paths, metadata))
     except Exception as e:  # noqa: BLE001
-        _warn(f"W&B could not log artifact {name}: {first_line(e)}")
+        warn(f"W&B could not log artifact {name}: {first_line(e)}")
 
 
 def use_artifact(run, name: str, type: str, *paths: Path | str, metadata: dict | None = None):
@@ -104,7 +103,7 @@ def use_artifact(run, name: str, type: str, *paths: Path | str, metadata: dict |
         else:
             run.use_artifact(artifact)
     except Exception as e:  # noqa: BLE001
-        _warn(f"W&B could not record input {name}: {first_line(e)}")
+        warn(f"W&B could not record input {name}: {first_line(e)}")
 
 
 def log(run, metrics: dict, step: int | None = None) -> None:
@@ -136,8 +135,5 @@ def _quietly(fn) -> None:
     try:
         fn()
     except Exception as e:  # noqa: BLE001
-        _warn(f"W&B: {first_line(e)}")
+        warn(f"W&B: {first_line(e)}")
 
-
-def _warn(message: str) -> None:
-    print(f"tweetlm: warning: {message}", file=sys.stderr)

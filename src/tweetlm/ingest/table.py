@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from tweetlm.core import layout
-from tweetlm.core.errors import TweetlmError, show_path
+from tweetlm.core.errors import TweetlmError, show_path, warn
 from tweetlm.ingest.read import WORKERS, read_source
 from tweetlm.ingest.sources import Source, find_sources
 
@@ -109,14 +109,12 @@ def read_all(sources: list[Source], report: Report) -> pa.Table | None:
             report.dated_by_id += dated_by_id
             if no_text:
                 report.no_text[source.name] = no_text
-                bar.write(f"tweetlm: warning: {source.shown}: {no_text} tweet(s) have "
-                          "no text; skipped", file=sys.stderr)
+                warn(f"{source.shown}: {no_text} tweet(s) have no text; skipped", bar.write)
             if cut_line is not None:
                 report.cut_lines[source.name] = cut_line
-                bar.write(f"tweetlm: warning: {source.shown}:{cut_line}: the last line "
-                          "is cut mid-record (the stream or download stopped while writing it): "
-                          f"dropped it, read the {rows.num_rows + no_text} complete record(s) "
-                          "before it", file=sys.stderr)
+                warn(f"{source.shown}:{cut_line}: the last line is cut mid-record (the stream "
+                     "or download stopped while writing it): dropped it, read the "
+                     f"{rows.num_rows + no_text} complete record(s) before it", bar.write)
             n = rows.num_rows
             fmt = pc.if_else(rows.column("v2"), "v2", "archive" if archive else "v1.1")
             rows = rows.drop_columns(["v2"]).append_column("format", fmt)
@@ -143,10 +141,10 @@ def warn_truncated(rows: pa.Table, chosen: pa.Array, raw_dir, report: Report) ->
     for entry in pc.value_counts(files).to_pylist():
         name, n = entry["values"], entry["counts"]
         report.truncated[name] = n
-        print(f"tweetlm: warning: {show_path(Path(raw_dir) / name)}: {n} tweet(s) have text cut "
-              "short ('truncated': true): kept as cut; a v1.1 timeline saved without "
-              "tweet_mode='extended' has them, save it again with tweet_mode='extended' to "
-              "train on their full text", file=sys.stderr)
+        warn(f"{show_path(Path(raw_dir) / name)}: {n} tweet(s) have text cut short "
+             "('truncated': true): kept as cut; a v1.1 timeline saved without "
+             "tweet_mode='extended' has them, save it again with tweet_mode='extended' to "
+             "train on their full text")
 
 
 def progress(total: int) -> tqdm:

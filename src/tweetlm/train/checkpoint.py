@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from tweetlm.core.errors import TweetlmError, first_line
+from tweetlm.core.errors import TweetlmError, first_line, warn
 from tweetlm.core.outputs import atomic_path
 from tweetlm.core.params import Params
 
@@ -96,8 +96,7 @@ class Checkpoints:
         try:  # tensors and plain containers only: nothing in it can run code
             saved = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001
-            print(f"tweetlm: warning: ignoring unreadable checkpoint {self.path} ({e})",
-                  file=sys.stderr)
+            warn(f"ignoring unreadable checkpoint {self.path} ({e})")
             return None
         try:  # the fingerprint makes a mismatch unlikely; the model is half-loaded if it happens
             restore(model, saved.pop("model"))
