@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers.params import make_params
+from helpers.stages import run_stages
 from helpers.tinymodel import ARCHITECTURES, save_tiny_causal_lm, tweets, write_tweets
 
 from tweetlm import card, predict, pretrained, tokenize, train
@@ -42,14 +43,7 @@ def built(request, tmp_path_factory):
     write_tweets(root / layout.processed(NAME), tweets(300, seed=31))
     (root / layout.stats(NAME)).parent.mkdir(parents=True)
     (root / layout.stats(NAME)).write_text(json.dumps(STATS))
-    mp = pytest.MonkeyPatch()
-    mp.chdir(root)
-    mp.setenv("WANDB_MODE", "disabled")
-    try:
-        for stage in (tokenize, train, predict, card):
-            stage.main(NAME, params)
-    finally:
-        mp.undo()
+    run_stages(root, NAME, params, tokenize, train, predict, card, wandb="disabled")
     return arch, root, params
 
 

@@ -15,10 +15,11 @@ import pytest
 import yaml
 from helpers.params import shipped_raw
 from helpers.project import ROOT
+from helpers.stages import run_stages
 from helpers.tinymodel import tweets, write_tweets
 
 from tweetlm import tokenize
-from tweetlm.core.params import parse_params
+from tweetlm.core.params import load_params, parse_params
 
 NAME = "alice"
 SMALL = {  # as tests/test_train.py: a tiny GPT-2 that learns in seconds
@@ -65,14 +66,7 @@ def tokenized(tmp_path_factory):
     root = tmp_path_factory.mktemp("ddp-data")
     write_tweets(root / "data/processed" / NAME / "tweets.parquet", tweets(400, seed=11))
     write_params(root)
-    cwd = Path.cwd()
-    os.chdir(root)
-    try:
-        from tweetlm.core.params import load_params
-
-        tokenize.main(NAME, load_params())
-    finally:
-        os.chdir(cwd)
+    run_stages(root, NAME, load_params(root / "params.yaml"), tokenize)
     return root / "data/tokenized" / NAME
 
 

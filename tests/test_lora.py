@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers.params import make_params
+from helpers.stages import run_stages
 from helpers.tinymodel import save_tiny_causal_lm, tweets, write_tweets
 
 from tweetlm import tokenize, train
@@ -39,13 +40,7 @@ def base(tmp_path_factory) -> Path:
 def tokenized(base, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("tokenized")
     write_tweets(root / layout.processed(NAME), tweets(300, seed=41))
-    mp = pytest.MonkeyPatch()
-    mp.chdir(root)
-    mp.setenv("WANDB_MODE", "disabled")
-    try:
-        tokenize.main(NAME, lora_params(base))
-    finally:
-        mp.undo()
+    run_stages(root, NAME, lora_params(base), tokenize, wandb="disabled")
     return root / layout.bot(NAME).tokenized
 
 
@@ -61,13 +56,7 @@ def workdir(tmp_path, monkeypatch, tokenized) -> Path:
 def trained(base, tokenized, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("trained")
     shutil.copytree(tokenized, root / layout.bot(NAME).tokenized)
-    mp = pytest.MonkeyPatch()
-    mp.chdir(root)
-    mp.setenv("WANDB_MODE", "disabled")
-    try:
-        train.main(NAME, lora_params(base))
-    finally:
-        mp.undo()
+    run_stages(root, NAME, lora_params(base), train, wandb="disabled")
     return root
 
 

@@ -2,7 +2,6 @@
 the generation_config.json that makes `pipeline('text-generation')` sample the same way."""
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers.params import make_params
-from helpers.stages import write_params
+from helpers.stages import run_stages, write_params
 from helpers.tinymodel import save_tiny_gpt2
 from PIL import Image
 
@@ -58,17 +57,12 @@ def loaded(model_dir):
 def ran(model_dir):
     """`tweetlm predict alice` run twice in one project folder: the two outputs."""
     root = model_dir.parents[1]
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        runs = []
-        for _ in range(2):
-            predict.main("alice", predict_params())
-            runs.append({name: (root / name).read_bytes() for name in (
-                "reports/alice/predictions.json", "reports/alice/predictions.png",
-                "models/alice/generation_config.json")})
-    finally:
-        os.chdir(cwd)
+    runs = []
+    for _ in range(2):
+        run_stages(root, "alice", predict_params(), predict)
+        runs.append({name: (root / name).read_bytes() for name in (
+            "reports/alice/predictions.json", "reports/alice/predictions.png",
+            "models/alice/generation_config.json")})
     return root, runs
 
 
@@ -211,9 +205,8 @@ def test_a_continuation_without_a_space_is_drawn_without_one():
     spaced = picture.tweet_words("I think that", "I think that it is")
     assert spaced[2:] == [[("that", True)], [("it", False)], [("is", False)]]
     # drawn: "that's" takes the width of "that's", not of "that 's"
-    for size in (26,):
-        line = picture._wrap(glued, size, 2000, 1)[0]
-        assert "".join(t for t, _ in line[2]) == "that's"
+    line = picture._wrap(glued, 26, 2000, 1)[0]
+    assert "".join(t for t, _ in line[2]) == "that's"
     a = picture.draw_card(["A"], ["a"], [("I think that", "I think that's great")], "f")
     b = picture.draw_card(["A"], ["a"], [("I think that", "I think that 's great")], "f")
     assert a.tobytes() != b.tobytes()

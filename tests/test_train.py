@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from helpers.params import make_params
+from helpers.stages import run_stages
 from helpers.tinymodel import tweets, write_tweets
 
 from tweetlm import tokenize, train
@@ -41,14 +42,7 @@ def small_params(**overrides) -> Params:
 def tokenized_once(tmp_path_factory):
     root = tmp_path_factory.mktemp("tokenized")
     write_tweets(root / "data/processed" / NAME / "tweets.parquet", tweets(400, seed=11))
-    cwd = Path.cwd()
-    import os
-
-    os.chdir(root)
-    try:
-        tokenize.main(NAME, small_params())
-    finally:
-        os.chdir(cwd)
+    run_stages(root, NAME, small_params(), tokenize)
     return root / "data/tokenized" / NAME
 
 

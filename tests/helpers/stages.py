@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from helpers.params import shipped_raw
 from PIL import Image
@@ -21,6 +22,18 @@ def write_params(root: Path, **sections) -> Path:
     path = Path(root) / "params.yaml"
     path.write_text(yaml.safe_dump({**shipped_raw(), **sections}, sort_keys=False))
     return path
+
+
+def run_stages(root: Path, name: str, params, *stages, wandb: str | None = None) -> None:
+    """Each stage's main(name, params), in order, run in the folder `root` (what `tweetlm
+    <stage>` does there; module-scoped fixtures have no monkeypatch), W&B in mode `wandb`
+    when given."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        if wandb:
+            mp.setenv("WANDB_MODE", wandb)
+        for stage in stages:
+            stage.main(name, params)
 
 
 def write_card_inputs(root: Path, bot: str, metrics: dict, predictions: dict,
