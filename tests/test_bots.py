@@ -277,7 +277,7 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
     lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
     data_deps = {d["path"] for d in lock["tokenize@alice"]["deps"]
                  if not d["path"].startswith("src/")}
-    assert data_deps == {"reports/params.ok", "data/processed/alice/tweets.parquet"}
+    assert data_deps == {"reports/params/tokenize.json", "data/processed/alice/tweets.parquet"}
     assert "balance" not in json.loads((root / "data/tokenized/alice/meta.json").read_text())
 
     # bob gains a retweet: his kept tweets are the same, his counts are not. The bot's tokenize

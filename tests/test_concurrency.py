@@ -7,9 +7,10 @@ over its own stages, side by side.
   (two of the handles have the same tweets, so their runs write the same cache objects
   at the same time).
 - Why the plain way is refused: `dvc repro <stage>@<h>` also checks the shared upstream
-  `validate`, which takes a write lock on reports/params.ok, the stamp every running stage
-  of another handle holds a read lock on: DVC stops it ("is busy") rather than wait. A
-  handle's own stages only read the stamp, so they run beside the other handles' stages.
+  `validate`, which takes a write lock on the params stamps (reports/params/), one of which
+  every running stage of another handle holds a read lock on: DVC stops it ("is busy")
+  rather than wait. A handle's own stages only read their stamps, so they run beside the
+  other handles' stages.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pytest
 import yaml
 
 from helpers.project import BIN, Project, clone, copy_project, ran_stages
+from tweetlm.core import layout
 from tweetlm.sample import write_sample
 
 # DVC's own graph code warns about pygtrie internals; nothing of ours
@@ -116,14 +118,14 @@ def test_handles_built_side_by_side_end_like_a_serial_build(validated, tmp_path)
 
 
 def test_a_stage_of_another_handle_blocks_the_plain_repro_not_a_handle_chain(validated, tmp_path):
-    """Hold reports/params.ok for reading, as a running ingest@<other> does (DVC's own
+    """Hold reports/params/ingest.json for reading, as a running ingest@<other> does (DVC's own
     rwlock, under this live process's pid): `dvc repro filter@bob` is refused at `validate`,
     the handle's own stages run."""
     from dvc.repo import Repo
     from dvc.rwlock import rwlock
 
     project = clone(validated, tmp_path / "project")
-    stamp = str(project.root / "reports/params.ok")
+    stamp = str(project.root / layout.params_stamp("ingest"))
     with Repo(str(project.root)) as repo, \
             rwlock(repo.tmp_dir, repo.fs, "ingest@ann (held by the test)", [stamp], [], False):
         refused = project.dvc("--wait-for-lock", "repro", "filter@bob", check=False)

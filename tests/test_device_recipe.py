@@ -60,6 +60,6 @@ def test_stage_timer_splits_a_stage(tmp_path):
     assert record["stage"] == "validate" and record["exit"] == 0
     parts = ("startup_s", "imports_s", "load_s", "work_s", "saving_s", "tracking_s")
     assert all(record[k] >= 0 for k in parts)
-    assert record["imports_s"] > 0 and record["saving_s"] > 0  # pydantic; reports/params.ok
+    assert record["imports_s"] > 0 and record["saving_s"] > 0  # pydantic; reports/params/
     assert sum(record[k] for k in parts) <= record["wall_s"] + 0.02
-    assert (tmp_path / "reports/params.ok").is_file()
+    assert (tmp_path / "reports/params/train.json").is_file()

@@ -2,10 +2,12 @@
 
 A stage's src/tweetlm deps must be exactly the code running it imports (a missing one means
 an edit does not rerun it; an extra one means needless reruns), and its params exactly the
-params.yaml keys its code reads. Code is named in dvc.yaml by file or folder: every stage
-depends on src/tweetlm/__init__.py and on the shared core (the folder src/tweetlm/core), and
-on each other tweetlm module it imports by its .py file, or, for a module inside a package, by
-the package's folder (src/tweetlm/ingest: any file in it). Stages are resolved by DVC itself
+params.yaml keys its code reads: layout.STAGE_PARAMS, which `validate` writes to the stamp
+reports/params/<stage>.json that the stage depends on instead of `params:`. Code is named in
+dvc.yaml by file or folder: every stage depends on the shared core (the folder
+src/tweetlm/core), and on each other tweetlm module it imports by its .py file, or, for a
+module inside a package, by the package's folder (src/tweetlm/ingest: any file in it); never
+on src/tweetlm/__init__.py, which holds the version only (checked here). Stages are resolved by DVC itself
 (foreach expanded), and the imports are found twice: statically, by walking every import
 statement (function-level ones included) from the stage module, and, for the data stages,
 dynamically, by running the stage and listing the tweetlm modules loaded.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +31,7 @@ import yaml
 
 from helpers.params import shipped_raw
 from helpers.project import ROOT, clone, copy_project
+from tweetlm.core import layout
 
 
 # DVC's own graph code warns about pygtrie internals; nothing of ours
@@ -63,23 +67,24 @@ def module_exists(module: str) -> bool:
     return module_file(module).is_file()
 
 
-def dep_of(module: str) -> str:
-    """The dvc.yaml dep that covers a tweetlm module: `tweetlm` -> src/tweetlm/__init__.py,
-    a top-level module -> its .py file, anything in a package (tweetlm.core.cli, tweetlm.ingest,
-    tweetlm.ingest.parse) -> the package's folder (src/tweetlm/core, src/tweetlm/ingest)."""
+def dep_of(module: str) -> str | None:
+    """The dvc.yaml dep that covers a tweetlm module: a top-level module -> its .py file,
+    anything in a package (tweetlm.core.cli, tweetlm.ingest, tweetlm.ingest.parse) -> the
+    package's folder (src/tweetlm/core, src/tweetlm/ingest); `tweetlm` itself -> none (its
+    __init__.py holds the version only, see test_the_package_init_holds_the_version_only)."""
     parts = module.split(".")[1:]
     if not parts:
-        return (SRC / "__init__.py").relative_to(ROOT).as_posix()
+        return None
     top = SRC / parts[0]
     return (top if top.is_dir() else top.with_suffix(".py")).relative_to(ROOT).as_posix()
 
 
 def deps_of(modules: set[str]) -> set[str]:
-    return {dep_of(m) for m in modules}
+    return {dep_of(m) for m in modules} - {None}
 
 
 def test_dep_of_maps_modules_to_files_and_package_folders():
-    assert dep_of("tweetlm") == "src/tweetlm/__init__.py"
+    assert dep_of("tweetlm") is None
     assert dep_of("tweetlm.core") == dep_of("tweetlm.core.cli") == "src/tweetlm/core"
     assert dep_of("tweetlm.filter") == "src/tweetlm/filter.py"
     assert dep_of("tweetlm.ingest") == dep_of("tweetlm.ingest.anything") == "src/tweetlm/ingest"
@@ -145,7 +150,8 @@ def import_closure(module: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def stages() -> dict:
-    """Stage name (`filter@sample`) -> {name: `filter`, src deps, params}, resolved by DVC."""
+    """Stage name (`filter@sample`) -> {name: `filter`, src deps, other deps, params},
+    resolved by DVC."""
     from dvc.repo import Repo
 
     with Repo(str(ROOT)) as repo:
@@ -155,6 +161,7 @@ def stages() -> dict:
             resolved[stage.name] = {
                 "name": stage.name.split("@")[0],
                 "src": {d for d in deps if d.startswith("src/tweetlm/")},
+                "data": {d for d in deps if not d.startswith("src/tweetlm/")},
                 "params": {(p.def_path, key) for p in stage.params for key in (p.params or [""])},
             }
     return resolved
@@ -223,9 +230,24 @@ STAGE_NAMES = list(STAGE_MODULES)
 
 
 @pytest.mark.parametrize("name", STAGE_NAMES, ids=STAGE_NAMES)
-def test_every_stage_depends_on_the_package_init_and_the_core(name, stages):
+def test_every_stage_depends_on_the_core_not_the_package_init(name, stages):
     for stage in instances(stages, name):
-        assert {"src/tweetlm/__init__.py", "src/tweetlm/core"} <= stage["src"], stage["src"]
+        assert "src/tweetlm/core" in stage["src"] and "src/tweetlm/__init__.py" not in stage["src"]
+
+
+def test_the_package_init_holds_the_version_only():
+    """Why no stage depends on src/tweetlm/__init__.py although every stage imports it: it
+    holds a docstring and __version__, which no stage writes into an output (the card does not
+    quote it), so bumping the version for a release reruns nothing. Code added there would
+    run in every stage unseen by DVC: this fails first."""
+    tree = ast.parse((SRC / "__init__.py").read_text(encoding="utf-8"))
+    doc, *rest = tree.body
+    assert isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)
+    assert [ast.unparse(n).split(" = ")[0] for n in rest] == ["__version__"]
+    assert isinstance(rest[0], ast.Assign) and isinstance(rest[0].value, ast.Constant)
+    users = sorted(p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")
+                   if re.search(r"tweetlm\.__version__|import __version__", p.read_text()))
+    assert users == ["core/cli.py"]  # `tweetlm --version`: nothing a stage writes
 
 
 @pytest.mark.parametrize("name", STAGE_NAMES, ids=STAGE_NAMES)
@@ -316,28 +338,49 @@ def test_params_checker_on_known_code():
     assert params_mismatch({"model"}, {"model.base"}) == ({"model"}, set())
 
 
-@pytest.mark.parametrize("name", STAGE_NAMES[1:], ids=STAGE_NAMES[1:])
-def test_params_are_exactly_what_the_code_reads(name, stages):
+PARAM_STAGES = list(layout.STAGE_PARAMS)
+
+
+@pytest.mark.parametrize("name", PARAM_STAGES, ids=PARAM_STAGES)
+def test_params_are_exactly_what_the_code_reads(name):
     require_module(name)
     stage_module = f"tweetlm.{STAGE_MODULES[name]}"
     read = params_read(import_closure(stage_module), stage_module)
-    for stage in instances(stages, name):
-        assert all(file == "params.yaml" for file, _ in stage["params"]), stage["params"]
-        declared = {key for _, key in stage["params"]}
-        assert "" not in declared, f"{name} depends on all of params.yaml"
-        missing, unused = params_mismatch(read, declared)
-        assert not missing and not unused, (
-            f"{name}: code reads {sorted(missing)} that dvc.yaml does not declare; "
-            f"dvc.yaml declares {sorted(unused)} that the code never reads"
-        )
+    declared = set(layout.STAGE_PARAMS[name])
+    missing, unused = params_mismatch(read, declared)
+    assert not missing and not unused, (
+        f"{name}: code reads {sorted(missing)} that layout.STAGE_PARAMS does not list; "
+        f"it lists {sorted(unused)} that the code never reads"
+    )
 
 
-def test_data_stages_depend_on_their_own_section_only(stages):
+@pytest.mark.parametrize("name", STAGE_NAMES, ids=STAGE_NAMES)
+def test_a_stage_depends_on_its_own_params_stamp_only(name, stages):
+    """dvc.yaml: validate reads all of params.yaml and writes every stamp; every other stage
+    (bots' too: bot-train@x is train's code) depends on its own stamp, never on params.yaml
+    itself, so DVC parses params.yaml once per run."""
+    stamps = {layout.params_stamp(s).as_posix() for s in layout.STAGE_PARAMS}
+    for stage in [s for s in stages.values() if s["name"].removeprefix("bot-") == name]:
+        if name == "validate":
+            assert stage["params"] == {("params.yaml", "")}
+            continue
+        assert stage["params"] == set(), f"{name}: {stage['params']}"
+        expected = {layout.params_stamp(name).as_posix()} if name in layout.STAGE_PARAMS else set()
+        assert stage["data"] & stamps == expected, (name, stage["data"])
+
+
+def test_validate_writes_every_stamp():
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        (validate,) = [s for s in repo.index.stages if s.name == "validate"]
+        assert {o.def_path for o in validate.outs} == {
+            layout.params_stamp(s).as_posix() for s in layout.STAGE_PARAMS}
+
+
+def test_data_stages_read_their_own_section_only():
     for name in ("ingest", "filter"):
-        for stage in instances(stages, name):
-            assert stage["params"] == {("params.yaml", name)}
-    for stage in instances(stages, "validate"):  # validate checks the whole file
-        assert stage["params"] == {("params.yaml", "")}
+        assert layout.STAGE_PARAMS[name] == (name,)
 
 
 # --- dynamic: run the data stages and list what they loaded ---

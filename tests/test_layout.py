@@ -24,6 +24,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:_NoneStep.value:DeprecationWarni
 HANDLE, OTHER, BOT = "alice", "bob", "alice-bob"
 
 
+stamp = layout.params_stamp  # a stage's params dependency, written by validate
+
+
 def paths(*items) -> set[str]:
     """POSIX strings of paths and lists of paths."""
     found = set()
@@ -64,12 +67,12 @@ def model_stages(name: str) -> dict[str, dict]:
     b = layout.bot(name)
     return {
         "train": {"outs": paths(b.model_files, b.adapter), "metrics": paths(b.train_metrics),
-                  "plots": paths(b.train_plots), "deps": paths(layout.PARAMS_OK, b.tokenized)},
+                  "plots": paths(b.train_plots), "deps": paths(stamp("train"), b.tokenized)},
         "predict": {"outs": paths(b.generation_config, b.predictions, b.picture),
                     "metrics": paths(b.predict_metrics), "plots": set(),
-                    "deps": paths(layout.PARAMS_OK, b.model_files, b.train_tweets)},
+                    "deps": paths(stamp("predict"), b.model_files, b.train_tweets)},
         "card": {"outs": paths(b.card, b.thumbnail), "metrics": set(), "plots": set(),
-                 "deps": paths(layout.PARAMS_OK, b.stats, b.train_metrics, b.predictions,
+                 "deps": paths(stamp("card"), b.stats, b.train_metrics, b.predictions,
                                b.picture, [b.model / "config.json", b.model / "model.safetensors"])},
     }
 
@@ -79,23 +82,23 @@ def expected_for(h: str) -> dict[str, dict]:
     the stages of handle `h`, the bot's and the two that run once."""
     b = layout.bot(h)
     stages = {
-        "validate": {"outs": paths(layout.PARAMS_OK), "metrics": set(), "plots": set(),
+        "validate": {"outs": paths(*map(stamp, layout.STAGE_PARAMS)), "metrics": set(), "plots": set(),
                      "deps": set()},
         "sample": {"outs": paths(layout.raw_dir(layout.SAMPLE_HANDLE)), "metrics": set(),
                    "plots": set(), "deps": set()},
         f"ingest@{h}": {"outs": paths(layout.interim(h)), "metrics": set(), "plots": set(),
-                        "deps": paths(layout.PARAMS_OK, layout.raw_dir(h))},
+                        "deps": paths(stamp("ingest"), layout.raw_dir(h))},
         f"filter@{h}": {"outs": paths(layout.processed(h)), "metrics": paths(layout.stats(h)),
-                        "plots": set(), "deps": paths(layout.PARAMS_OK, layout.interim(h))},
+                        "plots": set(), "deps": paths(stamp("filter"), layout.interim(h))},
         f"tokenize@{h}": {"outs": paths(b.tokenized), "metrics": set(), "plots": set(),
-                          "deps": paths(layout.PARAMS_OK, layout.processed(h))},
+                          "deps": paths(stamp("tokenize"), layout.processed(h))},
     }
     stages.update({f"{stage}@{h}": spec for stage, spec in model_stages(h).items()})
     bot = layout.bot(BOT)
     # a bot's tokenize reads every handle's data: the folders that hold them (see dvc.yaml)
     stages[f"bot-tokenize@{BOT}"] = {
         "outs": paths(bot.tokenized), "metrics": paths(bot.stats), "plots": set(),
-        "deps": paths(layout.PARAMS_OK, layout.interim(h).parents[1], layout.processed(h).parents[1]),
+        "deps": paths(stamp("tokenize"), layout.interim(h).parents[1], layout.processed(h).parents[1]),
     }
     stages.update({f"bot-{stage}@{BOT}": spec for stage, spec in model_stages(BOT).items()})
     return stages

@@ -3,6 +3,7 @@
 params.yaml is the one source of values: no key has a default, so a missing one fails too.
 """
 
+import json
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import yaml
 
 import tweetlm
 from helpers.params import make_params, shipped_raw
+from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params, check_name, load_params
 
@@ -162,20 +164,38 @@ def test_cli_rejects_bad_params_in_a_second_without_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip() == "tweetlm: error: params.yaml: train.epochs: expected a number, got string 'four'"
     assert "Traceback" not in proc.stderr
-    assert not (tmp_path / "reports" / "params.ok").exists()
+    assert not (tmp_path / "reports").exists()  # no stamp written
     assert elapsed < 5  # validation imports no ML library
 
 
-def test_cli_validate_writes_the_gate_stamp(tmp_path):
+def test_cli_validate_writes_each_stages_params(tmp_path):
+    """reports/params/<stage>.json: the stage's keys as validated. Changing a key changes the
+    stamps of the stages that read it and leaves the others byte for byte (DVC reruns a stage
+    when its stamp's hash changes)."""
+    def stamps() -> dict[str, bytes]:
+        subprocess.run([TWEETLM, "validate"], cwd=tmp_path, check=True)
+        return {stage: (tmp_path / layout.params_stamp(stage)).read_bytes()
+                for stage in layout.STAGE_PARAMS}
+
     write(tmp_path, shipped())
-    subprocess.run([TWEETLM, "validate"], cwd=tmp_path, check=True)
-    first = (tmp_path / "reports" / "params.ok").read_bytes()
+    first = stamps()
+    assert json.loads(first["train"]) == {"train": shipped()["train"], "model": shipped()["model"]}
+    tokenize = json.loads(first["tokenize"])
+    assert tokenize["model.tiny.n_positions"] == shipped()["model"]["tiny"]["n_positions"]
+    assert set(tokenize) == set(layout.STAGE_PARAMS["tokenize"])
+
     data = shipped()
     data["train"]["epochs"] = 2
     write(tmp_path, data)
-    subprocess.run([TWEETLM, "validate"], cwd=tmp_path, check=True)
-    # Constant content: passing validation never changes the hash stages depend on.
-    assert (tmp_path / "reports" / "params.ok").read_bytes() == first
+    second = stamps()
+    assert {s for s in first if first[s] != second[s]} == {"train", "card"}
+    assert json.loads(second["card"])["train"]["epochs"] == 2
+
+    data["model"]["tiny"]["n_layer"] = 3  # train reads all of model; tokenize not n_layer
+    data["handles"] = ["sample", "someone"]  # what the graph holds, no stage's input
+    write(tmp_path, data)
+    third = stamps()
+    assert {s for s in first if second[s] != third[s]} == {"train"}
 
 
 def test_cli_refuses_unsafe_names_before_touching_paths(tmp_path):

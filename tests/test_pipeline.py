@@ -14,6 +14,7 @@ import yaml
 
 from helpers.project import Project, clone, copy_project, ran_stages
 from helpers.tinymodel import tweets
+from tweetlm.core import layout
 from tweetlm.filter import (clean_text_reference, is_retweet_reference, is_short_reference,
                             language_code)
 
@@ -91,20 +92,29 @@ def test_changing_min_words_reruns_only_validate_and_filter(project_built):
     before_lock, before_stats = lock(project_built), stats(project_built)
     project_built.set_params(**{"filter.min_words": 6})
 
+    # DVC names the key; validate is the one stage that reads params.yaml itself
     changed = status(project_built, *DATA_STAGES)
-    assert set(changed) == {"validate", "filter@sample"}, changed
-    assert changed["filter@sample"] == [{"changed deps": {"params.yaml": {"filter": "modified"}}}]
+    assert changed == {"validate": [{"changed deps": {"params.yaml": {"filter": "modified"}}}]}
+    project_built.dvc("repro", "validate")
+    # ... and its stamps say which stages read it: filter's changed, ingest's did not
+    changed = status(project_built, *DATA_STAGES)
+    assert changed == {"filter@sample": [
+        {"changed deps": {str(layout.params_stamp("filter")): "modified"}}]}, changed
 
     out = project_built.dvc("repro", "filter@sample")
-    assert ran_stages(out.stdout) == {"validate", "filter@sample"}, out.stdout
+    assert ran_stages(out.stdout) == {"filter@sample"}, out.stdout
 
     after_lock = lock(project_built)
     for stage in ("sample", "ingest@sample"):
         assert after_lock[stage] == before_lock[stage]
-    assert after_lock["filter@sample"]["params"]["params.yaml"]["filter"]["min_words"] == 6
+    stamp = json.loads((project_built.root / layout.params_stamp("filter")).read_text())
+    assert stamp["filter"]["min_words"] == 6
     assert after_lock["filter@sample"]["outs"] != before_lock["filter@sample"]["outs"]
-    # validate reran (params.yaml changed) but wrote the same stamp, so nothing else follows
-    assert after_lock["validate"]["outs"] == before_lock["validate"]["outs"]
+    # validate rewrote every stamp; only those of the stages reading filter.min_words changed
+    hashes = {o["path"]: o["md5"] for o in after_lock["validate"]["outs"]}
+    old = {o["path"]: o["md5"] for o in before_lock["validate"]["outs"]}
+    assert {p for p in hashes if hashes[p] != old[p]} == {
+        str(layout.params_stamp(s)) for s in ("filter", "card")}
 
     after = check_stats(project_built, "sample", min_words=6)
     assert after["downloaded"] == before_stats["downloaded"]

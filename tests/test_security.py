@@ -285,4 +285,4 @@ def test_unsafe_bot_names_in_params_fail_validation(workspace, bots, monkeypatch
     assert cli.main(["validate"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("tweetlm: error: params.yaml: bots.") and err.count("\n") == 1, err
-    assert tree(workspace.parents[1]) == before  # not even reports/params.ok
+    assert tree(workspace.parents[1]) == before  # not even reports/params/

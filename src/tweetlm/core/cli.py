@@ -59,10 +59,12 @@ def run(argv: list[str] | None = None) -> None:
     params = load_params(args.params)
     if args.command == "validate":
         from tweetlm.core.outputs import write_json
+        from tweetlm.core.params import values_of
 
-        # A constant stamp: stages depend on it so validation runs first, and its
-        # unchanging hash means passing validation never reruns anything.
-        write_json(layout.PARAMS_OK, {"params": "valid"})
+        # Each stage's keys: a stage reruns when its own stamp's hash changes, never
+        # because validation ran.
+        for stage, keys in layout.STAGE_PARAMS.items():
+            write_json(layout.params_stamp(stage), values_of(params, keys))
         return
     what = STAGES[args.command][0]
     name = check_name(args.name, what)

@@ -11,9 +11,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PARAMS_FILE = Path("params.yaml")
-PARAMS_OK = Path("reports/params.ok")  # the `validate` stage's constant stamp
 CHECKPOINTS = Path("checkpoints")  # resumable training state: outside DVC's outputs
 SAMPLE_HANDLE = "sample"  # synthetic: written by the `sample` stage, tweeted by nobody
+
+# The params.yaml keys each stage's code reads (a section, or a dotted key inside one), and
+# nothing else (tests/test_dvc_graph.py proves it from the code); bots' stages read the same as
+# their handle twins. `validate` writes each stage's values, as validated, to
+# params_stamp(stage), the one params dependency that stage has in dvc.yaml: so a no-op `dvc
+# repro` parses params.yaml once, not once per stage, and an edit still reruns only the stages
+# that read the key. wandb: only the card shows it; tokenize and train log there, but what
+# they write is the same whatever it says.
+STAGE_PARAMS = {
+    "ingest": ("ingest",),
+    "filter": ("filter",),
+    "tokenize": ("tokenize", "train.block_size", "model.base", "model.revision",
+                 "model.tiny.vocab_size", "model.tiny.n_positions"),  # n_positions: block_size auto
+    "train": ("train", "model"),
+    # model.base and card.display_names are drawn on predictions.png; keep_newlines: false
+    # ends a sample at its first newline
+    "predict": ("predict", "model.base", "card.display_names", "filter.keep_newlines"),
+    "card": ("card", "model.base", "train", "tokenize.val_fraction", "tokenize.max_oversampling",
+             "filter.min_words", "wandb"),
+}
 
 # Columns of the tweet tables (interim and processed tweets.parquet) worth a Parquet
 # dictionary: few distinct values. The texts are not: trying one costs more than the write.
@@ -27,6 +46,11 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 STATS_KEYS = ("downloaded", "retweets", "short", "kept")
 # dvclive's folder under reports/<bot>/ for the loss curves (a DVC plot, x = step).
 TRAIN_PLOTS = "train/plots/metrics"
+
+
+def params_stamp(stage: str) -> Path:
+    """`validate`'s copy of the STAGE_PARAMS keys of `stage` (ingest, ..., card)."""
+    return Path("reports/params") / f"{stage}.json"
 
 
 def raw_dir(handle: str) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import typing
-from dataclasses import fields, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -255,6 +255,18 @@ def parse_params(raw, path=PARAMS_FILE) -> Params:
         raise _one_line(e, path) from None
     _check_across(params, path)
     return params
+
+
+def values_of(params: Params, keys) -> dict:
+    """{key: its validated value} for dotted keys (`train`, `model.tiny.n_positions`): a
+    section as a dict. What `validate` writes to a stage's params stamp."""
+    found = {}
+    for key in keys:
+        value = params
+        for part in key.split("."):
+            value = getattr(value, part)
+        found[key] = asdict(value) if is_dataclass(value) else value
+    return found
 
 
 class _Loader(yaml.SafeLoader):
