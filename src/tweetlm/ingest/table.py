@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,10 +10,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError, show_path, warn
+from tweetlm.core.progress import progress
 from tweetlm.ingest.read import WORKERS, read_source
 from tweetlm.ingest.sources import Source, find_sources
 
@@ -96,7 +95,8 @@ def read_all(sources: list[Source], report: Report) -> pa.Table | None:
     """All sources' tweets with int64 ids, UTC dates, `format` and `source`; tweets without
     text left out. None if every source was a non-tweet archive file."""
     tables = []
-    with ThreadPoolExecutor(WORKERS) as pool, progress(sum(s.size for s in sources)) as bar:
+    with ThreadPoolExecutor(WORKERS) as pool, progress(sum(s.size for s in sources), "ingest", unit="B",
+                                                           unit_scale=True, unit_divisor=1024) as bar:
         for source in sources:
             start = bar.n
             rows, archive, no_text, dated_by_id, cut_line = read_source(source, pool, bar.update)
@@ -145,12 +145,6 @@ def warn_truncated(rows: pa.Table, chosen: pa.Array, raw_dir, report: Report) ->
              "('truncated': true): kept as cut; a v1.1 timeline saved without "
              "tweet_mode='extended' has them, save it again with tweet_mode='extended' to "
              "train on their full text")
-
-
-def progress(total: int) -> tqdm:
-    """Bytes read, on stderr, only when it is a terminal: DVC's logs and pipes get no bar."""
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="ingest",
-                file=sys.stderr, disable=not sys.stderr.isatty(), leave=False, dynamic_ncols=True)
 
 
 def _ordered(rows: pa.Table, order: pa.Array) -> pa.Table:

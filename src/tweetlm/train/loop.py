@@ -13,6 +13,7 @@ from tweetlm.core.errors import TweetlmError
 from tweetlm.core.layout import BotPaths
 from tweetlm.core.outputs import write_json
 from tweetlm.core.params import Params
+from tweetlm.core.progress import progress
 from tweetlm.train import dist, gpt2, lora
 from tweetlm.train.checkpoint import Checkpoints, GracefulStop, State, fingerprint
 from tweetlm.train.data import load, resolve_base
@@ -38,7 +39,6 @@ def train(params: Params, paths: BotPaths, on_step=None, run=None) -> dict:
 
 def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> dict:
     tp, name = params.train, paths.name
-    say = print if world.main else (lambda *args, **kwargs: None)
 
     # -- data, device
     base, block_size = resolve_base(paths.tokenized, params)
@@ -80,9 +80,18 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
                        fingerprint(paths.tokenized, params, device.type, world.size), device,
                        writes=world.main)
     state = ckpt.load(model, optimizer)
-    if state is not None:
-        say(f"train {name}: resuming at step {state.step}/{total_steps} from {ckpt.path}")
+    resumed = state is not None
     state = state or State()
+    # steps done, on a terminal only (rank 0); our lines are written above it
+    bar = progress(total_steps, f"train {name}", show=world.main, unit="step", initial=state.step)
+
+    def say(line: str, file=sys.stdout) -> None:  # rank 0 alone speaks
+        if world.main:
+            bar.write(line, file=file)
+            file.flush()
+
+    if resumed:
+        say(f"train {name}: resuming at step {state.step}/{total_steps} from {ckpt.path}")
     _reseed(world, tp.seed, state.step)
     if lean:  # compiled only where it pays: on a GPU, when train.compile says so
         loss_fn = gpt2.loss_function(model, bf16, compile=tp.compile and cuda)
@@ -98,7 +107,7 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
         state.history.append({"step": step, "eval_loss": loss})
         tracking.log(run, {"eval/loss": loss, "eval/perplexity": _exp(loss)}, step=step)
         say(f"train {name}: step {step} eval loss {loss:.4f} "
-            f"perplexity {_exp(loss) or float('inf'):.2f}", flush=True)
+            f"perplexity {_exp(loss) or float('inf'):.2f}")
 
     if state.step == 0:
         how = (f"LoRA r={tp.lora.r} on {', '.join(targets)}: {lora.trainable(model):,} of "
@@ -106,7 +115,7 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
         say(f"train {name}: {n} blocks x {block_size} tokens (packed afresh every epoch), "
             f"{tp.epochs:g} epochs = {total_steps} steps on {device.type}"
             f"{f' x {world.size} processes' if world.parallel else ''}"
-            f"{' (bf16)' if bf16 else ''}{' (lean GPT-2)' if lean else ''}, {how}", flush=True)
+            f"{' (bf16)' if bf16 else ''}{' (lean GPT-2)' if lean else ''}, {how}")
         evaluate_now(0)
 
     # -- time: `aside` is what evals, logging and checkpoints took, kept out of tokens/s
@@ -129,7 +138,7 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
                                   torch.tensor(float(stop.signum is not None)))
         return loss
 
-    with GracefulStop() as stop:
+    with GracefulStop() as stop, bar:
         while state.step < total_steps:
             step = state.step
             batches, tokens, numel = [], 0, 0
@@ -147,6 +156,7 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
             state.tokens_seen += numel
             state.step = step = step + 1
             state.pending.append((step, lr, loss))
+            bar.update()
 
             log_now = step % tp.logging_steps == 0 or step == total_steps
             eval_now = step == total_steps or (step * tp.grad_accum) // micro_per_epoch > (
@@ -167,7 +177,7 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
                                        "train/epoch": at / steps_per_epoch}, step=at)
                     state.loss_total += value
                 say(f"train {name}: step {step}/{total_steps} epoch {step / steps_per_epoch:.2f}"
-                    f" loss {sum(losses) / len(losses):.4f} lr {lr:.3g}", flush=True)
+                    f" loss {sum(losses) / len(losses):.4f} lr {lr:.3g}")
                 state.pending = []
             if eval_now:
                 evaluate_now(step)
