@@ -1,0 +1,25 @@
+"""The benchmark scripts still run: a change to what a stage writes must not break them
+unseen (bench_data.py compared stats.json whole, and stopped with "stats differ" once filter
+added `languages`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from helpers.project import ROOT
+
+
+def test_bench_data_runs_both_inputs_and_agrees_with_the_plain_loop(tmp_path):
+    out = tmp_path / "figures.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/bench_data.py"), "--sizes", "2000",
+                           "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    runs = json.loads(out.read_text())["runs"]
+    assert [r["label"] for r in runs] == ["archive", "jsonl"]
+    for run in runs:  # the script stops unless both sides counted the same tweets
+        assert run["tweets"] == 2000 and run["reference"]["stats"]["downloaded"] == 2000
+        mine = run["tweetlm"]["stats"]
+        assert {k: mine[k] for k in run["reference"]["stats"]} == run["reference"]["stats"]
+        assert run["ratio"] > 0 and run["tweetlm"]["filter_peak_mb"] > 0
