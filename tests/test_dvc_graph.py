@@ -7,10 +7,10 @@ reports/params/<stage>.json that the stage depends on instead of `params:`. Code
 dvc.yaml by file or folder: every stage depends on the shared core (the folder
 src/tweetlm/core), and on each other tweetlm module it imports by its .py file, or, for a
 module inside a package, by the package's folder (src/tweetlm/ingest: any file in it); never
-on src/tweetlm/__init__.py, which holds the version only (checked here). Stages are resolved by DVC itself
-(foreach expanded), and the imports are found twice: statically, by walking every import
-statement (function-level ones included) from the stage module, and, for the data stages,
-dynamically, by running the stage and listing the tweetlm modules loaded.
+on src/tweetlm/__init__.py, which holds the version only (checked here). Stages are resolved
+by DVC itself (foreach expanded), and the imports are found twice: statically, by walking
+every import statement (function-level ones included) from the stage module, and, for the
+data stages, dynamically, by running the stage and listing the tweetlm modules loaded.
 """
 
 from __future__ import annotations

@@ -95,8 +95,9 @@ def read_all(sources: list[Source], report: Report) -> pa.Table | None:
     """All sources' tweets with int64 ids, UTC dates, `format` and `source`; tweets without
     text left out. None if every source was a non-tweet archive file."""
     tables = []
-    with ThreadPoolExecutor(WORKERS) as pool, progress(sum(s.size for s in sources), "ingest", unit="B",
-                                                           unit_scale=True, unit_divisor=1024) as bar:
+    total = sum(s.size for s in sources)  # a bar of bytes read, on a terminal
+    with ThreadPoolExecutor(WORKERS) as pool, \
+            progress(total, "ingest", unit="B", unit_scale=True, unit_divisor=1024) as bar:
         for source in sources:
             start = bar.n
             rows, archive, no_text, dated_by_id, cut_line = read_source(source, pool, bar.update)
