@@ -46,6 +46,7 @@ import yaml
 
 from helpers.params import shipped_raw
 from tweetlm import ingest as ig
+from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.ingest import read
 
@@ -506,6 +507,16 @@ def stage(cwd: Path, name: str, handle: str) -> subprocess.CompletedProcess:
                           timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
 
 
+def stats_of(cwd: Path, handle: str) -> dict:
+    """What filter wrote to the handle's stats.json."""
+    return json.loads((cwd / layout.stats(handle)).read_text())
+
+
+def kept_texts(cwd: Path, handle: str) -> list[str]:
+    """The texts filter kept, in order."""
+    return pq.read_table(cwd / layout.processed(handle)).column("text").to_pylist()
+
+
 def test_an_unpacked_archive_through_ingest_and_filter(tmp_path):
     cwd = project(tmp_path, "wren", (ARCHIVE_2022, "twitter-2023-03-12-5f0c2a9e"),
                   min_kept_chars=0, warn_kept_chars=0)
@@ -516,11 +527,10 @@ def test_an_unpacked_archive_through_ingest_and_filter(tmp_path):
                                   "data/interim/wren/tweets.parquet")
     out = stage(cwd, "filter", "wren")
     assert out.returncode == 0, out.stderr
-    stats = json.loads((cwd / "reports/wren/stats.json").read_text())
+    stats = stats_of(cwd, "wren")
     assert stats == {"downloaded": 12, "retweets": 2, "short": 4, "kept": 6,
                      "languages": {"en": 6}}
-    kept = pq.read_table(cwd / "data/processed/wren/tweets.parquet")
-    assert kept.column("text").to_pylist() == WREN_KEPT
+    assert kept_texts(cwd, "wren") == WREN_KEPT
     assert out.stderr == ""
 
 
@@ -533,10 +543,9 @@ def test_a_grailbird_archive_through_ingest_and_filter(tmp_path):
                                   "data/interim/orchard/tweets.parquet")
     out = stage(cwd, "filter", "orchard")
     assert out.returncode == 0 and out.stderr == "", out.stderr
-    assert json.loads((cwd / "reports/orchard/stats.json").read_text()) == {
+    assert stats_of(cwd, "orchard") == {
         "downloaded": 5, "retweets": 1, "short": 0, "kept": 4, "languages": {}}  # no `lang`
-    kept = pq.read_table(cwd / "data/processed/orchard/tweets.parquet")
-    assert kept.column("text").to_pylist() == ORCHARD_KEPT
+    assert kept_texts(cwd, "orchard") == ORCHARD_KEPT
 
 
 def test_every_api_file_through_ingest_and_filter(tmp_path):
@@ -552,7 +561,7 @@ def test_every_api_file_through_ingest_and_filter(tmp_path):
     assert "tweepy-user-timeline.json: 1 tweet(s) have text cut short" in out.stderr
     out = stage(cwd, "filter", "api")
     assert out.returncode == 0, out.stderr
-    stats = json.loads((cwd / "reports/api/stats.json").read_text())
+    stats = stats_of(cwd, "api")
     # tweepy's Client saved 3 tweets with default fields, no `lang`: 2 kept, 1 a retweet
     assert stats == {"downloaded": 19, "retweets": 4, "short": 0, "kept": 15,
                      "languages": {"en": 13}}
@@ -568,7 +577,7 @@ def test_a_japanese_archive_warns_about_min_words(tmp_path):
         "filter.min_kept_chars=6,000: too little to train a bot on; 8 of 10 tweets were dropped "
         "as short (fewer than filter.min_words=3 words; words are counted by spaces, so a "
         "Japanese or Chinese tweet is one word): lower filter.min_words in params.yaml\n")
-    assert not (cwd / "reports/ame/stats.json").exists()
+    assert not (cwd / layout.stats("ame")).exists()
 
     project(tmp_path / "no-min", "ame", (ARCHIVE_JA, "a"), min_kept_chars=0)
     cwd = tmp_path / "no-min"
@@ -582,11 +591,11 @@ def test_a_japanese_archive_warns_about_min_words(tmp_path):
     assert "lower filter.min_words in params.yaml (0 keeps every tweet)" in warnings[0]
     assert "62 characters of text kept (2 tweets), under filter.warn_kept_chars=40,000" in warnings[1]
 
-    assert json.loads((cwd / "reports/ame/stats.json").read_text()) == {
+    assert stats_of(cwd, "ame") == {
         "downloaded": 10, "retweets": 0, "short": 8, "kept": 2, "languages": {"ja": 1, "en": 1}}
 
     project(tmp_path / "every-word", "ame", (ARCHIVE_JA, "a"), min_words=0, min_kept_chars=0)
     cwd = tmp_path / "every-word"
     assert stage(cwd, "ingest", "ame").returncode == 0 and stage(cwd, "filter", "ame").returncode == 0
-    stats = json.loads((cwd / "reports/ame/stats.json").read_text())
+    stats = stats_of(cwd, "ame")
     assert stats["kept"] == 10 and stats["languages"] == {"ja": 9, "en": 1}  # the card says ja
