@@ -78,6 +78,7 @@ URL = """{
               "%(b)d"
             ]
           } """
+TIMELINE_S = 6 * 365 * 86400  # about the time the synthetic tweets span at most, from sample.EPOCH
 REPLY = """
       "in_reply_to_status_id_str" : "%(rid)s",
       "in_reply_to_status_id" : "%(rid)s",
@@ -98,10 +99,11 @@ def write_archive(path: Path | str, tweets: int, seed: int = 0, jsonl: bool = Fa
     rng = random.Random(seed)
     pool = [_pool_entry(rng, jsonl) for _ in range(min(tweets, 20_000))]
     when, written = int(EPOCH.timestamp()), 0
+    least, most = gaps(tweets)
     with open(path, "wb") as f:
         buf = ["" if jsonl else "window.YTD.tweets.part0 = [\n"]
         for i in range(tweets):
-            when += rng.randint(30, 3000)
+            when += rng.randint(least, most)
             at = datetime.fromtimestamp(when, timezone.utc)
             tid = snowflake(at, i)
             template, fields = pool[rng.randrange(len(pool))]
@@ -124,6 +126,18 @@ def write_archive(path: Path | str, tweets: int, seed: int = 0, jsonl: bool = Fa
         f.write(data)
         written += len(data)
     return written
+
+
+def gaps(tweets: int) -> tuple[int, int]:
+    """The least and most seconds between two of `tweets` tweets: the sample's pace, 30-3000,
+    unless that many would outrun TIMELINE_S (past 1.2M tweets they would pass 2080, where
+    snowflake ids overflow int64 and ingest rightly refuses them); then faster, the same
+    span on average."""
+    pace = TIMELINE_S // max(tweets, 1)  # mean seconds between tweets
+    if pace >= (30 + 3000) // 2:
+        return 30, 3000
+    least = max(1, min(30, pace // 2))
+    return least, max(least, 2 * pace - least)
 
 
 def _pool_entry(rng: random.Random, jsonl: bool) -> tuple[str, dict]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
 
-from helpers.big_archive import write_archive
+from helpers.big_archive import gaps, write_archive
 from tweetlm import ingest, sample
 from tweetlm.core.errors import TweetlmError
 
@@ -137,3 +138,16 @@ def test_write_archive_streams_a_big_readable_file(tmp_path, jsonl):
     assert pc.sum(pc.starts_with(table.column("text"), "RT @")).as_py() > 100
     assert pc.sum(table.column("is_reply")).as_py() > 100
     assert 40 < pc.mean(pc.utf8_length(table.column("text"))).as_py() < 200  # tweet-sized
+
+
+@pytest.mark.parametrize("tweets", [2000, 1_000_000, 4_000_000, 100_000_000])
+def test_big_archive_ids_fit_int64_at_any_size(tweets):
+    """A tweet every 30-3000 s from 2021 on would pass 2080 after 1.2M tweets, and snowflake
+    ids then overflow int64 (ingest refuses them: the 4M benchmark did). Even if every gap
+    were the longest, the last id fits; up to 100k tweets keep the sample's pace."""
+    least, most = gaps(tweets)
+    last = sample.EPOCH + timedelta(seconds=most * tweets)
+    assert int(sample.snowflake(last, tweets)) < 2**63
+    assert 1 <= least <= most
+    if tweets <= 100_000:
+        assert (least, most) == (30, 3000)

@@ -13,4 +13,4 @@ _spec = importlib.util.spec_from_file_location("benchmarks_big_archive", _PATH)
 big_archive = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(big_archive)
 
-write_archive = big_archive.write_archive
+write_archive, gaps = big_archive.write_archive, big_archive.gaps
