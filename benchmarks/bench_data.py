@@ -192,6 +192,7 @@ def main() -> None:
                 raw = scratch / f"tweets-{n}.{'jsonl' if label == 'jsonl' else 'js'}"
                 t0 = time.perf_counter()
                 size = write_archive(raw, n, seed=0, jsonl=label == "jsonl")
+                os.sync()  # its pages written back now, not while a timed side reads it
                 print(f"wrote {n:,} tweets as {DESCRIBE[label]} ({size / 1e6:.0f} MB) in "
                       f"{time.perf_counter() - t0:.0f} s", flush=True)
                 results["runs"].append(bench_pair(scratch, raw, label, n))
