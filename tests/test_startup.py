@@ -77,3 +77,53 @@ def test_predict_seeds_as_transformers_does():
         seed_fn(42)
         draws.append((random.random(), np.random.rand(), torch.rand(3).tolist()))
     assert draws[0] == draws[1]
+
+
+def test_ingest_and_filter_run_without_pandas(tmp_path):
+    """pyarrow imports pandas (0.2-0.3 s, most of either stage's work on the sample) on its
+    first conversion of a NumPy array or a Python value; ingest and filter convert through
+    tweetlm.core.arrays instead. The CLI stages on the sample (every raw format, a zip), then
+    the real-shaped dumps and archives, through both stages' code: pandas is never loaded."""
+    import shutil
+
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")  # handles: [sample]
+    real = ROOT / "tests/data/real"
+    folders = [real / "api", real / "archive-2020", real / "archive-grailbird", real / "archive-ja"]
+    code = ("from tweetlm.core.cli import main\nfrom tweetlm import filter, ingest\n"
+            "for argv in (['sample'], ['ingest', 'sample'], ['filter', 'sample']):\n"
+            "    assert main(argv) == 0, argv\n"
+            f"for folder in {[str(f) for f in folders]!r}:\n"
+            "    table, _ = ingest.ingest(folder, 64)\n"
+            "    for keep_newlines in (False, True):\n"
+            "        kept, stats = filter.filter_tweets(table, 3, keep_newlines)\n"
+            "        assert stats['kept'] == kept.num_rows > 0, folder")
+    assert imported_after(code, tmp_path, "pandas") == {"pandas": False}
+    assert json.loads((tmp_path / "reports/sample/stats.json").read_text())["kept"] > 2000
+
+
+def test_arrays_convert_as_pyarrow_does():
+    """tweetlm.core.arrays gives what pa.array, pa.scalar and to_numpy give, slices and nulls
+    included."""
+    import numpy as np
+    import pyarrow as pa
+
+    from tweetlm.core import arrays
+
+    rng = np.random.default_rng(0)
+    flags, numbers = rng.random(1001) > 0.5, rng.integers(-2**62, 2**62, 1001)
+    valid = rng.random(1001) > 0.2
+    assert arrays.bools(flags).equals(pa.array(flags))
+    assert arrays.ints(numbers).equals(pa.array(numbers, pa.int64()))
+    assert arrays.ints(numbers, valid=valid).equals(pa.array(numbers, pa.int64(), mask=~valid))
+    small = numbers % 1000
+    assert arrays.ints(small, pa.int32()).equals(pa.array(small, pa.int32()))
+    texts = ["", "a", "héllo 🙂", "x" * 300]
+    assert arrays.strings(texts).equals(pa.array(texts))
+    for value, type_ in [("", pa.string()), ("RT @", pa.large_string()), (False, pa.bool_()),
+                         (19, pa.int32()), (None, pa.int64()), (None, pa.string())]:
+        assert arrays.scalar(value, type_).equals(pa.scalar(value, type_))
+    for array in (pa.array(flags), pa.array(numbers), pa.array(small, pa.int32())):
+        for part in (array, array.slice(3), array.slice(5, 17), array.slice(0, 0)):
+            assert np.array_equal(arrays.numbers(part), part.to_numpy(zero_copy_only=False))
+    chunked = pa.chunked_array([pa.array(flags[:10]), pa.array(flags[10:])])
+    assert np.array_equal(arrays.numbers(chunked), flags)

@@ -62,7 +62,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tweetlm.core import layout
+from tweetlm.core import arrays, layout
 from tweetlm.core.errors import TweetlmError, first_line, warn
 from tweetlm.core.outputs import atomic_path, write_json
 from tweetlm.core.params import Params
@@ -134,8 +134,8 @@ def unescape_html(text: pa.Array) -> pa.Array:
     has_amp = amps > 0
     if not has_amp.any():
         return text
-    some = text.filter(pa.array(has_amp))
-    entities = pc.count_substring_regex(some, "&(?:amp|lt|gt);").to_numpy(zero_copy_only=False)
+    some = text.filter(arrays.bools(has_amp))
+    entities = arrays.numbers(pc.count_substring_regex(some, "&(?:amp|lt|gt);"))
     simple = entities == amps[has_amp]
     fixed = some
     for entity, char in _TWITTER_ENTITIES.items():
@@ -143,8 +143,9 @@ def unescape_html(text: pa.Array) -> pa.Array:
     if not simple.all():
         hard = np.flatnonzero(~simple)
         slow = [html.unescape(s) for s in some.take(hard).to_pylist()]
-        fixed = pc.replace_with_mask(fixed, pa.array(~simple), pa.array(slow, text.type))
-    return pc.replace_with_mask(text, pa.array(has_amp), fixed)
+        fixed = pc.replace_with_mask(fixed, arrays.bools(~simple),
+                                     arrays.strings(slow).cast(text.type))
+    return pc.replace_with_mask(text, arrays.bools(has_amp), fixed)
 
 
 def clean_text(text: pa.Array, keep_newlines: bool = False) -> pa.Array:
@@ -166,7 +167,7 @@ def count_words(cleaned: pa.Array) -> np.ndarray:
     offsets, data = _offsets_and_bytes(cleaned)
     separators = np.flatnonzero((data == ord(" ")) | (data == ord("\n")))
     tokens = np.diff(np.searchsorted(separators, offsets)) + (np.diff(offsets) > 0)
-    not_words = pc.count_substring_regex(cleaned, _NOT_A_WORD_TAIL).to_numpy(zero_copy_only=False)
+    not_words = arrays.numbers(pc.count_substring_regex(cleaned, _NOT_A_WORD_TAIL))
     return tokens - not_words
 
 
@@ -230,16 +231,17 @@ def filter_slice(table: pa.Table, min_words: int, keep_newlines: bool) -> Part:
     if schema != table.schema:  # string_view, which not every kernel (take, filter) takes
         table = table.set_column(text_at, schema.field(text_at), table["text"].cast(
             schema.field(text_at).type))
-    raw = table["text"].combine_chunks().fill_null("")
-    flag = table["is_retweet"].combine_chunks().fill_null(False)
+    raw = table["text"].combine_chunks()
+    raw = raw.fill_null(arrays.scalar("", raw.type))
+    flag = table["is_retweet"].combine_chunks().fill_null(arrays.scalar(False, pa.bool_()))
     retweet = pc.or_(flag, pc.starts_with(raw, "RT @"))
     original = pc.invert(retweet)
     cleaned, words = clean_and_count(raw.filter(original), keep_newlines)
     long_enough = words >= min_words
     keep = np.zeros(len(raw), bool)
-    keep[np.flatnonzero(original.to_numpy(zero_copy_only=False))[long_enough]] = True
-    text = cleaned.filter(pa.array(long_enough))
-    kept = table.filter(pa.array(keep)).set_column(text_at, schema.field(text_at), text)
+    keep[np.flatnonzero(arrays.numbers(original))[long_enough]] = True
+    text = cleaned.filter(arrays.bools(long_enough))
+    kept = table.filter(arrays.bools(keep)).set_column(text_at, schema.field(text_at), text)
     n, retweets, originals = len(raw), len(raw) - len(cleaned), len(cleaned)
     short = originals - int(long_enough.sum())
     chars = int(pc.sum(pc.utf8_length(text)).as_py() or 0) if len(text) else 0

@@ -13,6 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tweetlm.core import arrays
+
 MONTHS_B = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
             b"Dec")
 DAYS_B = (b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun")
@@ -38,26 +40,25 @@ def parse_dates(raw: pa.Array, ids: pa.Array | None = None) -> tuple[pa.Array, i
     from ids). Raises BadDate for the first row without a date."""
     if not raw.null_count:
         return _parse(raw), 0
-    missing = pc.is_null(raw).to_numpy(zero_copy_only=False)
-    id_values = (ids.to_numpy(zero_copy_only=False) if ids is not None
-                 else np.zeros(len(raw), np.int64))
+    missing = arrays.numbers(pc.is_null(raw))
+    id_values = arrays.numbers(ids) if ids is not None else np.zeros(len(raw), np.int64)
     undated = missing & (id_values < FIRST_SNOWFLAKE)
     if undated.any():
         raise BadDate(int(np.argmax(undated)), "is missing, and the id is older than 2010-11-04 "
                       "so it holds no time: download with created_at (API v2: "
                       "tweet.fields=created_at)", show_value=False)
-    from_ids = pa.array((id_values[missing] >> 22) + SNOWFLAKE_EPOCH_MS, pa.int64()).cast(UTC)
-    dates = _parse(raw.fill_null(_PLACEHOLDER))
-    return pc.replace_with_mask(dates, pa.array(missing), from_ids), int(missing.sum())
+    from_ids = arrays.ints((id_values[missing] >> 22) + SNOWFLAKE_EPOCH_MS).cast(UTC)
+    dates = _parse(raw.fill_null(arrays.scalar(_PLACEHOLDER, raw.type)))
+    return pc.replace_with_mask(dates, arrays.bools(missing), from_ids), int(missing.sum())
 
 
 def _parse(raw: pa.Array) -> pa.Array:
     """parse_dates of a column without nulls."""
     ms, ok = v1_dates(raw)
-    dates = pa.array(ms, pa.int64(), mask=~ok).cast(UTC)
+    dates = arrays.ints(ms, valid=ok).cast(UTC)
     if ok.all():
         return dates
-    rest = pa.array(~ok)
+    rest = arrays.bools(~ok)
     others = pc.filter(raw, rest)
     parsed = pc.strptime(others, format=V1_FORMAT, unit="ms", error_is_null=True)
     if parsed.null_count:

@@ -23,7 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tweetlm.core import arrays
+
 _S = pa.string()
+_FALSE = arrays.scalar(False, pa.bool_())
 
 # Rows as read, before ids and dates are parsed (`v2`: which table they came from).
 ROWS = pa.schema([
@@ -87,7 +90,7 @@ class IsTrue:
         self.keys = tuple(path.split("."))
 
     def from_arrow(self, get):
-        return pc.fill_null(get(self.keys), False)
+        return pc.fill_null(get(self.keys), _FALSE)
 
     def from_json(self, record) -> bool:
         return _get(record, self.keys) is True
@@ -103,10 +106,10 @@ class HasType:
 
     def from_arrow(self, get):
         refs = get(self.keys)
-        hits = pc.fill_null(pc.equal(pc.struct_field(pc.list_flatten(refs), "type"), self.value),
-                            False).to_numpy(zero_copy_only=False)
-        parents = pc.list_parent_indices(refs).to_numpy()
-        return pa.array(np.bincount(parents[hits], minlength=len(refs)) > 0)
+        types = pc.struct_field(pc.list_flatten(refs), "type")
+        hits = arrays.numbers(pc.fill_null(pc.equal(types, arrays.scalar(self.value, _S)), _FALSE))
+        parents = arrays.numbers(pc.list_parent_indices(refs))
+        return arrays.bools(np.bincount(parents[hits], minlength=len(refs)) > 0)
 
     def from_json(self, record) -> bool:
         refs = _get(record, self.keys)
@@ -125,12 +128,12 @@ class LastOf:
 
     def from_arrow(self, get):
         chains = get(self.keys)
-        parents = pc.list_parent_indices(chains).to_numpy()
+        parents = arrays.numbers(pc.list_parent_indices(chains))
         index = np.full(len(chains), -1)
         if len(parents):  # the position of each chain's last item among all items
             last = np.flatnonzero(np.r_[parents[1:] != parents[:-1], True])
             index[parents[last]] = last
-        return pc.list_flatten(chains).take(pa.array(index, mask=index < 0))
+        return pc.list_flatten(chains).take(arrays.ints(index, valid=index >= 0))
 
     def from_json(self, record):
         chain = _get(record, self.keys)
@@ -147,7 +150,7 @@ class CutText:
     _FULL = ("extended_tweet", "full_text")  # read for the text column too
 
     def from_arrow(self, get):
-        return pc.and_(pc.fill_null(get(self.keys), False), pc.is_null(get(self._FULL)))
+        return pc.and_(pc.fill_null(get(self.keys), _FALSE), pc.is_null(get(self._FULL)))
 
     def from_json(self, record) -> bool:
         return _get(record, self.keys) is True and not isinstance(_get(record, self._FULL), str)
@@ -236,7 +239,7 @@ class Shape:
                     pc.struct_field(records, keys[0])
             return cache[keys]
 
-        columns = {"v2": pa.array(np.full(len(records), self.v2))}
+        columns = {"v2": arrays.bools(np.full(len(records), self.v2))}
         for name, sources in self.fields.items():
             values = [s.from_arrow(get) for s in sources if s.fast]
             if ROWS.field(name).type == pa.bool_():

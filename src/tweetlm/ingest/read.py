@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from tweetlm.core import arrays
 from tweetlm.core.errors import TweetlmError
 from tweetlm.ingest.archive import GRAILBIRD_RE, YTD_RE, is_manifest
 from tweetlm.ingest.dates import BadDate, parse_dates
@@ -321,7 +322,7 @@ def _parse_ids(rows: pa.Table, source: Source) -> pa.Array:
     for bad, problem in [(pc.invert(pc.match_substring_regex(ids, ID_DIGITS)),
                           "is not a tweet id (digits)"),
                          (_too_large(ids), "is too large for a tweet id")]:
-        bad = pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
+        bad = arrays.numbers(pc.fill_null(bad, arrays.scalar(False, pa.bool_())))
         if bad.any():
             _fail_row(rows, source, int(np.argmax(bad)), "id", problem)
     raise AssertionError("unreachable: some id failed to parse")
@@ -329,7 +330,8 @@ def _parse_ids(rows: pa.Table, source: Source) -> pa.Array:
 
 def _too_large(ids: pa.Array) -> pa.Array:
     """Where a string of 19 digits is past int64 (compared as text: same length)."""
-    return pc.and_(pc.equal(pc.utf8_length(ids), 19), pc.greater(ids, "9223372036854775807"))
+    return pc.and_(pc.equal(pc.utf8_length(ids), arrays.scalar(19, pa.int32())),
+                   pc.greater(ids, arrays.scalar("9223372036854775807", pa.string())))
 
 
 def _edited_to(latest: pa.ChunkedArray, ids: pa.Array) -> pa.Array:
@@ -338,8 +340,8 @@ def _edited_to(latest: pa.ChunkedArray, ids: pa.Array) -> pa.Array:
     latest = latest.combine_chunks()
     plausible = pc.and_(pc.match_substring_regex(latest, ID_DIGITS),
                         pc.invert(_too_large(latest)))
-    parsed = pc.if_else(plausible, latest, pa.scalar(None, pa.string())).cast(pa.int64())
-    return pc.if_else(pc.equal(parsed, ids), pa.scalar(None, pa.int64()), parsed)
+    parsed = pc.if_else(plausible, latest, arrays.scalar(None, pa.string())).cast(pa.int64())
+    return pc.if_else(pc.equal(parsed, ids), arrays.scalar(None, pa.int64()), parsed)
 
 
 def _fail_row(rows: pa.Table, source: Source, i: int, column: str, problem: str, show_value=True):

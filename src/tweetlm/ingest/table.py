@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tweetlm.core import layout
+from tweetlm.core import arrays, layout
 from tweetlm.core.errors import TweetlmError, show_path, warn
 from tweetlm.core.progress import progress
 from tweetlm.ingest.read import WORKERS, read_source
@@ -28,8 +28,7 @@ SCHEMA = pa.schema([  # the output; tweetlm.ingest's docstring says what each co
     pa.field("source", pa.string(), nullable=False),
     pa.field("format", pa.string(), nullable=False),
 ])
-
-
+_FALSE = arrays.scalar(False, pa.bool_())
 
 
 @dataclass
@@ -68,17 +67,18 @@ def collect(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, pa.Arra
     # Duplicates: keep the longest text, then the first file in path order.
     order = pc.sort_indices(
         pa.table({"id": ids, "len": pc.binary_length(rows.column("text")),
-                  "row": np.arange(rows.num_rows)}),
+                  "row": arrays.ints(np.arange(rows.num_rows))}),
         sort_keys=[("id", "ascending"), ("len", "descending"), ("row", "ascending")],
-    ).to_numpy()
-    sorted_ids = ids.to_numpy()[order]
+    )
+    order = arrays.numbers(order)
+    sorted_ids = arrays.numbers(ids)[order]
     first = np.ones(order.size, bool)
     first[1:] = sorted_ids[1:] != sorted_ids[:-1]
-    chosen = pa.array(order[first])
+    chosen = arrays.ints(order[first])
     report.duplicates = int(order.size - len(chosen))
     # An edited tweet: its latest version only, as the timeline shows it (when that was read).
     latest = rows.column("latest_id").take(chosen)
-    superseded = pc.fill_null(pc.is_in(latest, value_set=ids), False)
+    superseded = pc.fill_null(pc.is_in(latest, value_set=ids), _FALSE)
     report.edits = pc.sum(superseded).as_py() or 0
     if report.edits:
         chosen = chosen.filter(pc.invert(superseded))
@@ -117,10 +117,11 @@ def read_all(sources: list[Source], report: Report) -> pa.Table | None:
                      "or download stopped while writing it): dropped it, read the "
                      f"{rows.num_rows + no_text} complete record(s) before it", bar.write)
             n = rows.num_rows
-            fmt = pc.if_else(rows.column("v2"), "v2", "archive" if archive else "v1.1")
+            fmt = pc.if_else(rows.column("v2"), arrays.scalar("v2", pa.string()),
+                             arrays.scalar("archive" if archive else "v1.1", pa.string()))
             rows = rows.drop_columns(["v2"]).append_column("format", fmt)
             rows = rows.append_column("source", pa.DictionaryArray.from_arrays(
-                pa.array(np.zeros(n, np.int32)), pa.array([source.name])))
+                arrays.ints(np.zeros(n, np.int32), pa.int32()), arrays.strings([source.name])))
             tables.append(rows)
     if not tables:
         return None
@@ -135,7 +136,7 @@ def read_all(sources: list[Source], report: Report) -> pa.Table | None:
 
 def warn_truncated(rows: pa.Table, chosen: pa.Array, raw_dir, report: Report) -> None:
     """One warning per file for the tweets kept whose text was cut short (no full copy read)."""
-    cut = pc.fill_null(rows.column("truncated").take(chosen), False)
+    cut = pc.fill_null(rows.column("truncated").take(chosen), _FALSE)
     if not pc.any(cut).as_py():
         return
     files = rows.column("source").take(chosen).filter(cut).cast(pa.string())

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from tweetlm import pretrained
+from tweetlm.core import arrays
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
 
@@ -57,22 +58,13 @@ def _split(folder: Path):
                            "(tokenize)") from None
 
 
-def _numbers(array) -> np.ndarray:
-    """A null-free Arrow integer array as NumPy, straight from its buffer (pyarrow's to_numpy
-    imports pandas: ~0.3 s of train's start)."""
-    dtype, buffer = np.dtype(array.type.to_pandas_dtype()), array.buffers()[1]
-    if buffer is None:  # an empty split
-        return np.zeros(len(array), dtype)
-    return np.frombuffer(buffer, dtype=dtype)[array.offset:array.offset + len(array)]
-
-
 def _flat(table) -> tuple[np.ndarray, np.ndarray]:
     """(all token ids, row offsets) of a split, straight from its Arrow column."""
     column = table.column("input_ids").combine_chunks()
     if column.null_count or column.values.null_count:
         raise TweetlmError("tokenized data with missing token ids: rerun `dvc repro` (tokenize)")
-    offsets = _numbers(column.offsets)
-    values = _numbers(column.values)[offsets[0]:offsets[-1]]
+    offsets = arrays.numbers(column.offsets)
+    values = arrays.numbers(column.values)[offsets[0]:offsets[-1]]
     return values.astype(np.int64), (offsets - offsets[0]).astype(np.int64)
 
 
