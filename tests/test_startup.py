@@ -124,6 +124,6 @@ def test_arrays_convert_as_pyarrow_does():
         assert arrays.scalar(value, type_).equals(pa.scalar(value, type_))
     for array in (pa.array(flags), pa.array(numbers), pa.array(small, pa.int32())):
         for part in (array, array.slice(3), array.slice(5, 17), array.slice(0, 0)):
-            assert np.array_equal(arrays.numbers(part), part.to_numpy(zero_copy_only=False))
+            assert np.array_equal(arrays.to_numpy(part), part.to_numpy(zero_copy_only=False))
     chunked = pa.chunked_array([pa.array(flags[:10]), pa.array(flags[10:])])
-    assert np.array_equal(arrays.numbers(chunked), flags)
+    assert np.array_equal(arrays.to_numpy(chunked), flags)

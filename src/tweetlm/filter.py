@@ -135,7 +135,7 @@ def unescape_html(text: pa.Array) -> pa.Array:
     if not has_amp.any():
         return text
     some = text.filter(arrays.bools(has_amp))
-    entities = arrays.numbers(pc.count_substring_regex(some, "&(?:amp|lt|gt);"))
+    entities = arrays.to_numpy(pc.count_substring_regex(some, "&(?:amp|lt|gt);"))
     simple = entities == amps[has_amp]
     fixed = some
     for entity, char in _TWITTER_ENTITIES.items():
@@ -167,7 +167,7 @@ def count_words(cleaned: pa.Array) -> np.ndarray:
     offsets, data = _offsets_and_bytes(cleaned)
     separators = np.flatnonzero((data == ord(" ")) | (data == ord("\n")))
     tokens = np.diff(np.searchsorted(separators, offsets)) + (np.diff(offsets) > 0)
-    not_words = arrays.numbers(pc.count_substring_regex(cleaned, _NOT_A_WORD_TAIL))
+    not_words = arrays.to_numpy(pc.count_substring_regex(cleaned, _NOT_A_WORD_TAIL))
     return tokens - not_words
 
 
@@ -239,7 +239,7 @@ def filter_slice(table: pa.Table, min_words: int, keep_newlines: bool) -> Part:
     cleaned, words = clean_and_count(raw.filter(original), keep_newlines)
     long_enough = words >= min_words
     keep = np.zeros(len(raw), bool)
-    keep[np.flatnonzero(arrays.numbers(original))[long_enough]] = True
+    keep[np.flatnonzero(arrays.to_numpy(original))[long_enough]] = True
     text = cleaned.filter(arrays.bools(long_enough))
     kept = table.filter(arrays.bools(keep)).set_column(text_at, schema.field(text_at), text)
     n, retweets, originals = len(raw), len(raw) - len(cleaned), len(cleaned)

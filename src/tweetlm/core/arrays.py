@@ -2,10 +2,10 @@
 
 pyarrow imports pandas (0.2-0.3 s) the first time it converts a NumPy array or a Python
 value: `pa.array`, `pa.scalar`, `Array.to_numpy`, and any compute function handed a plain
-`""`, `False` or `19`, all ask pandas whether the value is one of its own. No stage needs
-pandas, and on the sample that import was most of ingest's and filter's work (0.30 -> 0.11 s,
-0.21 -> 0.06 s), so they, and train, convert through buffers here. tests/test_startup.py
-keeps pandas out of them.
+`""`, `False` or `19`, all ask pandas whether the value is one of its own. ingest, filter
+and train need no pandas, and on the sample that import was most of ingest's and filter's
+work (0.30 -> 0.1 s, 0.21 -> 0.04 s): they convert through buffers here, and
+tests/test_startup.py keeps pandas out of them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-_DTYPES = {pa.bool_(): np.bool_, pa.int32(): np.int32, pa.int64(): np.int64}
+_INTS = {pa.int32(): np.int32, pa.int64(): np.int64}
 
 
 def bools(values) -> pa.BooleanArray:
@@ -24,7 +24,7 @@ def bools(values) -> pa.BooleanArray:
 
 def ints(values, type: pa.DataType = pa.int64(), valid=None) -> pa.Array:
     """NumPy integers as an Arrow array of `type` (int32 or int64), null where `valid` is False."""
-    values = np.ascontiguousarray(values, _DTYPES[type])
+    values = np.ascontiguousarray(values, _INTS[type])
     bitmap = None if valid is None else _bitmap(np.asarray(valid, np.bool_))
     return pa.Array.from_buffers(type, len(values), [bitmap, pa.py_buffer(values)])
 
@@ -47,7 +47,7 @@ def scalar(value: str | bool | int | None, type: pa.DataType) -> pa.Scalar:
     return (bools([value]) if type == pa.bool_() else ints([value], type))[0]
 
 
-def numbers(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+def to_numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """An integer or boolean Arrow array without nulls as NumPy (integers: zero-copy)."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()

@@ -40,8 +40,8 @@ def parse_dates(raw: pa.Array, ids: pa.Array | None = None) -> tuple[pa.Array, i
     from ids). Raises BadDate for the first row without a date."""
     if not raw.null_count:
         return _parse(raw), 0
-    missing = arrays.numbers(pc.is_null(raw))
-    id_values = arrays.numbers(ids) if ids is not None else np.zeros(len(raw), np.int64)
+    missing = arrays.to_numpy(pc.is_null(raw))
+    id_values = arrays.to_numpy(ids) if ids is not None else np.zeros(len(raw), np.int64)
     undated = missing & (id_values < FIRST_SNOWFLAKE)
     if undated.any():
         raise BadDate(int(np.argmax(undated)), "is missing, and the id is older than 2010-11-04 "

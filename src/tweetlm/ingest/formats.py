@@ -107,8 +107,8 @@ class HasType:
     def from_arrow(self, get):
         refs = get(self.keys)
         types = pc.struct_field(pc.list_flatten(refs), "type")
-        hits = arrays.numbers(pc.fill_null(pc.equal(types, arrays.scalar(self.value, _S)), _FALSE))
-        parents = arrays.numbers(pc.list_parent_indices(refs))
+        hits = arrays.to_numpy(pc.fill_null(pc.equal(types, arrays.scalar(self.value, _S)), _FALSE))
+        parents = arrays.to_numpy(pc.list_parent_indices(refs))
         return arrays.bools(np.bincount(parents[hits], minlength=len(refs)) > 0)
 
     def from_json(self, record) -> bool:
@@ -128,7 +128,7 @@ class LastOf:
 
     def from_arrow(self, get):
         chains = get(self.keys)
-        parents = arrays.numbers(pc.list_parent_indices(chains))
+        parents = arrays.to_numpy(pc.list_parent_indices(chains))
         index = np.full(len(chains), -1)
         if len(parents):  # the position of each chain's last item among all items
             last = np.flatnonzero(np.r_[parents[1:] != parents[:-1], True])

@@ -70,8 +70,8 @@ def collect(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, pa.Arra
                   "row": arrays.ints(np.arange(rows.num_rows))}),
         sort_keys=[("id", "ascending"), ("len", "descending"), ("row", "ascending")],
     )
-    order = arrays.numbers(order)
-    sorted_ids = arrays.numbers(ids)[order]
+    order = arrays.to_numpy(order)
+    sorted_ids = arrays.to_numpy(ids)[order]
     first = np.ones(order.size, bool)
     first[1:] = sorted_ids[1:] != sorted_ids[:-1]
     chosen = arrays.ints(order[first])

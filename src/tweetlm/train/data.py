@@ -63,8 +63,8 @@ def _flat(table) -> tuple[np.ndarray, np.ndarray]:
     column = table.column("input_ids").combine_chunks()
     if column.null_count or column.values.null_count:
         raise TweetlmError("tokenized data with missing token ids: rerun `dvc repro` (tokenize)")
-    offsets = arrays.numbers(column.offsets)
-    values = arrays.numbers(column.values)[offsets[0]:offsets[-1]]
+    offsets = arrays.to_numpy(column.offsets)
+    values = arrays.to_numpy(column.values)[offsets[0]:offsets[-1]]
     return values.astype(np.int64), (offsets - offsets[0]).astype(np.int64)
 
 
