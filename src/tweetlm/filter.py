@@ -233,7 +233,7 @@ def filter_slice(table: pa.Table, min_words: int, keep_newlines: bool) -> Part:
             schema.field(text_at).type))
     raw = table["text"].combine_chunks()
     raw = raw.fill_null(arrays.scalar("", raw.type))
-    flag = table["is_retweet"].combine_chunks().fill_null(arrays.scalar(False, pa.bool_()))
+    flag = table["is_retweet"].combine_chunks().fill_null(arrays.FALSE)
     retweet = pc.or_(flag, pc.starts_with(raw, "RT @"))
     original = pc.invert(retweet)
     cleaned, words = clean_and_count(raw.filter(original), keep_newlines)

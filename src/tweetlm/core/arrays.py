@@ -67,3 +67,6 @@ def to_numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def _bitmap(values: np.ndarray) -> pa.Buffer:
     return pa.py_buffer(np.packbits(values, bitorder="little"))
+
+
+FALSE = scalar(False, pa.bool_())  # fill_null's value for flags: absent means false

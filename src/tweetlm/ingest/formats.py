@@ -26,7 +26,6 @@ import pyarrow.compute as pc
 from tweetlm.core import arrays
 
 _S = pa.string()
-_FALSE = arrays.scalar(False, pa.bool_())
 
 # Rows as read, before ids and dates are parsed (`v2`: which table they came from).
 ROWS = pa.schema([
@@ -90,7 +89,7 @@ class IsTrue:
         self.keys = tuple(path.split("."))
 
     def from_arrow(self, get):
-        return pc.fill_null(get(self.keys), _FALSE)
+        return pc.fill_null(get(self.keys), arrays.FALSE)
 
     def from_json(self, record) -> bool:
         return _get(record, self.keys) is True
@@ -107,7 +106,8 @@ class HasType:
     def from_arrow(self, get):
         refs = get(self.keys)
         types = pc.struct_field(pc.list_flatten(refs), "type")
-        hits = arrays.to_numpy(pc.fill_null(pc.equal(types, arrays.scalar(self.value, _S)), _FALSE))
+        hits = arrays.to_numpy(pc.fill_null(pc.equal(types, arrays.scalar(self.value, _S)),
+                                            arrays.FALSE))
         parents = arrays.to_numpy(pc.list_parent_indices(refs))
         return arrays.bools(np.bincount(parents[hits], minlength=len(refs)) > 0)
 
@@ -150,7 +150,7 @@ class CutText:
     _FULL = ("extended_tweet", "full_text")  # read for the text column too
 
     def from_arrow(self, get):
-        return pc.and_(pc.fill_null(get(self.keys), _FALSE), pc.is_null(get(self._FULL)))
+        return pc.and_(pc.fill_null(get(self.keys), arrays.FALSE), pc.is_null(get(self._FULL)))
 
     def from_json(self, record) -> bool:
         return _get(record, self.keys) is True and not isinstance(_get(record, self._FULL), str)

@@ -322,7 +322,7 @@ def _parse_ids(rows: pa.Table, source: Source) -> pa.Array:
     for bad, problem in [(pc.invert(pc.match_substring_regex(ids, ID_DIGITS)),
                           "is not a tweet id (digits)"),
                          (_too_large(ids), "is too large for a tweet id")]:
-        bad = arrays.to_numpy(pc.fill_null(bad, arrays.scalar(False, pa.bool_())))
+        bad = arrays.to_numpy(pc.fill_null(bad, arrays.FALSE))
         if bad.any():
             _fail_row(rows, source, int(np.argmax(bad)), "id", problem)
     raise AssertionError("unreachable: some id failed to parse")

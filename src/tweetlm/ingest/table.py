@@ -28,7 +28,6 @@ SCHEMA = pa.schema([  # the output; tweetlm.ingest's docstring says what each co
     pa.field("source", pa.string(), nullable=False),
     pa.field("format", pa.string(), nullable=False),
 ])
-_FALSE = arrays.scalar(False, pa.bool_())
 
 
 @dataclass
@@ -78,7 +77,7 @@ def collect(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, pa.Arra
     report.duplicates = int(order.size - len(chosen))
     # An edited tweet: its latest version only, as the timeline shows it (when that was read).
     latest = rows.column("latest_id").take(chosen)
-    superseded = pc.fill_null(pc.is_in(latest, value_set=ids), _FALSE)
+    superseded = pc.fill_null(pc.is_in(latest, value_set=ids), arrays.FALSE)
     report.edits = pc.sum(superseded).as_py() or 0
     if report.edits:
         chosen = chosen.filter(pc.invert(superseded))
@@ -136,7 +135,7 @@ def read_all(sources: list[Source], report: Report) -> pa.Table | None:
 
 def warn_truncated(rows: pa.Table, chosen: pa.Array, raw_dir, report: Report) -> None:
     """One warning per file for the tweets kept whose text was cut short (no full copy read)."""
-    cut = pc.fill_null(rows.column("truncated").take(chosen), _FALSE)
+    cut = pc.fill_null(rows.column("truncated").take(chosen), arrays.FALSE)
     if not pc.any(cut).as_py():
         return
     files = rows.column("source").take(chosen).filter(cut).cast(pa.string())
