@@ -1,9 +1,14 @@
-"""The record formats, each one's fields stated once and read both ways.
+"""The record layouts, each one's fields stated once and read both ways.
 
-A format is a table: output column -> its sources in priority order (`note_tweet.text`
-before `text`). From the two tables (`V1`, `V2`) and the record shapes they come in
-(`SHAPES`: bare, archive-wrapped `{"tweet": ...}`, a v1.1 search response's `statuses`
-list, a v2 response's `data` list or single `data` object) follow
+A layout is a table: output column -> its sources in priority order (`note_tweet.text`
+before `text`): API v1.1 (`V1`), API v2 (`V2`), X's GraphQL tweet objects (`GRAPHQL`, as
+the web app, twikit and twscrape's raw calls get them), snscrape and twscrape's models
+(`SNSCRAPE`), twint (`TWINT`), twitter-web-exporter (`EXPORTER`), camelCase scraper items
+(`CAMEL`: Apify actors, scraping services), published datasets (`DATASET`), and a layout
+the user declares (declared.py). A table comes in record shapes (`shape()`): bare, wrapped
+(`{"tweet": ...}` of the archive, `{"tweet_obj": ...}`), or a list under a key (a v1.1
+search response's `statuses`, a v2 page's `data`, a wrapper's `tweets`/`items`/...);
+`kind_of` tells a record's shape by its keys. From a shape follow
 
 - the fast path: the schema pyarrow's JSON reader parses a segment with, only these fields
   (`Shape.schema`), and the rows built from its columns (`Shape.rows_from_arrow`);
@@ -11,13 +16,15 @@ list, a v2 response's `data` list or single `data` object) follow
   (`rows_from_json`), naming the record and field that is wrong.
 
 Adding a field is one edit of a table. A string column is the first source that is not
-null; a boolean column is true when any of its sources is.
+null; a boolean column is true when any of its sources is; a column a table lacks is null
+(false). A record of no known shape is not a tweet: skipped and counted (an error item of
+a scraper, a dataset's metadata line), never an error by itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -27,14 +34,15 @@ from tweetlm.core import arrays
 
 _S = pa.string()
 
-# Rows as read, before ids and dates are parsed (`v2`: which table they came from).
+# Rows as read, before ids and dates are parsed.
 ROWS = pa.schema([
     ("id", _S), ("created_at", _S), ("text", _S), ("is_retweet", pa.bool_()),
-    ("is_reply", pa.bool_()), ("is_quote", pa.bool_()), ("lang", _S), ("v2", pa.bool_()),
+    ("is_reply", pa.bool_()), ("is_quote", pa.bool_()), ("lang", _S),
+    ("format", _S),  # the layout's name (`Shape.format`)
     ("latest_id", _S),  # an edited tweet's latest version (table.py keeps only that one)
     ("truncated", pa.bool_()),  # the text is cut short (table.py warns)
+    ("name", _S),  # the author's display name, where the record has its user (the card's)
 ])
-NOT_TWEETS = ": expected tweets (API v1.1/v2 JSON, JSON Lines or an archive's tweets.js)"
 
 
 class NotTweet(Exception):
@@ -45,39 +53,61 @@ class NotTweet(Exception):
 
 
 class Str:
-    """The string at a dotted path (an integer too, where the last key starts with `id`).
+    """The string at a dotted path; an integer there too where `number` (or the last key
+    starts with `id`), read by pyarrow as int64 when `number`.
 
-    fast=False: pyarrow never reads it (API v1.1 gives `id` as a number, which one string
-    column cannot hold); the exact path reads it when the sources before it are null.
+    fast=False: pyarrow never reads it (API v1.1 gives `id` as a number beside `id_str`,
+    which one string column cannot hold); the exact path reads it when the sources before
+    it are null.
     """
 
-    arrow = _S
-
-    def __init__(self, path: str, fast: bool = True):
-        self.keys, self.fast = tuple(path.split(".")), fast
+    def __init__(self, path: str, fast: bool = True, number: bool = False):
+        self.keys, self.fast, self.number = tuple(path.split(".")), fast, number
+        self.arrow = pa.int64() if number else _S
 
     def from_arrow(self, get):
-        return get(self.keys)
+        values = get(self.keys)
+        return values.cast(_S) if self.number else values
 
     def from_json(self, record):
-        return _str(record, self.keys)
+        return _str(record, self.keys, self.number)
+
+
+class Joined:
+    """Strings at several paths joined by a blank, null unless all are there: twint's
+    `date` + `time` + `timezone` ('2021-09-15 04:53:00 -0400')."""
+
+    arrow, fast = _S, True
+
+    def __init__(self, *paths: str):
+        self.parts = [Str(p) for p in paths]
+        self.keys = self.parts[0].keys  # (the schema builder reads `parts`)
+
+    def from_arrow(self, get):
+        return pc.binary_join_element_wise(*[p.from_arrow(get) for p in self.parts], " ")
+
+    def from_json(self, record):
+        values = [p.from_json(record) for p in self.parts]
+        return None if None in values else " ".join(values)
 
 
 class Given:
-    """True where the path holds a value: a string (type-checked) or, any_type=True, anything
-    (pyarrow reads an object)."""
+    """True where the path holds a value: a string (type-checked), a number (`number`), or,
+    any_type=True, anything (pyarrow reads an object)."""
 
     fast = True
 
-    def __init__(self, path: str, any_type: bool = False):
-        self.keys, self.any_type = tuple(path.split(".")), any_type
-        self.arrow = pa.struct([]) if any_type else _S
+    def __init__(self, path: str, any_type: bool = False, number: bool = False):
+        self.keys, self.any_type, self.number = tuple(path.split(".")), any_type, number
+        self.arrow = pa.struct([]) if any_type else pa.int64() if number else _S
 
     def from_arrow(self, get):
         return pc.is_valid(get(self.keys))
 
     def from_json(self, record) -> bool:
-        return (_get(record, self.keys) if self.any_type else _str(record, self.keys)) is not None
+        if self.any_type:
+            return _get(record, self.keys) is not None
+        return _str(record, self.keys, self.number) is not None
 
 
 class IsTrue:
@@ -93,6 +123,22 @@ class IsTrue:
 
     def from_json(self, record) -> bool:
         return _get(record, self.keys) is True
+
+
+class Equals:
+    """True where the string at the path is one of `values` (a dataset's `post_type`)."""
+
+    arrow, fast = _S, True
+
+    def __init__(self, path: str, *values: str):
+        self.keys, self.values = tuple(path.split(".")), values
+
+    def from_arrow(self, get):
+        hits = pc.is_in(get(self.keys), value_set=arrays.strings(list(self.values)))
+        return pc.fill_null(hits, arrays.FALSE)
+
+    def from_json(self, record) -> bool:
+        return _str(record, self.keys) in self.values
 
 
 class HasType:
@@ -156,7 +202,7 @@ class CutText:
         return _get(record, self.keys) is True and not isinstance(_get(record, self._FULL), str)
 
 
-# ---------------------------------------------------------------- the formats
+# ---------------------------------------------------------------- the layouts
 
 # Column order is the exact path's order of checks: the first field of a wrong type is named.
 V1 = {  # API v1.1 statuses; the archive's entries too (numbers as strings, no retweet flag)
@@ -172,6 +218,7 @@ V1 = {  # API v1.1 statuses; the archive's entries too (numbers as strings, no r
     "latest_id": (LastOf("edit_info.edit.editControlInitial.editTweetIds"),
                   LastOf("edit_info.initial.editTweetIds")),
     "truncated": (CutText(),),
+    "name": (Str("user.name"),),
 }
 V2 = {  # API v2 tweets
     "id": (Str("id"),),
@@ -182,18 +229,97 @@ V2 = {  # API v2 tweets
     "created_at": (Str("created_at"),),  # ISO 8601
     "lang": (Str("lang"),),
     "latest_id": (LastOf("edit_history_tweet_ids"),),  # a default field
-    "truncated": (IsTrue("truncated"),),  # v2 has no such field: always false
 }
+GRAPHQL = {  # X's web API: a Tweet result (twikit's and twscrape's raw responses, timelines)
+    "id": (Str("rest_id"),),
+    "text": (Str("note_tweet.note_tweet_results.result.text"), Str("legacy.full_text")),
+    "is_retweet": (Given("legacy.retweeted_status_result", any_type=True),),
+    "is_reply": (Given("legacy.in_reply_to_status_id_str"),),
+    "is_quote": (IsTrue("legacy.is_quote_status"),),
+    "created_at": (Str("legacy.created_at"),),  # v1.1's 'Wed Oct 10 20:19:24 +0000 2018'
+    "lang": (Str("legacy.lang"),),
+    "latest_id": (LastOf("edit_control.edit_tweet_ids"),
+                  LastOf("edit_control.edit_control_initial.edit_tweet_ids")),
+    "name": (Str("core.user_results.result.legacy.name"),
+             Str("core.user_results.result.core.name")),  # 2025 moved it to `core`
+}
+SNSCRAPE = {  # snscrape's Tweet (0.3: `content`; 0.4 on: `rawContent`), twscrape's model
+    "id": (Str("id", number=True),),
+    # `renderedContent` is the text with links expanded for display: not what was typed
+    "text": (Str("rawContent"), Str("content")),
+    "is_retweet": (Given("retweetedTweet", any_type=True),),
+    "is_reply": (Given("inReplyToTweetId", number=True),),
+    "is_quote": (Given("quotedTweet", any_type=True),),  # someone else's: not read as a row
+    "created_at": (Str("date"),),  # ISO 8601, '2021-09-15T08:53:00+00:00'
+    "lang": (Str("lang"),),
+    "name": (Str("user.displayname"),),
+}
+TWINT = {  # twint's JSON: its date is `date` `time` `timezone` (created_at has a zone name)
+    "id": (Str("id", number=True),),
+    "text": (Str("tweet"),),
+    "is_retweet": (IsTrue("retweet"),),
+    "created_at": (Joined("date", "time", "timezone"),),  # '2021-09-15 04:53:00 -0400'
+    "lang": (Str("language"),),
+    "name": (Str("name"),),
+}
+EXPORTER = {  # prinsss/twitter-web-exporter's JSON export of tweets
+    "id": (Str("id"),),
+    "text": (Str("full_text"),),
+    "is_retweet": (Given("retweeted_status"),),
+    "is_reply": (Given("in_reply_to"),),
+    "is_quote": (Given("quoted_status"),),
+    "created_at": (Str("created_at"),),  # '2023-10-14 12:34:56 +08:00'
+    "name": (Str("name"),),
+}
+CAMEL = {  # scraper items in camelCase (Apify's tweet scrapers, scraping services' results)
+    "id": (Str("id"),),
+    "text": (Str("fullText"), Str("text")),
+    "is_retweet": (IsTrue("isRetweet"),),
+    "is_reply": (IsTrue("isReply"),),
+    "is_quote": (IsTrue("isQuote"),),
+    "created_at": (Str("createdAt"),),
+    "lang": (Str("lang"),),
+    "name": (Str("author.name"),),
+}
+DATASET = {  # published research datasets: tweet_id, published_at_utc, text, post_type
+    "id": (Str("tweet_id", number=True),),
+    "text": (Str("text"),),
+    "is_retweet": (Equals("post_type", "retweet", "repost"),),
+    "is_reply": (Equals("post_type", "reply"),),
+    "is_quote": (Equals("post_type", "quote"),),
+    "created_at": (Str("published_at_utc"),),
+    "lang": (Str("lang"),),
+}
+TABLES = {  # layout -> (its table, the `format` its rows get)
+    "v1": (V1, "v1.1"), "v2": (V2, "v2"), "graphql": (GRAPHQL, "graphql"),
+    "snscrape": (SNSCRAPE, "snscrape"), "twint": (TWINT, "twint"),
+    "exporter": (EXPORTER, "web-exporter"), "camel": (CAMEL, "scraper"),
+    "dataset": (DATASET, "dataset"),
+}
+# What each layout must have, for the message of a file that fits none (the nearest)
+REQUIRED = {
+    "v1": ("id_str", "full_text", "created_at"), "v2": ("id", "text", "created_at"),
+    "graphql": ("rest_id", "legacy"), "snscrape": ("id", "rawContent", "date"),
+    "twint": ("id", "tweet", "date", "time", "timezone"),
+    "exporter": ("id", "full_text", "created_at", "screen_name"),
+    "camel": ("id", "text", "createdAt"), "dataset": ("tweet_id", "text", "published_at_utc"),
+}
+SHOWN = {"v1": "API v1.1", "v2": "API v2", "graphql": "X GraphQL", "snscrape": "snscrape",
+         "twint": "twint", "exporter": "twitter-web-exporter", "camel": "scraper items",
+         "dataset": "dataset"}
+# Keys of wrapper objects whose list holds the tweets (a scraping service's result, a dataset
+# export); `statuses` is v1.1 search's, `data` v2's (their own shapes).
+LIST_KEYS = ("tweets", "items", "results", "posts", "records", "entries")
 
 
 @dataclass(frozen=True)
 class Shape:
-    """How records of a format come: bare, under `key` (`{"tweet": {...}}`), or, `many`, as
-    a list under `key` (a v2 page's `"data": [...]`)."""
+    """How records of a layout come: bare, under `key` (a path: `{"tweet": {...}}`), or,
+    `many`, as a list under `key` (a v2 page's `"data": [...]`)."""
 
     fields: dict
-    v2: bool
-    key: str | None = None
+    format: str
+    key: tuple[str, ...] = ()
     many: bool = False
     what: str = "a record"  # named when a record has no id
 
@@ -203,13 +329,14 @@ class Shape:
         tree: dict = {}
         for sources in self.fields.values():
             for source in sources:
-                if not source.fast:
-                    continue
-                *parents, last = source.keys
-                node = tree
-                for key in parents:
-                    node = node.setdefault(key, {})
-                assert node.setdefault(last, source.arrow) == source.arrow, source.keys
+                for leaf in getattr(source, "parts", [source]):
+                    if not leaf.fast:
+                        continue
+                    *parents, last = leaf.keys
+                    node = tree
+                    for key in parents:
+                        node = node.setdefault(key, {})
+                    assert node.setdefault(last, leaf.arrow) == leaf.arrow, leaf.keys
 
         def build(node: dict) -> pa.StructType:
             return pa.struct([(k, build(v) if isinstance(v, dict) else v) for k, v in node.items()])
@@ -218,19 +345,20 @@ class Shape:
     @cached_property
     def schema(self) -> pa.Schema:
         """What pyarrow reads for a top-level record of this shape."""
-        if self.key is None:
-            return pa.schema(list(self.record_type))
-        inner = pa.list_(self.record_type) if self.many else self.record_type
-        return pa.schema([(self.key, inner)])
+        inner = self.record_type
+        for i, key in enumerate(reversed(self.key)):
+            inner = pa.struct([(key, pa.list_(inner) if self.many and i == 0 else inner)])
+        return pa.schema(list(inner))
 
-    def rows_from_arrow(self, top: pa.StructArray) -> pa.Table | None:
-        """ROWS from pyarrow's records (`top`, of `schema`); None if some record lacks an id
-        (the exact path then says which)."""
+    def rows_from_arrow(self, top: pa.StructArray) -> tuple[pa.Table, int] | None:
+        """ROWS from pyarrow's records (`top`, of `schema`), and how many records were no
+        tweets (neither id nor text: an error item, a metadata line), left out; None if
+        some record has text but no id (the exact path then says what it is)."""
         records = top  # one per tweet
-        if self.key is not None:
-            records = pc.struct_field(records, self.key)
-            if self.many:
-                records = pc.list_flatten(records)
+        for key in self.key:
+            records = pc.struct_field(records, key)
+        if self.many:
+            records = pc.list_flatten(records)
         cache: dict = {}
 
         def get(keys):
@@ -239,90 +367,222 @@ class Shape:
                     pc.struct_field(records, keys[0])
             return cache[keys]
 
-        columns = {"v2": arrays.bools(np.full(len(records), self.v2))}
-        for name, sources in self.fields.items():
-            values = [s.from_arrow(get) for s in sources if s.fast]
-            if ROWS.field(name).type == pa.bool_():
-                column = values[0]
-                for more in values[1:]:
-                    column = pc.or_(column, more)
+        n = len(records)
+        columns = {}
+        for field in ROWS:
+            sources = self.fields.get(field.name)
+            if field.name == "format":
+                columns["format"] = pa.repeat(arrays.scalar(self.format, _S), n)
+            elif not sources:
+                columns[field.name] = pa.nulls(n, field.type) if field.type != pa.bool_() \
+                    else arrays.bools(np.zeros(n, bool))
             else:
-                column = values[0] if len(values) == 1 else pc.coalesce(*values)
-            if name == "id" and column.null_count:
-                return None
-            columns[name] = column
-        return pa.Table.from_pydict(columns, schema=ROWS)
+                values = [s.from_arrow(get) for s in sources if s.fast]
+                if field.type == pa.bool_():
+                    column = values[0]
+                    for more in values[1:]:
+                        column = pc.or_(column, more)
+                else:
+                    column = values[0] if len(values) == 1 else pc.coalesce(*values)
+                columns[field.name] = column
+        table = pa.Table.from_pydict(columns, schema=ROWS)
+        no_id = table.column("id").null_count
+        if not no_id:
+            return table, 0
+        if pc.sum(pc.and_(pc.is_null(table.column("id")),
+                          pc.is_valid(table.column("text")))).as_py():
+            return None
+        return table.filter(pc.is_valid(table.column("id"))), no_id
 
     def row_from_json(self, record) -> dict:
-        """One ROWS row from one parsed record (a dict for the page's entries, checked)."""
+        """One ROWS row from one parsed record (a dict, checked)."""
         row = {}
-        no_id = f"{self.what} with no tweet id{NOT_TWEETS}"
-        if not isinstance(record, dict):
-            raise NotTweet(no_id)
-        for name, sources in self.fields.items():
-            if ROWS.field(name).type == pa.bool_():
-                row[name] = any(s.from_json(record) for s in sources)
+        for field in ROWS:
+            sources = self.fields.get(field.name, ())
+            if field.type == pa.bool_():
+                row[field.name] = any(s.from_json(record) for s in sources)
                 continue
             # every source pyarrow reads is checked, as pyarrow checks it; the others only
             # when those are all null
             value = _first([s.from_json(record) for s in sources if s.fast])
             if value is None:
                 value = _first(s.from_json(record) for s in sources if not s.fast)
-            if name == "id" and value is None:
-                raise NotTweet(no_id)
-            row[name] = value
-        row["v2"] = self.v2
+            row[field.name] = value
+        row["format"] = self.format
         return row
 
 
-assert set(V1) == set(V2) == set(ROWS.names) - {"v2"}
+@cache
+def shape(kind: str) -> Shape | None:
+    """The Shape of a kind `kind_of` names; None for a timeline (read the exact way only)."""
+    if kind == "timeline":
+        return None
+    if "@" in kind:  # a list of `inner` records under `key`
+        inner, key = kind.split("@")
+        base = shape(inner)
+        return Shape(base.fields, base.format, (key,), many=True, what=f"a '{key}' entry")
+    fields, name = TABLES[{"wrapped": "v1", "statuses": "v1", "page": "v2", "single": "v2",
+                           "visibility": "graphql", "envelope": "graphql",
+                           "envelope+visibility": "graphql"}.get(kind, kind)]
+    return {
+        "wrapped": Shape(fields, name, ("tweet",)),  # the archive's {"tweet": {...}}
+        "statuses": Shape(fields, name, ("statuses",), many=True, what="a v1.1 'statuses' entry"),
+        "page": Shape(fields, name, ("data",), many=True, what="a v2 'data' entry"),
+        "single": Shape(fields, name, ("data",), what="a v2 'data' object"),  # GET /2/tweets/:id
+        "visibility": Shape(fields, name, ("tweet",)),  # TweetWithVisibilityResults
+        "envelope": Shape(fields, name, ("tweet_obj",)),  # {"collected_at", ..., "tweet_obj"}
+        "envelope+visibility": Shape(fields, name, ("tweet_obj", "tweet")),
+    }.get(kind) or Shape(fields, name)
 
-SHAPES = {  # record shape -> its format and wrapping
-    "v1": Shape(V1, v2=False),  # a v1.1 tweet (a line of twarc1, an element of a timeline)
-    "wrapped": Shape(V1, v2=False, key="tweet"),  # the archive's {"tweet": {...}}
-    "statuses": Shape(V1, v2=False, key="statuses", many=True, what="a v1.1 'statuses' entry"),
-    "v2": Shape(V2, v2=True),
-    "page": Shape(V2, v2=True, key="data", many=True, what="a v2 'data' entry"),
-    "single": Shape(V2, v2=True, key="data", what="a v2 'data' object"),  # GET /2/tweets/:id
-}
+
 ENVELOPE_KEYS = {"data", "meta", "includes", "errors"}  # a v2 response's; twarc2 adds __twarc
 
 
-def kind_of(record) -> str | None:
-    """The shape (a key of SHAPES) of one parsed top-level record, or None: not a tweet."""
-    if not isinstance(record, dict):
-        return None
-    if isinstance(record.get("tweet"), dict):
-        return "wrapped"
-    if "id" not in record and "id_str" not in record:
-        if isinstance(record.get("statuses"), list):  # a v1.1 search response
-            return "statuses"
-        if record.keys() & ENVELOPE_KEYS:
-            return "single" if isinstance(record.get("data"), dict) else "page"
-    if "id_str" in record or isinstance(record.get("id"), int):
+def bare_kind(record: dict) -> str | None:
+    """The layout (a key of TABLES) of one bare tweet record, or None."""
+    tid = record.get("id")
+    if "rest_id" in record and isinstance(record.get("legacy"), dict):
+        return "graphql"
+    if isinstance(record.get("tweet"), str) and "date" in record and "time" in record:
+        return "twint"
+    if ("rawContent" in record or "content" in record) and "date" in record and tid is not None:
+        return "snscrape"
+    if "tweet_id" in record and "text" in record:
+        return "dataset"
+    if "createdAt" in record and ("text" in record or "fullText" in record) and tid is not None \
+            and "id_str" not in record:
+        return "camel"
+    if "id_str" in record or (isinstance(tid, int) and not isinstance(tid, bool)):
         return "v1"
-    if isinstance(record.get("id"), str):
-        return "v2"
+    if isinstance(tid, str):
+        return "exporter" if "full_text" in record else "v2"
     return None
 
 
-def rows_from_json(value) -> list[dict]:
-    """ROWS rows from one parsed JSON value: a tweet, an archive entry, a v2 page, or a list
-    of them. Raises NotTweet, saying what is wrong."""
+def kind_of(record) -> str | None:
+    """The shape (`shape(kind)`) of one parsed top-level record, or None: not a tweet."""
+    if not isinstance(record, dict):
+        return None
+    for key, kinds in (("tweet", {"v1": "wrapped", "graphql": "visibility"}),
+                       ("tweet_obj", {"graphql": "envelope"})):
+        inner = record.get(key)
+        if isinstance(inner, dict):
+            kind = kinds.get(bare_kind(inner) or "")
+            if kind is None and key == "tweet_obj" and isinstance(inner.get("tweet"), dict):
+                kind = "envelope+visibility" if bare_kind(inner["tweet"]) == "graphql" else None
+            if kind:
+                return kind
+    kind = bare_kind(record)
+    if kind:
+        return kind
+    if isinstance(record.get("statuses"), list):  # a v1.1 search response
+        return "statuses"
+    if _instructions(record) is not None:  # a timeline response saved from the browser
+        return "timeline"
+    if record.keys() & ENVELOPE_KEYS:
+        return "single" if isinstance(record.get("data"), dict) else "page"
+    for key in LIST_KEYS:  # {"handle": ..., "scrapedAt": ..., "tweets": [...]}
+        items = record.get(key)
+        if isinstance(items, list):
+            first = next((i for i in items if isinstance(i, dict) and bare_kind(i)), None)
+            if first is not None:
+                return f"{bare_kind(first)}@{key}"
+    return None
+
+
+def _instructions(record: dict, depth: int = 7):
+    """The `instructions` list of a GraphQL timeline response (`data.user.result.timeline_v2
+    .timeline.instructions`, a search's, a thread's), or None."""
+    if depth == 0:
+        return None
+    for key, value in record.items():
+        if key == "instructions" and isinstance(value, list):
+            return value
+        if isinstance(value, dict):
+            found = _instructions(value, depth - 1)
+            if found is not None:
+                return found
+    return None
+
+
+def timeline_tweets(record: dict, skipped: list[int]) -> list[dict]:
+    """The account's tweet results in a timeline response: every entry's
+    `content.itemContent.tweet_results.result` (a module's `content.items[].item
+    .itemContent...` too), unwrapped from TweetWithVisibilityResults; ads, tombstones and
+    other accounts' tweets in conversations left out and counted in `skipped[0]`."""
+    results = []
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            content = node.get("itemContent")
+            if isinstance(content, dict) and "tweet_results" in content:
+                result = _get(content, ("tweet_results", "result"))
+                if isinstance(result, dict) and isinstance(result.get("tweet"), dict):
+                    result = result["tweet"]
+                if content.get("promotedMetadata") is None and isinstance(result, dict) \
+                        and bare_kind(result) == "graphql":
+                    results.append(result)
+                else:
+                    skipped[0] += 1
+                return
+            for value in node.values():
+                walk(value)
+
+    walk(_instructions(record))
+    authors = [_author(r) for r in results]
+    named = [a for a in authors if a]
+    if not named:
+        return results
+    account = max(set(named), key=named.count)  # a conversation module holds others' replies
+    skipped[0] += sum(a is not None and a != account for a in authors)
+    return [r for r, a in zip(results, authors) if a is None or a == account]
+
+
+def _author(result: dict) -> str | None:
+    user = _get(result, ("core", "user_results", "result"))
+    name = _get(user, ("legacy", "screen_name")) or _get(user, ("core", "screen_name"))
+    return name if isinstance(name, str) else None
+
+
+def rows_from_json(value, skipped: list[int]) -> list[dict]:
+    """ROWS rows from one parsed JSON value: a tweet, an archive entry, a page, a timeline,
+    or a list of them; what is no tweet is counted in `skipped[0]`. Raises NotTweet for a
+    tweet whose field has the wrong type."""
     if isinstance(value, list):
-        return [r for v in value for r in rows_from_json(v)]
+        return [r for v in value for r in rows_from_json(v, skipped)]
+    if not isinstance(value, dict):
+        raise NotTweet(f"{json_type(value)} where a tweet belongs: expected tweet objects "
+                       "(API, scraper or dataset JSON, JSON Lines or an archive's tweets.js)")
     kind = kind_of(value)
     if kind is None:
-        raise NotTweet(("a record with no tweet id" if isinstance(value, dict)
-                        else f"{json_type(value)} where a tweet belongs") + NOT_TWEETS)
-    shape = SHAPES[kind]
-    records = [value if shape.key is None else value.get(shape.key)]
-    if shape.many:
+        skipped[0] += 1
+        return []
+    if kind == "timeline":
+        return [shape("graphql").row_from_json(r) for r in timeline_tweets(value, skipped)]
+    form = shape(kind)
+    records = [_get(value, form.key)]
+    if form.many:
         data = records[0]
-        records = [data] if isinstance(data, dict) else data or []
+        records = data or []
         if not isinstance(records, list):
-            raise NotTweet(f"'{shape.key}' is {json_type(data)}, not a list of tweets: fix the file")
-    return [shape.row_from_json(r) for r in records]
+            raise NotTweet(f"'{'.'.join(form.key)}' is {json_type(data)}, not a list of tweets: "
+                           "fix the file")
+        tweets = [r for r in records if isinstance(r, dict) and bare_kind(r)]
+        skipped[0] += len(records) - len(tweets)
+        records = tweets
+    return [form.row_from_json(r) for r in records]
+
+
+def nearest(keys: set[str]) -> tuple[str, str] | None:
+    """The known layout whose required keys these keys come closest to, and one it lacks."""
+    scored = [(sum(k in keys for k in need), name) for name, need in REQUIRED.items()]
+    score, name = max(scored)
+    if not score:
+        return None
+    return SHOWN[name], next(k for k in REQUIRED[name] if k not in keys)
 
 
 def json_type(value) -> str:
@@ -340,10 +600,11 @@ def _get(obj, keys):
     return obj
 
 
-def _str(obj, keys):
+def _str(obj, keys, number: bool = False):
     value = _get(obj, keys)
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and keys[-1].startswith("id"):
+    if isinstance(value, int) and not isinstance(value, bool) and \
+            (number or keys[-1].startswith("id")):
         return str(value)
     raise NotTweet(f"'{'.'.join(keys)}' is {json_type(value)}, not a string: fix the file")

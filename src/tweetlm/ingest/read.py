@@ -36,8 +36,9 @@ import pyarrow.json as pj
 from tweetlm.core import arrays
 from tweetlm.core.errors import TweetlmError
 from tweetlm.ingest.archive import GRAILBIRD_RE, YTD_RE, is_manifest
+from tweetlm.ingest.declared import DECLARED_NAME
 from tweetlm.ingest.dates import BadDate, parse_dates
-from tweetlm.ingest.formats import ROWS, SHAPES, NotTweet, kind_of, rows_from_json
+from tweetlm.ingest.formats import ROWS, NotTweet, kind_of, nearest, rows_from_json, shape
 from tweetlm.ingest.scan import (WHITESPACE, WRAP, ExactScanner, Fallback, FastArrayScanner,
                                  FastLinesScanner, ParseError, Segment)
 from tweetlm.ingest.sources import Source
@@ -58,6 +59,7 @@ class Read(NamedTuple):
     no_text: int = 0  # tweets without text, left out
     dated_by_id: int = 0  # tweets without created_at, dated by their id
     cut_line: int | None = None  # the cut last line of JSON Lines, dropped (line number)
+    not_tweets: int = 0  # records that are no tweets (error items, metadata lines), skipped
 
 
 def read_source(source: Source, pool: ThreadPoolExecutor, on_read=None) -> Read:
@@ -126,17 +128,56 @@ def _read(source: Source, pool: ThreadPoolExecutor, exact: bool) -> Read:
         for f in pending:
             f.cancel()
         chunks.close()
-    no_text = sum(n for _, n, _ in tables)
-    dated_by_id = sum(n for _, _, n in tables)
-    tables = [t for t, _, _ in tables if t.num_rows]
+    no_text = sum(t[1] for t in tables)
+    dated_by_id = sum(t[2] for t in tables)
+    not_tweets = sum(t[3] for t in tables)
+    tables = [t[0] for t in tables if t[0].num_rows]
     if not tables:
-        raise TweetlmError(f"{source.shown}: holds no tweets (no record with an id and "
-                           "a text): is it the right file?")
+        raise TweetlmError(f"{source.shown}: {_no_tweets(first[start:1 << 16], no_text)}")
     cut_line, cut_at = None, getattr(scanner, "cut_at", None)
     if cut_at is not None:
         place = source.line_column(cut_at)
         cut_line = place[0] if place else 0
-    return Read(pa.concat_tables(tables), archive, no_text, dated_by_id, cut_line)
+    return Read(pa.concat_tables(tables), archive, no_text, dated_by_id, cut_line, not_tweets)
+
+
+def _no_tweets(head: bytes, no_text: int) -> str:
+    """Why a file gave no tweets, for its one line: the keys its first record has, the known
+    layout nearest to them and what that lacks, and how to declare the fields."""
+    declare = (f"declare which fields hold the id, text and date in {DECLARED_NAME} beside it "
+               "(docs/inputs.md)")
+    if no_text:
+        return f"holds no tweets: its {no_text} record(s) have an id but no text; {declare}"
+    keys: list[str] = []
+    for value, _ in _values_lenient(head):
+        if isinstance(value, list):
+            value = next((v for v in value if isinstance(v, dict)), None)
+        if isinstance(value, dict):
+            keys = list(value)
+            break
+    if not keys:
+        return "holds no tweets (no record with an id and a text): is it the right file?"
+    shown = ", ".join(repr(k) for k in keys[:8]) + (" ..." if len(keys) > 8 else "")
+    near = nearest(set(keys))
+    like = f" (nearest known layout: {near[0]}, which needs {near[1]!r})" if near else ""
+    return f"holds no tweets of a known layout: its records have {shown}{like}; {declare}"
+
+
+def _values_lenient(head: bytes):
+    """The complete JSON values at the start of `head`, as far as they parse."""
+    text = head.decode("utf-8", "replace")
+    decoder, i = json.JSONDecoder(), 0
+    while True:
+        while i < len(text) and text[i] in " \t\r\n,":  # commas: an array's elements
+            i += 1
+        try:
+            value, i = decoder.raw_decode(text, i)
+        except ValueError:
+            if text[i:i + 1] == "[":  # an array cut by the head's end: its first elements
+                i += 1
+                continue
+            return
+        yield value, i
 
 
 def _sniff(source: Source, head: bytes) -> tuple[str | None, int, bool]:
@@ -173,23 +214,24 @@ def _sniff(source: Source, head: bytes) -> tuple[str | None, int, bool]:
 
 
 def _shape_of(seg: Segment) -> str | None:
-    """The record shape (a key of formats.SHAPES) of the segment's first record."""
-    decoder = json.JSONDecoder()
+    """The record shape (formats.kind_of) of the segment's first tweet record: records
+    before it that are none (a dataset's metadata line, a scraper's error item) are
+    skipped by the fast path too, if they have neither id nor text."""
     skip = len(WRAP) if seg.wrapped else 0
     for size in (1 << 16, 1 << 20, len(seg.data)):
-        text = bytes(seg.data[skip:size]).decode("utf-8", "replace").lstrip()
-        try:
-            return kind_of(decoder.raw_decode(text)[0])
-        except ValueError:
-            if size >= len(seg.data):
-                return None  # the exact path will say what is wrong
+        for seen, (value, _) in enumerate(_values_lenient(bytes(seg.data[skip:size]))):
+            kind = kind_of(value)
+            if kind is not None or seen >= 16:
+                return kind
+        if size >= len(seg.data):
+            return None  # the exact path will say what is wrong
     return None
 
 
-def _segment_rows(seg: Segment, shape: str | None, source: Source) -> tuple[pa.Table, int, int]:
-    """The segment's tweets with int64 ids and UTC dates, how many had no text (left out)
-    and how many were dated by their id."""
-    rows = _parse_segment(seg, shape)
+def _segment_rows(seg: Segment, kind: str | None, source: Source) -> tuple[pa.Table, int, int, int]:
+    """The segment's tweets with int64 ids and UTC dates, how many had no text (left out),
+    how many were dated by their id, and how many records were no tweets (skipped)."""
+    rows, not_tweets = _parse_segment(seg, kind)
     no_text = rows.column("text").null_count
     if no_text:
         rows = rows.filter(pc.is_valid(rows.column("text")))
@@ -201,10 +243,10 @@ def _segment_rows(seg: Segment, shape: str | None, source: Source) -> tuple[pa.T
     rows = rows.set_column(0, "id", ids).set_column(1, "created_at", dates)
     latest = rows.schema.get_field_index("latest_id")
     return rows.set_column(latest, "latest_id", _edited_to(rows.column(latest), ids)), no_text, \
-        dated_by_id
+        dated_by_id, not_tweets
 
 
-def _parse_segment(seg: Segment, shape: str | None) -> pa.Table:
+def _parse_segment(seg: Segment, kind: str | None) -> tuple[pa.Table, int]:
     if not _utf8(seg):
         if seg.fast:
             raise Fallback  # ExactScanner's segments know their place in the file
@@ -219,8 +261,9 @@ def _parse_segment(seg: Segment, shape: str | None) -> pa.Table:
     # pyarrow 26 segfaults on JSON whose first record is not an object (e.g. `null`, found
     # by tests/test_fuzz.py): such segments go the exact way.
     starts_with_object = bytes(seg.data[:1 << 12]).lstrip(WHITESPACE)[:1] == b"{"
-    if shape is not None and starts_with_object:
-        schema = SHAPES[shape].schema
+    form = shape(kind) if kind is not None else None
+    if form is not None and starts_with_object:
+        schema = form.schema
         if seg.wrapped:
             schema = pa.schema([("d", pa.list_(pa.struct(list(schema))))])
         try:
@@ -239,7 +282,7 @@ def _parse_segment(seg: Segment, shape: str | None) -> pa.Table:
             top = (pc.list_flatten(table.column("d").combine_chunks()) if seg.wrapped
                    else table.to_struct_array().combine_chunks())
             if seg.elements is None or len(top) == seg.elements:
-                rows = SHAPES[shape].rows_from_arrow(top)
+                rows = form.rows_from_arrow(top)
                 if rows is not None:
                     return rows
     if seg.fast:
@@ -257,9 +300,10 @@ def _utf8(seg: Segment) -> bool:
         return False
 
 
-def _rows_exact(seg: Segment) -> pa.Table:
-    """Rows from each record parsed on its own; names the place of what is wrong."""
-    rows = []
+def _rows_exact(seg: Segment) -> tuple[pa.Table, int]:
+    """Rows from each record parsed on its own, and how many records were no tweets; names
+    the place of what is wrong."""
+    rows, skipped = [], [0]
     offset = seg.start
     array = seg.elements is not None
     for line in bytes(seg.data).split(b"\n"):
@@ -268,14 +312,15 @@ def _rows_exact(seg: Segment) -> pa.Table:
             continue  # `[ ]`
         for value, at in _values(line, start, one=array):
             try:
-                rows.extend(rows_from_json(value))
+                rows.extend(rows_from_json(value, skipped))
             except NotTweet as e:
                 raise ParseError(at, str(e)) from None
     try:
-        return pa.Table.from_pylist(rows, schema=ROWS)
+        return pa.Table.from_pylist(rows, schema=ROWS), skipped[0]
     except UnicodeEncodeError:  # a lone surrogate escape ("\ud83d": an emoji cut in half)
         fix = lambda v: re.sub("[\ud800-\udfff]", "\ufffd", v) if isinstance(v, str) else v  # noqa: E731
-        return pa.Table.from_pylist([{k: fix(v) for k, v in r.items()} for r in rows], schema=ROWS)
+        return pa.Table.from_pylist([{k: fix(v) for k, v in r.items()} for r in rows],
+                                    schema=ROWS), skipped[0]
 
 
 def _values(line: bytes, start: int, one: bool):

@@ -40,6 +40,7 @@ class Report:
     no_text: dict[str, int] = field(default_factory=dict)  # file -> tweets without text
     dated_by_id: int = 0  # tweets without created_at, dated by their snowflake id
     cut_lines: dict[str, int] = field(default_factory=dict)  # file -> its cut last line, dropped
+    not_tweets: dict[str, int] = field(default_factory=dict)  # file -> records no tweets, skipped
     duplicates: int = 0
     edits: int = 0  # earlier versions of edited tweets whose latest version was read
     truncated: dict[str, int] = field(default_factory=dict)  # file -> tweets kept with cut text
@@ -99,7 +100,8 @@ def read_all(sources: list[Source], report: Report) -> pa.Table | None:
             progress(total, "ingest", unit="B", unit_scale=True, unit_divisor=1024) as bar:
         for source in sources:
             start = bar.n
-            rows, archive, no_text, dated_by_id, cut_line = read_source(source, pool, bar.update)
+            rows, archive, no_text, dated_by_id, cut_line, not_tweets = \
+                read_source(source, pool, bar.update)
             bar.update(start + source.size - bar.n)  # a skipped file is not read to its end
             if rows is None:
                 report.skipped.append(source.name)
@@ -115,10 +117,14 @@ def read_all(sources: list[Source], report: Report) -> pa.Table | None:
                 warn(f"{source.shown}:{cut_line}: the last line is cut mid-record (the stream "
                      "or download stopped while writing it): dropped it, read the "
                      f"{rows.num_rows + no_text} complete record(s) before it", bar.write)
+            if not_tweets:
+                report.not_tweets[source.name] = not_tweets
+                warn(f"{source.shown}: skipped {not_tweets} record(s) that are not tweets of the "
+                     "account (error items, metadata, others' tweets in a conversation)", bar.write)
             n = rows.num_rows
-            fmt = pc.if_else(rows.column("v2"), arrays.scalar("v2", pa.string()),
-                             arrays.scalar("archive" if archive else "v1.1", pa.string()))
-            rows = rows.drop_columns(["v2"]).append_column("format", fmt)
+            if archive:
+                rows = rows.set_column(rows.schema.get_field_index("format"), "format",
+                                       pa.repeat(arrays.scalar("archive", pa.string()), n))
             rows = rows.append_column("source", pa.DictionaryArray.from_arrays(
                 arrays.ints(np.zeros(n, np.int32), pa.int32()), arrays.strings([source.name])))
             tables.append(rows)
