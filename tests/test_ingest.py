@@ -426,8 +426,20 @@ def test_empty_file(workspace):
 
 
 def test_unsupported_file(workspace):
-    raw(workspace, {"a.json": GOOD, "tweets.csv": "id,text\n1,hello\n"})
-    assert_refused(workspace, "tweets.csv", "not tweet JSON")
+    raw(workspace, {"a.json": GOOD, "people.csv": "name,age\nbob,3\n"})
+    assert_refused(workspace, "people.csv", "a CSV without tweet columns (its header has 'name', "
+                   "'age'): ingest needs an id column")
+    (workspace / "data/raw/alice/people.csv").unlink()
+    raw(workspace, {"notes.txt": "just some notes\nand more"})
+    assert_refused(workspace, "notes.txt:1:1", "not tweet JSON")
+
+
+@pytest.mark.parametrize("text", ['[tool.black]\nline-length = 99\n', "[section]\nkey=value\n",
+                                  "[ settings ]\nname = x\n"], ids=["toml", "ini", "ini-blanks"])
+def test_toml_or_ini_saved_as_json_is_not_json(workspace, text):
+    raw(workspace, {"config.json": text})
+    err = assert_refused(workspace, "config.json:1:1", "not JSON: a TOML or INI file")
+    assert "second JSON value" not in err
 
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:

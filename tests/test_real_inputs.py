@@ -180,8 +180,8 @@ def test_outside_the_archive_tree_a_non_tweet_file_is_still_an_error(tmp_path):
     with pytest.raises(TweetlmError, match=r"/raw/my notes.html:1:1: not tweet JSON"):
         ig.ingest(raw, 64)
     (raw / "my notes.html").unlink()
-    (raw / "archive/data/export.csv").write_text("id,text\n1,hello\n")  # not the archive's own
-    with pytest.raises(TweetlmError, match=r"/raw/archive/data/export.csv:1:1: not tweet JSON"):
+    (raw / "archive/data/export.txt").write_text("id text\n1 hello\n")  # not the archive's own
+    with pytest.raises(TweetlmError, match=r"/raw/archive/data/export.txt:1:1: not tweet JSON"):
         ig.ingest(raw, 64)
 
 

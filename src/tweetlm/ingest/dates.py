@@ -66,22 +66,44 @@ def _parse(raw: pa.Array) -> pa.Array:
                                                  error_is_null=True))
     iso = pc.is_null(parsed)
     if pc.any(iso).as_py():
-        try:
-            parsed = pc.replace_with_mask(parsed, iso, pc.filter(others, iso).cast(UTC))
-        except pa.ArrowInvalid:
-            parsed = None
-    if parsed is None or parsed.null_count:
-        for i in np.flatnonzero(~ok):
-            value = raw[int(i):int(i) + 1]
-            try:
-                if all(pc.strptime(value, format=f, unit="ms", error_is_null=True).null_count
-                       for f in (V1_FORMAT, GRAILBIRD_FORMAT)):
-                    value.cast(UTC)
-            except pa.ArrowInvalid:
-                raise BadDate(int(i), "is not a date like 'Wed Oct 10 20:19:24 +0000 2018' or "
-                              "'2018-10-10T20:19:24.000Z'") from None
-        raise AssertionError("unreachable: some date failed to parse")
+        more = _iso_naive_or_epoch(pc.filter(others, iso))
+        parsed = None if more is None else pc.replace_with_mask(parsed, iso, more)
+    if parsed is None or parsed.null_count:  # dates of several layouts: one by one
+        parsed = pa.concat_arrays([_one(raw, int(i)) for i in np.flatnonzero(~ok)])
     return pc.replace_with_mask(dates, rest, parsed)
+
+
+def _one(raw: pa.Array, i: int) -> pa.Array:
+    """Row i's date, of any layout parse_dates knows; BadDate if none."""
+    value = raw[i:i + 1]
+    for f in (V1_FORMAT, GRAILBIRD_FORMAT):
+        parsed = pc.strptime(value, format=f, unit="ms", error_is_null=True)
+        if not parsed.null_count:
+            return parsed
+    parsed = _iso_naive_or_epoch(value)
+    if parsed is None:
+        raise BadDate(i, "is not a date like 'Wed Oct 10 20:19:24 +0000 2018' or "
+                      "'2018-10-10T20:19:24.000Z'")
+    return parsed
+
+
+def _iso_naive_or_epoch(values: pa.Array) -> pa.Array | None:
+    """ISO 8601 with a zone (v2, snscrape), without one (a dataset's '2020-01-01 12:00:00':
+    taken as UTC), or seconds / milliseconds since 1970 as digits; None if they are not all
+    one of these."""
+    try:
+        return values.cast(UTC)
+    except pa.ArrowInvalid:
+        pass
+    try:
+        return values.cast(pa.timestamp("ms")).cast(UTC)
+    except pa.ArrowInvalid:
+        pass
+    if pc.all(pc.match_substring_regex(values, r"^[0-9]{10}(?:[0-9]{3})?$")).as_py():
+        numbers = arrays.to_numpy(values.cast(pa.int64()))
+        seconds = arrays.to_numpy(pc.utf8_length(values)) == 10
+        return arrays.ints(np.where(seconds, numbers * 1000, numbers)).cast(UTC)
+    return None
 
 
 def v1_dates(raw: pa.Array) -> tuple[np.ndarray, np.ndarray]:

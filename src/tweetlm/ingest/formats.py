@@ -23,6 +23,7 @@ a scraper, a dataset's metadata line), never an error by itself.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -230,7 +231,18 @@ V2 = {  # API v2 tweets
     "lang": (Str("lang"),),
     "latest_id": (LastOf("edit_history_tweet_ids"),),  # a default field
 }
-GRAPHQL = {  # X's web API: a Tweet result (twikit's and twscrape's raw responses, timelines)
+
+def _either(table: dict) -> dict:
+    """A GraphQL table that reads a Tweet bare or as TweetWithVisibilityResults, which
+    holds it under `tweet` (one file has both: one schema reads both, fast)."""
+    def under(source):
+        moved = copy.copy(source)
+        moved.keys = ("tweet", *source.keys)
+        return moved
+    return {column: sources + tuple(under(s) for s in sources) for column, sources in table.items()}
+
+
+GRAPHQL = _either({  # X's web API: a Tweet result (twikit's and twscrape's raw calls, timelines)
     "id": (Str("rest_id"),),
     "text": (Str("note_tweet.note_tweet_results.result.text"), Str("legacy.full_text")),
     "is_retweet": (Given("legacy.retweeted_status_result", any_type=True),),
@@ -242,7 +254,7 @@ GRAPHQL = {  # X's web API: a Tweet result (twikit's and twscrape's raw response
                   LastOf("edit_control.edit_control_initial.edit_tweet_ids")),
     "name": (Str("core.user_results.result.legacy.name"),
              Str("core.user_results.result.core.name")),  # 2025 moved it to `core`
-}
+})
 SNSCRAPE = {  # snscrape's Tweet (0.3: `content`; 0.4 on: `rawContent`), twscrape's model
     "id": (Str("id", number=True),),
     # `renderedContent` is the text with links expanded for display: not what was typed
@@ -350,10 +362,10 @@ class Shape:
             inner = pa.struct([(key, pa.list_(inner) if self.many and i == 0 else inner)])
         return pa.schema(list(inner))
 
-    def rows_from_arrow(self, top: pa.StructArray) -> tuple[pa.Table, int] | None:
-        """ROWS from pyarrow's records (`top`, of `schema`), and how many records were no
-        tweets (neither id nor text: an error item, a metadata line), left out; None if
-        some record has text but no id (the exact path then says what it is)."""
+    def rows_from_arrow(self, top: pa.StructArray, lead: int = 0) -> tuple[pa.Table, int] | None:
+        """ROWS from pyarrow's records (`top`, of `schema`), and how many were left out: the
+        first `lead` records, known to be no tweets. None if another record lacks an id
+        (the records are not all of this shape: read them one by one)."""
         records = top  # one per tweet
         for key in self.key:
             records = pc.struct_field(records, key)
@@ -374,8 +386,7 @@ class Shape:
             if field.name == "format":
                 columns["format"] = pa.repeat(arrays.scalar(self.format, _S), n)
             elif not sources:
-                columns[field.name] = pa.nulls(n, field.type) if field.type != pa.bool_() \
-                    else arrays.bools(np.zeros(n, bool))
+                columns[field.name] = absent(field, n)
             else:
                 values = [s.from_arrow(get) for s in sources if s.fast]
                 if field.type == pa.bool_():
@@ -389,10 +400,9 @@ class Shape:
         no_id = table.column("id").null_count
         if not no_id:
             return table, 0
-        if pc.sum(pc.and_(pc.is_null(table.column("id")),
-                          pc.is_valid(table.column("text")))).as_py():
+        if self.many or no_id > lead or table.column("id").slice(0, lead).null_count < no_id:
             return None
-        return table.filter(pc.is_valid(table.column("id"))), no_id
+        return table.slice(lead), lead
 
     def row_from_json(self, record) -> dict:
         """One ROWS row from one parsed record (a dict, checked)."""
@@ -412,6 +422,11 @@ class Shape:
         return row
 
 
+def absent(field: pa.Field, n: int) -> pa.Array:
+    """A ROWS column a layout does not have: nulls, or false for a flag."""
+    return arrays.bools(np.zeros(n, bool)) if field.type == pa.bool_() else pa.nulls(n, field.type)
+
+
 @cache
 def shape(kind: str) -> Shape | None:
     """The Shape of a kind `kind_of` names; None for a timeline (read the exact way only)."""
@@ -422,16 +437,13 @@ def shape(kind: str) -> Shape | None:
         base = shape(inner)
         return Shape(base.fields, base.format, (key,), many=True, what=f"a '{key}' entry")
     fields, name = TABLES[{"wrapped": "v1", "statuses": "v1", "page": "v2", "single": "v2",
-                           "visibility": "graphql", "envelope": "graphql",
-                           "envelope+visibility": "graphql"}.get(kind, kind)]
+                           "envelope": "graphql"}.get(kind, kind)]
     return {
         "wrapped": Shape(fields, name, ("tweet",)),  # the archive's {"tweet": {...}}
         "statuses": Shape(fields, name, ("statuses",), many=True, what="a v1.1 'statuses' entry"),
         "page": Shape(fields, name, ("data",), many=True, what="a v2 'data' entry"),
         "single": Shape(fields, name, ("data",), what="a v2 'data' object"),  # GET /2/tweets/:id
-        "visibility": Shape(fields, name, ("tweet",)),  # TweetWithVisibilityResults
         "envelope": Shape(fields, name, ("tweet_obj",)),  # {"collected_at", ..., "tweet_obj"}
-        "envelope+visibility": Shape(fields, name, ("tweet_obj", "tweet")),
     }.get(kind) or Shape(fields, name)
 
 
@@ -463,13 +475,11 @@ def kind_of(record) -> str | None:
     """The shape (`shape(kind)`) of one parsed top-level record, or None: not a tweet."""
     if not isinstance(record, dict):
         return None
-    for key, kinds in (("tweet", {"v1": "wrapped", "graphql": "visibility"}),
+    for key, kinds in (("tweet", {"v1": "wrapped", "graphql": "graphql"}),
                        ("tweet_obj", {"graphql": "envelope"})):
         inner = record.get(key)
-        if isinstance(inner, dict):
-            kind = kinds.get(bare_kind(inner) or "")
-            if kind is None and key == "tweet_obj" and isinstance(inner.get("tweet"), dict):
-                kind = "envelope+visibility" if bare_kind(inner["tweet"]) == "graphql" else None
+        if isinstance(inner, dict):  # TweetWithVisibilityResults holds the Tweet under `tweet`
+            kind = kinds.get(bare_kind(inner) or bare_kind(inner.get("tweet") or {}) or "")
             if kind:
                 return kind
     kind = bare_kind(record)
@@ -547,22 +557,22 @@ def _author(result: dict) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def rows_from_json(value, skipped: list[int]) -> list[dict]:
+def rows_from_json(value, skipped: list[int], declared: Shape | None = None) -> list[dict]:
     """ROWS rows from one parsed JSON value: a tweet, an archive entry, a page, a timeline,
-    or a list of them; what is no tweet is counted in `skipped[0]`. Raises NotTweet for a
-    tweet whose field has the wrong type."""
+    or a list of them (read with the `declared` shape, if given); what is no tweet is
+    counted in `skipped[0]`. Raises NotTweet for a tweet whose field has the wrong type."""
     if isinstance(value, list):
-        return [r for v in value for r in rows_from_json(v, skipped)]
+        return [r for v in value for r in rows_from_json(v, skipped, declared)]
     if not isinstance(value, dict):
         raise NotTweet(f"{json_type(value)} where a tweet belongs: expected tweet objects "
                        "(API, scraper or dataset JSON, JSON Lines or an archive's tweets.js)")
-    kind = kind_of(value)
+    kind = "declared" if declared else kind_of(value)
     if kind is None:
         skipped[0] += 1
         return []
     if kind == "timeline":
         return [shape("graphql").row_from_json(r) for r in timeline_tweets(value, skipped)]
-    form = shape(kind)
+    form = declared or shape(kind)
     records = [_get(value, form.key)]
     if form.many:
         data = records[0]
@@ -570,7 +580,9 @@ def rows_from_json(value, skipped: list[int]) -> list[dict]:
         if not isinstance(records, list):
             raise NotTweet(f"'{'.'.join(form.key)}' is {json_type(data)}, not a list of tweets: "
                            "fix the file")
-        tweets = [r for r in records if isinstance(r, dict) and bare_kind(r)]
+    if form.many or declared:  # a list's items: error items and the like are no tweets
+        tweets = [r for r in records if isinstance(r, dict) and
+                  (bare_kind(r) if not declared else _get(r, form.fields["id"][0].keys) is not None)]
         skipped[0] += len(records) - len(tweets)
         records = tweets
     return [form.row_from_json(r) for r in records]

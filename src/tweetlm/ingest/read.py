@@ -35,10 +35,11 @@ import pyarrow.json as pj
 
 from tweetlm.core import arrays
 from tweetlm.core.errors import TweetlmError
+from tweetlm.ingest import csvfile
 from tweetlm.ingest.archive import GRAILBIRD_RE, YTD_RE, is_manifest
 from tweetlm.ingest.declared import DECLARED_NAME
 from tweetlm.ingest.dates import BadDate, parse_dates
-from tweetlm.ingest.formats import ROWS, NotTweet, kind_of, nearest, rows_from_json, shape
+from tweetlm.ingest.formats import ROWS, NotTweet, Shape, kind_of, nearest, rows_from_json, shape
 from tweetlm.ingest.scan import (WHITESPACE, WRAP, ExactScanner, Fallback, FastArrayScanner,
                                  FastLinesScanner, ParseError, Segment)
 from tweetlm.ingest.sources import Source
@@ -48,6 +49,8 @@ CHUNK = 16 << 20  # bytes scanned at once; also the unit of parallel parsing
 WORKERS = max(2, min(os.cpu_count() or 2, 8))  # segments parsed at once (pyarrow's reader is
 # serial for multi-line records, so parallelism comes from parsing several segments)
 TWEET_YTD = {b"tweets", b"tweet"}
+# `[` then a word that is no JSON value: a TOML or INI file's `[section]`
+NOT_JSON_ARRAY_RE = re.compile(rb"\[[ \t]*(?!(?:true|false|null)\b)[A-Za-z_]")
 _ON_READ: ContextVar = ContextVar("on_read", default=None)  # read_source's byte counter
 
 
@@ -97,6 +100,9 @@ def _read(source: Source, pool: ThreadPoolExecutor, exact: bool) -> Read:
     mode, start, archive = _sniff(source, first[:1 << 16])
     if mode is None:
         return Read(None, True)
+    if mode == "csv":
+        chunks.close()
+        return _read_csv(source, first[:1 << 16])
     if exact:
         scanner = ExactScanner(mode, start)
     elif mode == "lines":
@@ -105,14 +111,15 @@ def _read(source: Source, pool: ThreadPoolExecutor, exact: bool) -> Read:
         sep = FastArrayScanner.separator(first[:1 << 18], start) or \
             FastArrayScanner.separator(first, start)
         scanner = FastArrayScanner(sep, start) if sep else ExactScanner(mode, start)
-    shape: list = []  # decided from the first record
+    shape: list = []  # decided from the first tweet record (and the non-tweets before it)
     pending, tables = [], []
 
     def submit(seg: Segment | None):
         if seg is None:
             return
         if not shape:
-            shape.append(_shape_of(seg))
+            kind, seg.lead = _shape_of(seg)
+            shape.append(kind)
         pending.append(pool.submit(_segment_rows, seg, shape[0], source))
         while len(pending) > WORKERS:  # parse segments while the next one is scanned
             tables.append(pending.pop(0).result())
@@ -202,36 +209,68 @@ def _sniff(source: Source, head: bytes) -> tuple[str | None, int, bool]:
     body = head[skip:].lstrip(WHITESPACE)
     first = body[:1]
     skip = len(head) - len(body)
-    if first == b"[":
+    if first == b"[" and not NOT_JSON_ARRAY_RE.match(body):
         return "array", skip, archive
     if first == b"{" and not archive:
         return "lines", skip, archive
     if not body:
         raise TweetlmError(f"{source.shown}: is empty: remove it or download it again")
+    if first == b"[" and not archive and NOT_JSON_ARRAY_RE.match(body):  # `[section]`
+        raise ParseError(skip, "not JSON: a TOML or INI file (it starts with a '[section]' "
+                         "line); remove it from the folder")
+    if not archive and csvfile.header(body) is not None:
+        return "csv", skip, archive
     shown = body[:20].decode("utf-8", "replace")
     raise ParseError(skip, f"not tweet JSON (starts with {shown!r}): expected API JSON, JSON "
                      "Lines or an archive's tweets.js; remove it from the folder")
 
 
-def _shape_of(seg: Segment) -> str | None:
-    """The record shape (formats.kind_of) of the segment's first tweet record: records
-    before it that are none (a dataset's metadata line, a scraper's error item) are
-    skipped by the fast path too, if they have neither id nor text."""
+def _read_csv(source: Source, head: bytes) -> Read:
+    """A CSV file's tweets (csvfile.py)."""
+    names = csvfile.header(head.removeprefix(b"\xef\xbb\xbf"))
+    columns = csvfile.plan(names, source.declared)
+    if columns is None:
+        raise TweetlmError(
+            f"{source.shown}: a CSV without tweet columns (its header has "
+            f"{', '.join(map(repr, names[:8]))}{' ...' if len(names) > 8 else ''}): ingest "
+            "needs an id column (id, tweet_id, id_str) and a text column (text, tweet, "
+            f"full_text, content), or declare yours in {DECLARED_NAME} beside it (docs/inputs.md)")
+    with source.open() as f:
+        rows = csvfile.read_csv(f, names, columns, source.shown)
+    if _ON_READ.get() is not None:
+        _ON_READ.get()(source.size)
+    rows, no_text, dated_by_id = _typed(rows, source)
+    if not rows.num_rows:
+        raise TweetlmError(f"{source.shown}: holds no tweets (every row lacks its id or text): "
+                           "is it the right file?")
+    return Read(rows, False, no_text, dated_by_id)
+
+
+def _shape_of(seg: Segment) -> tuple[str | None, int]:
+    """The record shape (formats.kind_of) of the segment's first tweet record, and how many
+    records before it are no tweets (a dataset's metadata line, a scraper's error item):
+    the fast path leaves those out."""
     skip = len(WRAP) if seg.wrapped else 0
     for size in (1 << 16, 1 << 20, len(seg.data)):
         for seen, (value, _) in enumerate(_values_lenient(bytes(seg.data[skip:size]))):
             kind = kind_of(value)
             if kind is not None or seen >= 16:
-                return kind
+                return kind, seen
         if size >= len(seg.data):
-            return None  # the exact path will say what is wrong
-    return None
+            return None, 0  # the exact path will say what is wrong
+    return None, 0
 
 
 def _segment_rows(seg: Segment, kind: str | None, source: Source) -> tuple[pa.Table, int, int, int]:
     """The segment's tweets with int64 ids and UTC dates, how many had no text (left out),
     how many were dated by their id, and how many records were no tweets (skipped)."""
-    rows, not_tweets = _parse_segment(seg, kind)
+    rows, not_tweets = _parse_segment(seg, kind, source.declared)
+    return *_typed(rows, source), not_tweets
+
+
+def _typed(rows: pa.Table, source: Source) -> tuple[pa.Table, int, int]:
+    """Rows as read -> int64 ids and UTC dates, without the tweets that have no text; how
+    many had no text and how many were dated by their id."""
     no_text = rows.column("text").null_count
     if no_text:
         rows = rows.filter(pc.is_valid(rows.column("text")))
@@ -243,10 +282,10 @@ def _segment_rows(seg: Segment, kind: str | None, source: Source) -> tuple[pa.Ta
     rows = rows.set_column(0, "id", ids).set_column(1, "created_at", dates)
     latest = rows.schema.get_field_index("latest_id")
     return rows.set_column(latest, "latest_id", _edited_to(rows.column(latest), ids)), no_text, \
-        dated_by_id, not_tweets
+        dated_by_id
 
 
-def _parse_segment(seg: Segment, kind: str | None) -> tuple[pa.Table, int]:
+def _parse_segment(seg: Segment, kind: str | None, declared: Shape | None) -> tuple[pa.Table, int]:
     if not _utf8(seg):
         if seg.fast:
             raise Fallback  # ExactScanner's segments know their place in the file
@@ -261,7 +300,7 @@ def _parse_segment(seg: Segment, kind: str | None) -> tuple[pa.Table, int]:
     # pyarrow 26 segfaults on JSON whose first record is not an object (e.g. `null`, found
     # by tests/test_fuzz.py): such segments go the exact way.
     starts_with_object = bytes(seg.data[:1 << 12]).lstrip(WHITESPACE)[:1] == b"{"
-    form = shape(kind) if kind is not None else None
+    form = declared or (shape(kind) if kind is not None else None)
     if form is not None and starts_with_object:
         schema = form.schema
         if seg.wrapped:
@@ -282,12 +321,28 @@ def _parse_segment(seg: Segment, kind: str | None) -> tuple[pa.Table, int]:
             top = (pc.list_flatten(table.column("d").combine_chunks()) if seg.wrapped
                    else table.to_struct_array().combine_chunks())
             if seg.elements is None or len(top) == seg.elements:
-                rows = form.rows_from_arrow(top)
+                rows = form.rows_from_arrow(top, seg.lead)
                 if rows is not None:
                     return rows
+                if seg.fast:  # whole records, some of another shape: this segment exactly
+                    return _rows_parsed(seg, declared)
     if seg.fast:
         raise Fallback
-    return _rows_exact(seg)
+    return _rows_exact(seg, declared)
+
+
+def _rows_parsed(seg: Segment, declared: Shape | None) -> tuple[pa.Table, int]:
+    """A fast segment that pyarrow parsed but whose records are not all of its first shape
+    (a Tweet and a TweetWithVisibilityResults, an error item among tweets), record by record.
+    Anything wrong: the exact path reads the whole source again and names the place."""
+    try:
+        values = orjson.loads(bytes(seg.data))["d"] if seg.wrapped else \
+            [orjson.loads(line) for line in bytes(seg.data).split(b"\n") if line.strip(WHITESPACE)]
+        skipped = [0]
+        rows = [r for v in values for r in rows_from_json(v, skipped, declared)]
+        return pa.Table.from_pylist(rows, schema=ROWS), skipped[0]
+    except (orjson.JSONDecodeError, NotTweet, UnicodeEncodeError, TypeError, KeyError):
+        raise Fallback from None
 
 
 def _utf8(seg: Segment) -> bool:
@@ -300,7 +355,7 @@ def _utf8(seg: Segment) -> bool:
         return False
 
 
-def _rows_exact(seg: Segment) -> tuple[pa.Table, int]:
+def _rows_exact(seg: Segment, declared: Shape | None) -> tuple[pa.Table, int]:
     """Rows from each record parsed on its own, and how many records were no tweets; names
     the place of what is wrong."""
     rows, skipped = [], [0]
@@ -312,7 +367,7 @@ def _rows_exact(seg: Segment) -> tuple[pa.Table, int]:
             continue  # `[ ]`
         for value, at in _values(line, start, one=array):
             try:
-                rows.extend(rows_from_json(value, skipped))
+                rows.extend(rows_from_json(value, skipped, declared))
             except NotTweet as e:
                 raise ParseError(at, str(e)) from None
     try:

@@ -60,6 +60,7 @@ class Segment:
     empty_ok: bool = False  # the last segment of an empty array `[ ]`
     fast: bool = False  # from a fast scanner: on any doubt, read the source exactly
     wrapped: bool = False  # '{"d":[' elements ']}', from FastArrayScanner
+    lead: int = 0  # records at its start known to be no tweets (read.py's _shape_of)
 
 
 class ExactScanner:

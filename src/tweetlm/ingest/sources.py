@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from tweetlm.core.errors import TweetlmError, first_line, show_path
-from tweetlm.ingest import archive
+from tweetlm.ingest import archive, declared
+from tweetlm.ingest.formats import Shape
 
 SKIP_NAMES = {"thumbs.db", "desktop.ini", "__macosx"}
 SKIP_PREFIXES = ("readme", "license", "licence")
@@ -38,6 +39,7 @@ class Source:
     member: str | None = None  # zip member name
     limit: int | None = None  # max bytes to expand (zip members)
     size: int = 0  # bytes it holds (a zip member's declared size): for the progress bar
+    declared: Shape | None = None  # the folder's tweetlm-fields.yaml: read with these fields
 
     @property
     def shown(self) -> str:
@@ -126,6 +128,7 @@ class Found:
     skipped: list[str]  # relative paths: hidden files, README*, LICENSE* ...
     archive_files: int = 0  # files of archives (unpacked or zipped) passed over
     archives: list[str] = field(default_factory=list)  # unpacked archive roots (relative)
+    declared: Shape | None = None  # from the folder's tweetlm-fields.yaml
 
 
 def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
@@ -156,6 +159,8 @@ def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
                     found.archive_files += 1
             elif _skip(name):
                 found.skipped.append(path.relative_to(raw_dir).as_posix())
+            elif name == declared.DECLARED_NAME and folder == raw_dir:
+                found.declared = declared.shape(declared.load(path))
             else:
                 paths.append(path)
     paths.sort(key=lambda p: p.relative_to(raw_dir).parts)
@@ -172,6 +177,9 @@ def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
             found.archive_files += passed
         else:
             found.sources.append(Source(rel, path, size=path.stat().st_size))
+    for source in found.sources:
+        if source.member is None:
+            source.declared = found.declared
     if not found.sources:
         raise TweetlmError(f"{show_path(raw_dir)}: holds no tweet files: put the account's API "
                            "JSON, JSON Lines or Twitter/X archive (zipped or unpacked) there")
