@@ -53,6 +53,8 @@ TWEET_TYPES = ("tweets", "tweet")  # the manifest's dataTypes of the account's o
 YTD_RE = re.compile(rb"\s*window\.YTD\.([A-Za-z0-9_]+)\.part\d+\s*=\s*")
 MANIFEST_RE = re.compile(rb"\s*window\.(?:__THAR_CONFIG|YTD\.manifest\.part\d+)\s*=\s*")
 TWEETS_NAME_RE = re.compile(r"tweets?(?:-part\d+)?\.js")
+NOTES_NAME_RE = re.compile(r"note-tweet(?:-part\d+)?\.js")  # long posts' full text (notes.py)
+ZIP_NOTES_RE = re.compile(r"(?:^|/)data/note-tweet(?:-part\d+)?\.js$")
 GRAILBIRD_RE = re.compile(rb"\s*Grailbird\.data\.tweets_\d{4}_\d{2}\s*=\s*")
 GRAILBIRD_INDEX = "data/js/tweet_index.js"
 GRAILBIRD_MONTHS = "data/js/tweets"  # its month files, named like 2015_03.js

@@ -21,18 +21,22 @@ from tweetlm.core.errors import TweetlmError, first_line
 from tweetlm.ingest.declared import DECLARED_NAME
 from tweetlm.ingest.formats import ROWS, Equals, IsTrue, Shape, absent
 
-COLUMNS = {  # output column -> header names, first found wins
-    "id": ("id_str", "tweet_id", "id", "tweetId", "rest_id", "status_id"),
-    "text": ("full_text", "fullText", "rawContent", "text", "tweet", "content", "body"),
-    "created_at": ("created_at", "createdAt", "published_at_utc", "datetime", "timestamp",
-                   "date"),
-    "is_retweet": ("is_retweet", "isRetweet", "retweet", "retweeted"),
-    "is_reply": ("is_reply", "isReply"),
-    "is_quote": ("is_quote", "isQuote", "is_quote_status"),
+COLUMNS = {  # output column -> header names (as `_key` folds them), first found wins
+    "id": ("idstr", "tweetid", "id", "restid", "statusid"),
+    "text": ("fulltext", "rawcontent", "text", "tweet", "content", "body"),
+    "created_at": ("createdat", "publishedatutc", "datetime", "timestamp", "date"),
+    "is_retweet": ("isretweet", "retweet"),  # `retweeted` is the viewer's own flag
+    "is_reply": ("isreply",),
+    "is_quote": ("isquote", "isquotestatus"),
     "lang": ("lang", "language"),
-    "name": ("name", "user_name", "author_name", "display_name"),
+    "name": ("name", "authorname", "displayname"),
+    "author": ("screenname",),  # twitter-web-exporter's: others' tweets are rows too
 }
 TRUE = ("true", "True", "TRUE", "1", "yes")
+# flags told by another column holding something: the source tweet's id, the quoted link
+GIVEN = {"is_retweet": ("retweetedstatus", "retweetedstatusid", "retweetid"),
+         "is_reply": ("inreplyto", "inreplytostatusid", "inreplytostatusidstr"),
+         "is_quote": ("quotedstatus", "quotedstatusid", "quoteurl")}
 
 
 def header(head: bytes) -> list[str] | None:
@@ -42,7 +46,13 @@ def header(head: bytes) -> list[str] | None:
     if delimiter not in line:
         return None
     names = next(csv.reader(io.StringIO(line), delimiter=delimiter), [])
-    return names if all(n.strip() for n in names) else None
+    # pandas' to_csv writes its index first, under no name
+    return names if len(names) > 1 and all(n.strip() for n in names[1:]) else None
+
+
+def _key(name: str) -> str:
+    """A header name folded: 'Tweet Id', 'tweet_id' and 'tweetId' are one."""
+    return "".join(c for c in name.lower() if c.isalnum())
 
 
 def plan(names: list[str], declared: Shape | None) -> dict[str, object] | None:
@@ -50,15 +60,24 @@ def plan(names: list[str], declared: Shape | None) -> dict[str, object] | None:
     of a declared layout), or None if no id and text columns are there."""
     if declared is not None:
         return {column: sources[0] for column, sources in declared.fields.items() if sources}
-    have = set(names)
-    found = {column: next((n for n in options if n in have), None)
+    have = {}
+    for name in names:
+        have.setdefault(_key(name), name)
+    found = {column: next((have[k] for k in options if k in have), None)
              for column, options in COLUMNS.items()}
-    if {"date", "time"} <= have:  # twint: its date, time and zone offset in three columns
-        found["created_at"] = ("date", "time", "timezone") if "timezone" in have \
-            else ("date", "time")
+    if {"date", "time"} <= have.keys():  # twint: its date, time and zone offset in three columns
+        found["created_at"] = tuple(have[k] for k in ("date", "time", "timezone") if k in have)
+    for column, options in GIVEN.items():
+        given = [have[k] for k in options if k in have]
+        if given:
+            found[column] = (found[column], *given) if found[column] else ("", *given)
     if not found["id"] or not found["text"]:
         return None
     return {column: name for column, name in found.items() if name}
+
+
+# twitter-web-exporter's CSV writes a newline inside a text as the two characters '\n'
+EXPORTER_HEADER = ("id", "created_at", "full_text", "media", "screen_name", "name")
 
 
 def read_csv(f, names: list[str], columns: dict, shown: str) -> pa.Table:
@@ -83,10 +102,17 @@ def read_csv(f, names: list[str], columns: dict, shown: str) -> pa.Table:
             out[field.name] = absent(field, n)
         else:
             out[field.name] = _column(table, source, field.type == pa.bool_(), shown)
+    if tuple(names[:len(EXPORTER_HEADER)]) == EXPORTER_HEADER:
+        out["text"] = pc.replace_substring(out["text"], "\\n", "\n")
     return pa.Table.from_pydict(out, schema=ROWS)
 
 
 def _column(table: pa.Table, source, flag: bool, shown: str):
+    if isinstance(source, tuple) and flag:  # a true/false column, then columns given or not
+        hits = [_column(table, source[0], True, shown)] if source[0] else []
+        hits += [pc.fill_null(pc.not_equal(table.column(c), arrays.scalar("", pa.string())),
+                              arrays.FALSE) for c in source[1:]]
+        return _any(hits)
     if isinstance(source, tuple):  # twint's date + time + timezone
         return pc.binary_join_element_wise(*[table.column(c) for c in source], " ")
     if isinstance(source, (IsTrue, Equals)):  # a declared flag
@@ -97,6 +123,10 @@ def _column(table: pa.Table, source, flag: bool, shown: str):
     if flag:
         return pc.fill_null(pc.is_in(values, value_set=arrays.strings(list(TRUE))), arrays.FALSE)
     return values
+
+
+def _any(hits):
+    return hits[0] if len(hits) == 1 else pc.or_(hits[0], _any(hits[1:]))
 
 
 def _named(table: pa.Table, keys: tuple[str, ...], shown: str):

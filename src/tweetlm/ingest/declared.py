@@ -96,7 +96,7 @@ def _flag(value: str | None):
 def shape(fields: Fields) -> Shape:
     """The Shape that reads records with these fields."""
     table = {
-        "id": (Str(fields.id),),  # as text; numbers send the file the exact way, which reads both
+        "id": (Str(fields.id, ints=True),),  # pyarrow reads text; numbers go the exact way
         "text": (Str(fields.text),),
         "is_retweet": _flag(fields.retweet),
         "is_reply": _flag(fields.reply),

@@ -43,6 +43,9 @@ ROWS = pa.schema([
     ("latest_id", _S),  # an edited tweet's latest version (table.py keeps only that one)
     ("truncated", pa.bool_()),  # the text is cut short (table.py warns)
     ("name", _S),  # the author's display name, where the record has its user (the card's)
+    # the author's handle, in layouts that also hold others' tweets as records of their own
+    # (a conversation's parent, a retweeted original): table.py keeps the account's
+    ("author", _S),
 ])
 
 
@@ -62,8 +65,9 @@ class Str:
     it are null.
     """
 
-    def __init__(self, path: str, fast: bool = True, number: bool = False):
+    def __init__(self, path: str, fast: bool = True, number: bool = False, ints: bool = False):
         self.keys, self.fast, self.number = tuple(path.split(".")), fast, number
+        self.ints = ints or number  # the exact path takes an integer too (pyarrow: text only)
         self.arrow = pa.int64() if number else _S
 
     def from_arrow(self, get):
@@ -71,7 +75,7 @@ class Str:
         return values.cast(_S) if self.number else values
 
     def from_json(self, record):
-        return _str(record, self.keys, self.number)
+        return _str(record, self.keys, self.ints)
 
 
 class Joined:
@@ -254,6 +258,8 @@ GRAPHQL = _either({  # X's web API: a Tweet result (twikit's and twscrape's raw 
                   LastOf("edit_control.edit_control_initial.edit_tweet_ids")),
     "name": (Str("core.user_results.result.legacy.name"),
              Str("core.user_results.result.core.name")),  # 2025 moved it to `core`
+    "author": (Str("core.user_results.result.legacy.screen_name"),
+               Str("core.user_results.result.core.screen_name")),
 })
 SNSCRAPE = {  # snscrape's Tweet (0.3: `content`; 0.4 on: `rawContent`), twscrape's model
     "id": (Str("id", number=True),),
@@ -274,14 +280,16 @@ TWINT = {  # twint's JSON: its date is `date` `time` `timezone` (created_at has 
     "lang": (Str("language"),),
     "name": (Str("name"),),
 }
-EXPORTER = {  # prinsss/twitter-web-exporter's JSON export of tweets
+EXPORTER = {  # prinsss/twitter-web-exporter's JSON export; Apify's 2021 twitter-scraper too
     "id": (Str("id"),),
     "text": (Str("full_text"),),
+    # the source tweet's id (`retweeted`, beside it, is the viewer's own flag)
     "is_retweet": (Given("retweeted_status"),),
     "is_reply": (Given("in_reply_to"),),
     "is_quote": (Given("quoted_status"),),
-    "created_at": (Str("created_at"),),  # '2023-10-14 12:34:56 +08:00'
-    "name": (Str("name"),),
+    "created_at": (Str("created_at"),),  # '2023-04-08 13:00:00 +02:00'; Apify: ISO 8601
+    "name": (Str("name"), Str("user.name")),
+    "author": (Str("screen_name"), Str("user.screen_name")),
 }
 CAMEL = {  # scraper items in camelCase (Apify's tweet scrapers, scraping services' results)
     "id": (Str("id"),),
@@ -294,7 +302,7 @@ CAMEL = {  # scraper items in camelCase (Apify's tweet scrapers, scraping servic
     "name": (Str("author.name"),),
 }
 DATASET = {  # published research datasets: tweet_id, published_at_utc, text, post_type
-    "id": (Str("tweet_id", number=True),),
+    "id": (Str("tweet_id", ints=True),),
     "text": (Str("text"),),
     "is_retweet": (Equals("post_type", "retweet", "repost"),),
     "is_reply": (Equals("post_type", "reply"),),

@@ -129,6 +129,7 @@ class Found:
     archive_files: int = 0  # files of archives (unpacked or zipped) passed over
     archives: list[str] = field(default_factory=list)  # unpacked archive roots (relative)
     declared: Shape | None = None  # from the folder's tweetlm-fields.yaml
+    notes: list[Source] = field(default_factory=list)  # archives' note-tweet.js (passed over too)
 
 
 def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
@@ -157,6 +158,8 @@ def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
                     paths.append(path)
                 else:
                     found.archive_files += 1
+                    if archive.NOTES_NAME_RE.fullmatch(name) and path.parent.name == "data":
+                        found.notes.append(Source(path.relative_to(raw_dir).as_posix(), path))
             elif _skip(name):
                 found.skipped.append(path.relative_to(raw_dir).as_posix())
             elif name == declared.DECLARED_NAME and folder == raw_dir:
@@ -172,9 +175,10 @@ def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
         except OSError as e:
             raise TweetlmError(f"{show_path(path)}: cannot read: {e.strerror}")
         if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-            members, passed = _zip_sources(path, rel, max_archive_mb)
+            members, passed, notes = _zip_sources(path, rel, max_archive_mb)
             found.sources += members
             found.archive_files += passed
+            found.notes += notes
         else:
             found.sources.append(Source(rel, path, size=path.stat().st_size))
     for source in found.sources:
@@ -186,8 +190,9 @@ def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
     return found
 
 
-def _zip_sources(path: Path, rel: str, max_archive_mb: int) -> tuple[list[Source], int]:
-    """The archive zip's tweet members as sources, and how many other members it has."""
+def _zip_sources(path: Path, rel: str, max_archive_mb: int) -> tuple[list[Source], int, list[Source]]:
+    """The archive zip's tweet members as sources, how many other members it has, and its
+    note-tweet.js members (among those)."""
     limit = max_archive_mb << 20
     try:
         with zipfile.ZipFile(path) as z:
@@ -226,5 +231,7 @@ def _zip_sources(path: Path, rel: str, max_archive_mb: int) -> tuple[list[Source
     if declared > limit:
         raise TweetlmError(f"{show_path(path)}: tweet files expand to {declared >> 20} MiB, past "
                            f"ingest.max_archive_mb={max_archive_mb}: raise it if the archive is genuine")
+    notes = [Source(f"{rel}/{i.filename}", path, i.filename, limit, i.file_size) for i in files
+             if archive.ZIP_NOTES_RE.search(i.filename)]
     return ([Source(f"{rel}/{i.filename}", path, i.filename, limit, i.file_size) for i in members],
-            len(files) - len(members))
+            len(files) - len(members), notes)

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from tweetlm.core import arrays, layout
 from tweetlm.core.errors import TweetlmError, show_path, warn
 from tweetlm.core.progress import progress
+from tweetlm.ingest.notes import join_notes, read_notes
 from tweetlm.ingest.read import WORKERS, read_source
 from tweetlm.ingest.sources import Source, find_sources
 
@@ -41,6 +42,8 @@ class Report:
     dated_by_id: int = 0  # tweets without created_at, dated by their snowflake id
     cut_lines: dict[str, int] = field(default_factory=dict)  # file -> its cut last line, dropped
     not_tweets: dict[str, int] = field(default_factory=dict)  # file -> records no tweets, skipped
+    others: int = 0  # tweets by other accounts than the one most are by, left out
+    notes_joined: int = 0  # archive long posts that got their full text from note-tweet.js
     duplicates: int = 0
     edits: int = 0  # earlier versions of edited tweets whose latest version was read
     truncated: dict[str, int] = field(default_factory=dict)  # file -> tweets kept with cut text
@@ -63,6 +66,12 @@ def collect(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, pa.Arra
     if rows is None:
         raise TweetlmError(f"{show_path(raw_dir)}: holds no tweet files, only "
                            f"{', '.join(map(show_path, report.skipped))}: add the account's tweets")
+    rows = _account_only(rows, raw_dir, report)
+    if found.notes:
+        rows, report.notes_joined, notes_cut = join_notes(rows, read_notes(found.notes))
+        if notes_cut:
+            warn(f"{show_path(raw_dir)}: {notes_cut} long post(s) stay cut ('…'): no note in "
+                 "the archive's data/note-tweet.js matches them (same second, same start)")
     ids = rows.column("id").combine_chunks()
     # Duplicates: keep the longest text, then the first file in path order.
     order = pc.sort_indices(
@@ -89,6 +98,23 @@ def collect(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, pa.Arra
         sort_keys=[("created_at", "ascending"), ("id", "ascending")],
     )
     return rows, chosen.take(final), report
+
+
+def _account_only(rows: pa.Table, raw_dir, report: Report) -> pa.Table:
+    """Only the account's tweets, where a layout names each tweet's author and holds others'
+    as records of their own: the handle most tweets are by is the account's."""
+    authors = rows.column("author")
+    if authors.null_count == len(authors):
+        return rows
+    counts = pc.value_counts(authors.combine_chunks().drop_null()).to_pylist()
+    account = max(counts, key=lambda c: c["counts"])["values"]
+    others = pc.fill_null(pc.not_equal(authors, arrays.scalar(account, pa.string())), arrays.FALSE)
+    report.others = pc.sum(others).as_py() or 0
+    if report.others:
+        warn(f"{show_path(raw_dir)}: left out {report.others} tweet(s) by other accounts than "
+             f"@{account} (a conversation's parents, retweeted or quoted originals)")
+        rows = rows.filter(pc.invert(others))
+    return rows
 
 
 def read_all(sources: list[Source], report: Report) -> pa.Table | None:
