@@ -9,6 +9,7 @@ and each stage's outs, metrics, plots and data deps must be exactly the paths la
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -62,18 +63,20 @@ def resolved(tmp_path_factory) -> dict[str, dict]:
     return stages
 
 
-def model_stages(name: str) -> dict[str, dict]:
-    """What layout says the model stages of a handle or a bot write and read."""
+def model_stages(name: str, accounts: Path) -> dict[str, dict]:
+    """What layout says the model stages of a handle or a bot write and read (`accounts`:
+    the handle's account.json, or for a bot the folder holding its handles')."""
     b = layout.bot(name)
     return {
         "train": {"outs": paths(b.model_files, b.adapter), "metrics": paths(b.train_metrics),
                   "plots": paths(b.train_plots), "deps": paths(stamp("train"), b.tokenized)},
         "predict": {"outs": paths(b.generation_config, b.predictions, b.picture),
                     "metrics": paths(b.predict_metrics), "plots": set(),
-                    "deps": paths(stamp("predict"), b.model_files, b.train_tweets)},
+                    "deps": paths(stamp("predict"), b.model_files, b.train_tweets, accounts)},
         "card": {"outs": paths(b.card, b.thumbnail), "metrics": set(), "plots": set(),
                  "deps": paths(stamp("card"), b.stats, b.train_metrics, b.predictions,
-                               b.picture, [b.model / "config.json", b.model / "model.safetensors"])},
+                               b.picture, accounts,
+                               [b.model / "config.json", b.model / "model.safetensors"])},
     }
 
 
@@ -86,21 +89,23 @@ def expected_for(h: str) -> dict[str, dict]:
                      "deps": set()},
         "sample": {"outs": paths(layout.raw_dir(layout.SAMPLE_HANDLE)), "metrics": set(),
                    "plots": set(), "deps": set()},
-        f"ingest@{h}": {"outs": paths(layout.interim(h)), "metrics": set(), "plots": set(),
+        f"ingest@{h}": {"outs": paths(layout.interim(h), layout.account(h)), "metrics": set(),
+                        "plots": set(),
                         "deps": paths(stamp("ingest"), layout.raw_dir(h))},
         f"filter@{h}": {"outs": paths(layout.processed(h)), "metrics": paths(layout.stats(h)),
                         "plots": set(), "deps": paths(stamp("filter"), layout.interim(h))},
         f"tokenize@{h}": {"outs": paths(b.tokenized), "metrics": set(), "plots": set(),
                           "deps": paths(stamp("tokenize"), layout.processed(h))},
     }
-    stages.update({f"{stage}@{h}": spec for stage, spec in model_stages(h).items()})
+    stages.update({f"{stage}@{h}": spec for stage, spec in model_stages(h, layout.account(h)).items()})
     bot = layout.bot(BOT)
     # a bot's tokenize reads every handle's data: the folders that hold them (see dvc.yaml)
     stages[f"bot-tokenize@{BOT}"] = {
         "outs": paths(bot.tokenized), "metrics": paths(bot.stats), "plots": set(),
         "deps": paths(stamp("tokenize"), layout.interim(h).parents[1], layout.processed(h).parents[1]),
     }
-    stages.update({f"bot-{stage}@{BOT}": spec for stage, spec in model_stages(BOT).items()})
+    stages.update({f"bot-{stage}@{BOT}": spec
+                   for stage, spec in model_stages(BOT, layout.interim(h).parents[1]).items()})
     return stages
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from helpers.params import make_params
 
 from tweetlm import ingest as ig
 from tweetlm.core.errors import TweetlmError
@@ -257,3 +258,74 @@ def test_a_declared_column_missing_from_the_csv_is_named(tmp_path):
                                            r"tweetlm-fields.yaml names: its header has 'uid', "
                                            r"'content'"):
         ig.ingest(raw, 64)
+
+
+# ---------------------------------------------------------------- the account's name and face
+
+
+def test_ingest_notes_the_archives_display_name_and_avatar(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from tweetlm import identity
+    from tweetlm.core import layout
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(ARCHIVE_2024, layout.raw_dir("wren") / "archive")
+    ig.main("wren", make_params(handles=["wren"]))
+    account = json.loads(layout.account("wren").read_text())
+    assert account["display_name"] == "Marsh Wren"
+    face = identity.avatar_image("wren")
+    jpeg = next((ARCHIVE_2024 / "data/profile_media").glob("*-Rw9kQeZt.jpg"))
+    want = Image.open(jpeg).convert("RGB").getpixel((24, 24))  # the avatar, not the banner
+    assert face.size == (200, 200)
+    assert all(abs(a - b) <= 12 for a, b in zip(face.getpixel((100, 100)), want))
+    assert identity.display_name("wren", make_params(handles=["wren"])) == "Marsh Wren"
+    named = make_params(handles=["wren"], **{"card.display_names": {"wren": "Wren of the Levels"}})
+    assert identity.display_name("wren", named) == "Wren of the Levels"  # params still win
+
+
+def test_other_sources_give_the_display_name_their_user_objects_hold(tmp_path, monkeypatch):
+    from tweetlm.core import layout
+
+    monkeypatch.chdir(tmp_path)
+    raw = layout.raw_dir("wren")
+    raw.mkdir(parents=True)
+    shutil.copy(SCRAPERS / "graphql/UserTweets-2026-timeline-user_core.json", raw)
+    ig.main("wren", make_params(handles=["wren"]))
+    assert json.loads(layout.account("wren").read_text()) == {"display_name": "Marsh Wren",
+                                                               "avatar": None}
+
+
+def test_the_picture_and_the_card_show_the_avatar(tmp_path):
+    from PIL import Image
+
+    from tweetlm.identity import avatar_color
+    from tweetlm.predict import picture
+
+    red = Image.new("RGB", (200, 200), (220, 20, 30))
+    plain = picture.draw_card(["Marsh Wren"], ["wren"], [], "footer")
+    faced = picture.draw_card(["Marsh Wren"], ["wren"], [], "footer", [red])
+    centre = (picture.MARGIN + picture.AVATAR // 2, picture.MARGIN + picture.AVATAR // 2)
+    assert faced.getpixel(centre) == (220, 20, 30)
+    assert plain.getpixel(centre) != (220, 20, 30)
+    assert plain.getpixel((picture.MARGIN + 4, picture.MARGIN + 4)) == \
+        faced.getpixel((picture.MARGIN + 4, picture.MARGIN + 4))  # outside the circle: paper
+    assert avatar_color("wren") != (220, 20, 30)
+
+
+def test_the_card_shows_the_accounts_name_and_avatar(tmp_path, monkeypatch):
+    from test_card import render
+
+    from tweetlm.core import layout
+    from tweetlm.ingest.account import data_uri
+
+    monkeypatch.chdir(tmp_path)
+    jpeg = next((ARCHIVE_2024 / "data/profile_media").glob("*-Rw9kQeZt.jpg")).read_bytes()
+    layout.account("alice").parent.mkdir(parents=True)
+    layout.account("alice").write_text(json.dumps({"display_name": "Alice Marsh",
+                                                   "avatar": data_uri(jpeg)}))
+    text = render()
+    assert "background-image: url('data:image/png;base64," in text
+    assert "Alice Marsh" in text and ">AM</div>" not in text
+    layout.account("alice").unlink()
+    assert ">AL</div>" in render()  # no account.json: initials on a colour, as before

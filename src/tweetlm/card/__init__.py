@@ -20,7 +20,7 @@ from tweetlm.core import layout, outputs
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.outputs import atomic_path
 from tweetlm.core.params import Params
-from tweetlm.identity import SYNTHETIC_HANDLES, avatar_color, display_name, initials
+from tweetlm.identity import SYNTHETIC_HANDLES, avatar, avatar_color, display_name, initials
 
 TEMPLATE = Path(__file__).with_name("template.md")
 # stats.json key -> the row huggingtweets' cards show, in their order
@@ -91,6 +91,7 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
             "name": display_name(handle, params),
             "initials": initials(display_name(handle, params)),
             "color": "#%02x%02x%02x" % avatar_color(handle),
+            "avatar": avatar(handle),  # a PNG data URI from the archive, or None
             "synthetic": handle in SYNTHETIC_HANDLES,
             "stats": stats,
         }

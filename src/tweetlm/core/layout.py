@@ -63,6 +63,11 @@ def interim(handle: str) -> Path:
     return Path("data/interim") / handle / "tweets.parquet"
 
 
+def account(handle: str) -> Path:
+    """ingest's note of the account's display name and avatar (the card's and picture's)."""
+    return Path("data/interim") / handle / "account.json"
+
+
 def processed(handle: str) -> Path:
     """filter's kept tweets, cleaned."""
     return Path("data/processed") / handle / "tweets.parquet"

@@ -99,6 +99,8 @@ damaged or lists a tweet file that is missing, a .zip with members named outside
 
 from __future__ import annotations
 
+import json
+
 from tweetlm.core import layout
 from tweetlm.core.errors import show_path
 from tweetlm.core.outputs import atomic_path
@@ -116,6 +118,9 @@ def main(handle: str, params: Params) -> None:
     rows, order, report = collect(layout.raw_dir(handle), params.ingest.max_archive_mb)
     with atomic_path(out) as tmp:
         write(rows, order, tmp)
+    with atomic_path(layout.account(handle)) as tmp:
+        tmp.write_text(json.dumps({"display_name": None, "avatar": None, **report.account},
+                                  ensure_ascii=False) + "\n", encoding="utf-8")
     notes = [f"{report.duplicates} duplicates"]
     if report.edits:
         notes.append(f"{report.edits} earlier version(s) of edited tweets, the latest kept")

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from tweetlm.core.errors import TweetlmError, first_line, show_path
 from tweetlm.ingest import archive, declared
+from tweetlm.ingest.account import ArchiveRoot
 from tweetlm.ingest.formats import Shape
 
 SKIP_NAMES = {"thumbs.db", "desktop.ini", "__macosx"}
@@ -130,6 +131,7 @@ class Found:
     archives: list[str] = field(default_factory=list)  # unpacked archive roots (relative)
     declared: Shape | None = None  # from the folder's tweetlm-fields.yaml
     notes: list[Source] = field(default_factory=list)  # archives' note-tweet.js (passed over too)
+    roots: list[ArchiveRoot] = field(default_factory=list)  # archives, for the account's name
 
 
 def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
@@ -150,6 +152,7 @@ def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
             tweets = archive.tweet_files(kind, folder, folder.relative_to(raw_dir))
             roots.append((folder, kind, set(tweets)))
             found.archives.append(folder.relative_to(raw_dir).as_posix())
+            found.roots.append(ArchiveRoot(folder))
         for name in sorted(files):
             path = folder / name
             root = next(((r, k, t) for r, k, t in reversed(roots) if r in path.parents), None)
@@ -179,6 +182,8 @@ def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
             found.sources += members
             found.archive_files += passed
             found.notes += notes
+            prefix = members[0].member.rpartition("data/")[0]
+            found.roots.append(ArchiveRoot(path, prefix))
         else:
             found.sources.append(Source(rel, path, size=path.stat().st_size))
     for source in found.sources:

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from tweetlm.core import arrays, layout
 from tweetlm.core.errors import TweetlmError, show_path, warn
 from tweetlm.core.progress import progress
+from tweetlm.ingest import account
 from tweetlm.ingest.notes import join_notes, read_notes
 from tweetlm.ingest.read import WORKERS, read_source
 from tweetlm.ingest.sources import Source, find_sources
@@ -44,6 +45,7 @@ class Report:
     not_tweets: dict[str, int] = field(default_factory=dict)  # file -> records no tweets, skipped
     others: int = 0  # tweets by other accounts than the one most are by, left out
     notes_joined: int = 0  # archive long posts that got their full text from note-tweet.js
+    account: dict = field(default_factory=dict)  # display_name, avatar (account.py)
     duplicates: int = 0
     edits: int = 0  # earlier versions of edited tweets whose latest version was read
     truncated: dict[str, int] = field(default_factory=dict)  # file -> tweets kept with cut text
@@ -67,6 +69,7 @@ def collect(raw_dir: Path | str, max_archive_mb: int) -> tuple[pa.Table, pa.Arra
         raise TweetlmError(f"{show_path(raw_dir)}: holds no tweet files, only "
                            f"{', '.join(map(show_path, report.skipped))}: add the account's tweets")
     rows = _account_only(rows, raw_dir, report)
+    report.account = account.from_archives(found.roots) or account.from_rows(rows)
     if found.notes:
         rows, report.notes_joined, notes_cut = join_notes(rows, read_notes(found.notes))
         if notes_cut:

@@ -28,7 +28,7 @@ from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.outputs import atomic_path, read_json, write_json
 from tweetlm.core.params import MemorizationParams, Params, PredictParams
-from tweetlm.identity import SYNTHETIC_HANDLES, display_name
+from tweetlm.identity import SYNTHETIC_HANDLES, avatar_image, display_name
 from tweetlm.predict import memorization, picture
 
 
@@ -240,7 +240,8 @@ def main(name: str, params: Params) -> None:
     footer = picture.footer(params.model.base, p.top_p, p.temperature,
                             synthetic=any(h in SYNTHETIC_HANDLES for h in handles))
     image = picture.draw_card([display_name(h, params) for h in handles], handles,
-                              picture.showcase(p.prompts, generations), footer)
+                              picture.showcase(p.prompts, generations), footer,
+                              [avatar_image(h) for h in handles])
     with atomic_path(paths.picture) as tmp:
         image.save(tmp, format="PNG", optimize=True)
     print(f"predict {name}: {len(p.prompts)} prompts x {n} tweets sampled in {seconds:.2f}s on "

@@ -197,15 +197,22 @@ def _robot(draw, x: float, y: float, size: int) -> None:
 
 
 def draw_card(names: list[str], handles: list[str], tweets: list[tuple[str, str]],
-              footer: str):
-    """The bot's card as a picture: avatars, name, handle and the first generated tweets,
-    each (prompt, tweet), the prompt in bold. Deterministic for the same input."""
+              footer: str, avatars: list | None = None):
+    """The bot's card as a picture: avatars (the accounts' profile images where `avatars`
+    has one, else initials on a colour), name, handle and the first generated tweets, each
+    (prompt, tweet), the prompt in bold. Deterministic for the same input."""
     img = Image.new("RGB", (WIDTH, HEIGHT), PAPER)
     draw = ImageDraw.Draw(img)
     shown = list(zip(names, handles))[:3]  # up to three avatars side by side, as the Hub card
     d = AVATAR if len(shown) == 1 else 92
     for i, (name, handle) in enumerate(shown):
         x0 = MARGIN + i * (d + 8)
+        face = avatars[i] if avatars and i < len(avatars) else None
+        if face is not None:  # the profile image in a circle, as the Hub card shows it
+            mask = Image.new("L", (d, d), 0)
+            ImageDraw.Draw(mask).ellipse((0, 0, d - 1, d - 1), fill=255)
+            img.paste(face.resize((d, d)), (x0, MARGIN), mask)
+            continue
         draw.ellipse((x0, MARGIN, x0 + d, MARGIN + d), fill=avatar_color(handle))
         draw_text(draw, (x0 + d / 2, MARGIN + d / 2), drawable(initials(name)), d * 2 // 5,
                   PAPER, bold=True, anchor="mm")
