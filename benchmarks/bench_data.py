@@ -7,14 +7,16 @@
 
 1. For each size N (--sizes), writes a synthetic Twitter/X archive tweets.js of N tweets
    (benchmarks/big_archive.py: the real archive's layout, ~1.2 KB per entry, the sample's
-   texts; 1.2 GB at 1M), then the same tweets as v1.1 JSON Lines (520 MB at 1M), one
-   input on disk at a time, into a scratch project folder.
+   texts; 1.2 GB at 1M), then the same tweets as v1.1 JSON Lines (520 MB at 1M), as
+   snscrape 0.6's JSON Lines and as a dataset CSV, one input on disk at a time, into a
+   scratch project folder.
 2. Times, each in its own fresh subprocess (so memory peaks never mix):
    - tweetlm: the real stages, `ingest.main` then `filter.main`, each in its own process
      as `dvc repro` runs them (Parquet written and read back, stats.json); the time is the
      two stages' own, without interpreter start-up and imports;
    - reference: the same rules as a plain Python loop over the same file: `json.load` of
-     the archive (prefix stripped) or `json.loads` per line, de-duplication with a set,
+     the archive (prefix stripped), `json.loads` per line, or `csv.DictReader` (the plain
+     csv loop), de-duplication with a set,
      text choice, and tweetlm.filter's own per-tweet reference functions for retweets,
      cleaning and short tweets. It writes nothing, so the comparison flatters it.
    Both must report the same stats (downloaded, retweets, short, kept) or the run fails.
@@ -47,7 +49,9 @@ from big_archive import write_archive  # benchmarks/, next to this file
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-DESCRIBE = {"archive": "an archive tweets.js", "jsonl": "v1.1 JSON Lines"}
+DESCRIBE = {"archive": "an archive tweets.js", "jsonl": "v1.1 JSON Lines",
+            "snscrape": "snscrape JSON Lines", "csv": "a dataset CSV"}
+SUFFIX = {"archive": "js", "jsonl": "jsonl", "snscrape": "jsonl", "csv": "csv"}
 
 STAGE = r"""
 import importlib, json, os, resource, sys, time
@@ -64,7 +68,7 @@ print(json.dumps({"seconds": seconds, "cpu_s": cpu_s, "stats": stats,
 """
 
 REFERENCE = r"""
-import json, resource, sys, time
+import csv, json, resource, sys, time
 from tweetlm.filter import clean_text_reference, is_retweet_reference, is_short_reference
 path, min_words, keep_newlines = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 
@@ -74,11 +78,20 @@ def tweets(path):
             text = f.read()
         for entry in json.loads(text[text.index("="):].lstrip("= \n")):
             yield entry.get("tweet", entry)
+    elif path.endswith(".csv"):  # csv's reader: id, text, is_retweet as v1.1's fields
+        with open(path, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                yield {"id_str": row["id"], "full_text": row["text"],
+                       "retweeted_status": {} if row["is_retweet"] == "True" else None}
     else:
         with open(path, encoding="utf-8") as f:
             for line in f:
                 if line.strip():
-                    yield json.loads(line)
+                    t = json.loads(line)
+                    if "rawContent" in t:  # snscrape: its text and retweet as v1.1's fields
+                        t = {"id_str": str(t["id"]), "full_text": t["rawContent"],
+                             "retweeted_status": t["retweetedTweet"]}
+                    yield t
 
 cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 t0, c0 = time.perf_counter(), cpu()
@@ -175,8 +188,8 @@ def main() -> None:
                         help="tweet counts to run, comma-separated (default: %(default)s)")
     parser.add_argument("--tweets", type=int, help="one size only (same as --sizes N)")
     parser.add_argument("--quick", action="store_true", help="50,000 tweets")
-    parser.add_argument("--formats", default="archive,jsonl",
-                        help="inputs to run, of archive,jsonl (default: %(default)s)")
+    parser.add_argument("--formats", default="archive,jsonl,snscrape,csv",
+                        help="inputs to run, of archive,jsonl,snscrape,csv (default: %(default)s)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     sizes = ([50_000] if args.quick else [args.tweets] if args.tweets
@@ -189,9 +202,9 @@ def main() -> None:
         scratch = Path(tmp)
         for n in sizes:
             for label in formats:
-                raw = scratch / f"tweets-{n}.{'jsonl' if label == 'jsonl' else 'js'}"
+                raw = scratch / f"tweets-{n}.{SUFFIX[label]}"
                 t0 = time.perf_counter()
-                size = write_archive(raw, n, seed=0, jsonl=label == "jsonl")
+                size = write_archive(raw, n, seed=0, layout=label)
                 os.sync()  # its pages written back now, not while a timed side reads it
                 print(f"wrote {n:,} tweets as {DESCRIBE[label]} ({size / 1e6:.0f} MB) in "
                       f"{time.perf_counter() - t0:.0f} s", flush=True)

@@ -1,14 +1,17 @@
 """A big synthetic Twitter/X archive, streamed: the data of benchmarks/bench_data.py and of
 the 1 GB memory test (tests/test_fuzz.py).
 
-`write_archive(path, tweets, seed)` writes an archive tweets.js (or, jsonl=True, API v1.1
-JSON Lines) of any size without holding it in memory. The texts come from the sample
+`write_archive(path, tweets, seed)` writes an archive tweets.js (or, layout="jsonl", API
+v1.1 JSON Lines; "snscrape", snscrape 0.6's JSON Lines; "csv", a dataset CSV) of any size
+without holding it in memory. The texts come from the sample
 handle's generator (tweetlm.sample), so they are the sample's; same seed, same bytes.
 Not part of the pipeline: editing this file reruns no stage.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 from datetime import datetime, timedelta, timezone
@@ -87,8 +90,14 @@ REPLY = """
       "in_reply_to_user_id_str" : "%(uid)s","""
 
 
-def write_archive(path: Path | str, tweets: int, seed: int = 0, jsonl: bool = False) -> int:
-    """Stream `tweets` synthetic tweets into an archive tweets.js (or v1.1 JSON Lines).
+LAYOUTS = ("archive", "jsonl", "snscrape", "csv")
+CSV_HEADER = "id,created_at,username,name,text,lang,retweet_count,favorite_count,is_retweet\n"
+
+
+def write_archive(path: Path | str, tweets: int, seed: int = 0, jsonl: bool = False,
+                  layout: str = "archive") -> int:
+    """Stream `tweets` synthetic tweets into an archive tweets.js (or `layout`: v1.1 JSON
+    Lines, snscrape's JSON Lines, a dataset CSV; jsonl=True is layout="jsonl").
 
     Entries look like the real archive's (edit_info, entities with indices, numbers as
     strings, pretty-printed, about 1.2 KB each); texts come from the sample's generator
@@ -96,22 +105,24 @@ def write_archive(path: Path | str, tweets: int, seed: int = 0, jsonl: bool = Fa
     replies, links, emoji, entities -- are the sample's. Memory stays flat.
     Returns the bytes written.
     """
+    layout = "jsonl" if jsonl else layout
+    lines = layout != "archive"
     rng = random.Random(seed)
-    pool = [_pool_entry(rng, jsonl) for _ in range(min(tweets, 20_000))]
+    pool = [_pool_entry(rng, layout) for _ in range(min(tweets, 20_000))]
     when, written = int(EPOCH.timestamp()), 0
     least, most = gaps(tweets)
     with open(path, "wb") as f:
-        buf = ["" if jsonl else "window.YTD.tweets.part0 = [\n"]
+        buf = [{"archive": "window.YTD.tweets.part0 = [\n", "csv": CSV_HEADER}.get(layout, "")]
         for i in range(tweets):
             when += rng.randint(least, most)
             at = datetime.fromtimestamp(when, timezone.utc)
             tid = snowflake(at, i)
             template, fields = pool[rng.randrange(len(pool))]
             fields = {**fields, "id": tid, "created": v1_date(at), "favs": rng.randint(0, 40),
-                      "rts": rng.randint(0, 5)}
+                      "rts": rng.randint(0, 5), "iso": at.isoformat()}
             if "rid" in fields:
                 fields["rid"] = snowflake(at - timedelta(hours=2), i)
-            if not jsonl:
+            if not lines:
                 fields["until"] = v2_date(at + timedelta(hours=1))
                 buf.append(("" if i == 0 else ",\n") + template % fields)
             else:
@@ -121,7 +132,7 @@ def write_archive(path: Path | str, tweets: int, seed: int = 0, jsonl: bool = Fa
                 f.write(data)
                 written += len(data)
                 buf = []
-        buf.append("" if jsonl else "\n]")
+        buf.append("" if lines else "\n]")
         data = "".join(buf).encode()
         f.write(data)
         written += len(data)
@@ -140,7 +151,7 @@ def gaps(tweets: int) -> tuple[int, int]:
     return least, max(least, 2 * pace - least)
 
 
-def _pool_entry(rng: random.Random, jsonl: bool) -> tuple[str, dict]:
+def _pool_entry(rng: random.Random, layout: str) -> tuple[str, dict]:
     """One text with its entities, as a %-template for `write_archive`."""
     maker = TextMaker(rng)
     r = rng.random()
@@ -156,7 +167,30 @@ def _pool_entry(rng: random.Random, jsonl: bool) -> tuple[str, dict]:
         reply = rng.choice(FRIENDS)
         text, mentions = f"@{reply} {text}", [reply] + mentions
     uid = 1000 + FRIENDS.index(reply) if reply else 0
-    if jsonl:  # an API v1.1 status, one per line
+    retweet = text.startswith("RT @")
+    if layout == "snscrape":  # snscrape 0.6's Tweet, one per line (its key order)
+        friend = text[4:text.index(":")] if retweet else ""
+        d = {"_type": "snscrape.modules.twitter.Tweet", "url": "https://twitter.com/x/status/0",
+             "date": "%(iso)s", "rawContent": text, "renderedContent": text, "id": 0,
+             "user": {"_type": "snscrape.modules.twitter.User", "username": USER["screen_name"],
+                      "id": int(USER["id"]), "displayname": USER["name"]},
+             "replyCount": 0, "retweetCount": 0, "likeCount": 0, "quoteCount": 0,
+             "conversationId": 0, "lang": "en", "source": SOURCE_HTML,
+             "retweetedTweet": {"_type": "snscrape.modules.twitter.Tweet", "id": 1, "rawContent":
+                                text[len(friend) + 6:], "user": {"username": friend}}
+             if retweet else None,
+             "quotedTweet": None, "inReplyToTweetId": None, "mentionedUsers": None}
+        line = json.dumps(d, ensure_ascii=False).replace("%", "%%").replace("%%(", "%(")
+        line = line.replace('"id": 0', '"id": %(id)s', 1).replace('"conversationId": 0',
+                                                                   '"conversationId": %(id)s')
+        return line + "\n", {"rid": ""} if reply else {}
+    if layout == "csv":  # a dataset's row: quoted where the text needs it
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerow(
+            ["ID", "ISO", USER["screen_name"], USER["name"], text, "en", 0, 0, retweet])
+        row = out.getvalue().replace("%", "%%").replace("ID,ISO,", "%(id)s,%(iso)s,", 1)
+        return row, {"rid": ""} if reply else {}
+    if layout == "jsonl":  # an API v1.1 status, one per line
         d = {"created_at": "%(created)s", "id": 0, "id_str": "%(id)s", "full_text": text,
              "source": SOURCE_HTML, "lang": "en",
              "user": {"id_str": USER["id"], "screen_name": USER["screen_name"]},

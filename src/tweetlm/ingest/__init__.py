@@ -1,7 +1,15 @@
 """Raw tweet files -> one table of unique tweets: data/interim/<handle>/tweets.parquet.
 
 Input: every file under data/raw/<handle>/ (subfolders too), format told by content,
-never by name:
+never by name (docs/inputs.md lists every layout; formats.py holds their fields):
+
+- what scrapers, exporters and datasets give (formats.py): snscrape and twscrape JSON
+  Lines, twint, X's GraphQL tweet objects (bare, TweetWithVisibilityResults, twikit's
+  `tweet_obj` envelopes, whole timeline responses), twitter-web-exporter, Apify and
+  scraping services' items (bare or in a `tweets`/`items`/`results` list), published
+  datasets' JSON Lines; CSV files (csvfile.py); and a layout the user declares in
+  tweetlm-fields.yaml beside the files (declared.py). Records that are no tweets (error
+  items, a metadata line) are skipped and counted;
 
 - Twitter API v1.1 statuses: a JSON array of tweets (`full_text`, or `text` and
   `extended_tweet.full_text`; `retweeted_status` marks a retweet), or a search response
@@ -49,7 +57,8 @@ Output columns (`SCHEMA`), one row per tweet id, sorted by created_at then id:
     lang        the language code the source gives, or null
     source      the raw file the row came from, relative to data/raw/<handle>/
                 ('archive.zip/data/tweets.js' for a zip member)
-    format      'v1.1', 'v2' or 'archive'
+    format      'v1.1', 'v2', 'archive', 'graphql', 'snscrape', 'twint', 'web-exporter',
+                'scraper', 'dataset', 'csv' or 'declared'
 
 (formats.py holds each format's fields, once, for both ways of reading them.)
 A tweet id found in several files or pages is kept once: the copy with the longest
@@ -82,10 +91,16 @@ problem. Memory stays at a few segments in flight plus the output columns. On a
 terminal, a bar on stderr shows the bytes read (tqdm); in DVC's logs and in pipes it is
 off, so they get one line per event.
 
+An archive's long posts get their full text from its note-tweet.js (notes.py). Where a
+layout names each tweet's author and saves others' tweets too, only the account's are
+kept (the handle most are by). data/interim/<handle>/account.json holds the account's
+display name and avatar (account.py), for predictions.png and the card.
+
 Modules: archive (the Twitter/X archive's tree and manifest), sources (finding files,
-zip members), scan (cutting bytes into segments), formats (the field tables), dates
-(created_at), read (one source -> rows), table (the folder -> one ordered table of unique
-tweets, and its Parquet file).
+zip members), scan (cutting bytes into segments), formats (the field tables), csvfile
+(CSV), declared (tweetlm-fields.yaml), dates (created_at), read (one source -> rows),
+notes (long posts), account (name and face), table (the folder -> one ordered table of
+unique tweets, and its Parquet file).
 
 Bad input stops the stage with one line naming the file and the place (line:column,
 or the tweet id) and what to do, and leaves the previous tweets.parquet as it was:
@@ -130,6 +145,12 @@ def main(handle: str, params: Params) -> None:
         notes.append(f"{report.dated_by_id} dated by their id (no created_at)")
     if report.cut_lines:
         notes.append(f"dropped the cut last line of {len(report.cut_lines)} file(s)")
+    if report.notes_joined:
+        notes.append(f"{report.notes_joined} long post(s) in full from note-tweet.js")
+    if report.not_tweets:
+        notes.append(f"skipped {sum(report.not_tweets.values())} record(s) that are no tweets")
+    if report.others:
+        notes.append(f"left out {report.others} tweet(s) by other accounts")
     if report.archive_files:
         notes.append(f"passed over {report.archive_files} other archive file(s)")
     if report.skipped:
