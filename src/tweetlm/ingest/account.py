@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -65,9 +64,13 @@ def from_archives(roots: list[ArchiveRoot]) -> dict:
 
 def from_rows(rows: pa.Table) -> dict:
     """The display name most of the account's own tweets give, or {}."""
-    names = rows.column("name").filter(pc.invert(rows.column("is_retweet"))).drop_null()
-    counts = Counter(n for n in names.to_pylist() if n.strip()) if len(names) else Counter()
-    return {"display_name": counts.most_common(1)[0][0].strip(), "avatar": None} if counts else {}
+    names = pc.utf8_trim_whitespace(
+        rows.column("name").filter(pc.invert(rows.column("is_retweet"))).drop_null())
+    counts = pc.value_counts(names.combine_chunks()).to_pylist()  # a few distinct names
+    counts = [c for c in counts if c["values"]]
+    if not counts:
+        return {}
+    return {"display_name": max(counts, key=lambda c: c["counts"])["values"], "avatar": None}
 
 
 def data_uri(image: bytes) -> str | None:

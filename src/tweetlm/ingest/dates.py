@@ -60,6 +60,9 @@ def _parse(raw: pa.Array) -> pa.Array:
         return dates
     rest = arrays.bools(~ok)
     others = pc.filter(raw, rest)
+    parsed = _iso_naive_or_epoch(others)  # all of one such layout: one cast, no strptime
+    if parsed is not None:
+        return pc.replace_with_mask(dates, rest, parsed)
     parsed = pc.strptime(others, format=V1_FORMAT, unit="ms", error_is_null=True)
     if parsed.null_count:
         parsed = pc.coalesce(parsed, pc.strptime(others, format=GRAILBIRD_FORMAT, unit="ms",

@@ -107,4 +107,4 @@ def shape(fields: Fields) -> Shape:
         if path:
             table[column] = (Str(path),)
     key = tuple(fields.records.split(".")) if fields.records else ()
-    return Shape(table, "declared", key, many=bool(key), what="a declared record")
+    return Shape(table, "declared", key, many=bool(key))

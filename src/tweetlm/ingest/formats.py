@@ -341,7 +341,6 @@ class Shape:
     format: str
     key: tuple[str, ...] = ()
     many: bool = False
-    what: str = "a record"  # named when a record has no id
 
     @cached_property
     def record_type(self) -> pa.StructType:
@@ -443,14 +442,14 @@ def shape(kind: str) -> Shape | None:
     if "@" in kind:  # a list of `inner` records under `key`
         inner, key = kind.split("@")
         base = shape(inner)
-        return Shape(base.fields, base.format, (key,), many=True, what=f"a '{key}' entry")
+        return Shape(base.fields, base.format, (key,), many=True)
     fields, name = TABLES[{"wrapped": "v1", "statuses": "v1", "page": "v2", "single": "v2",
                            "envelope": "graphql"}.get(kind, kind)]
     return {
         "wrapped": Shape(fields, name, ("tweet",)),  # the archive's {"tweet": {...}}
-        "statuses": Shape(fields, name, ("statuses",), many=True, what="a v1.1 'statuses' entry"),
-        "page": Shape(fields, name, ("data",), many=True, what="a v2 'data' entry"),
-        "single": Shape(fields, name, ("data",), what="a v2 'data' object"),  # GET /2/tweets/:id
+        "statuses": Shape(fields, name, ("statuses",), many=True),
+        "page": Shape(fields, name, ("data",), many=True),
+        "single": Shape(fields, name, ("data",)),  # GET /2/tweets/:id
         "envelope": Shape(fields, name, ("tweet_obj",)),  # {"collected_at", ..., "tweet_obj"}
     }.get(kind) or Shape(fields, name)
 
