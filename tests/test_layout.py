@@ -65,7 +65,7 @@ def resolved(tmp_path_factory) -> dict[str, dict]:
 
 def model_stages(name: str, accounts: Path) -> dict[str, dict]:
     """What layout says the model stages of a handle or a bot write and read (`accounts`:
-    the handle's account.json, or for a bot the folder holding its handles')."""
+    the handle's data/accounts/<h>.json, or for a bot that folder)."""
     b = layout.bot(name)
     return {
         "train": {"outs": paths(b.model_files, b.adapter), "metrics": paths(b.train_metrics),
@@ -105,7 +105,7 @@ def expected_for(h: str) -> dict[str, dict]:
         "deps": paths(stamp("tokenize"), layout.interim(h).parents[1], layout.processed(h).parents[1]),
     }
     stages.update({f"bot-{stage}@{BOT}": spec
-                   for stage, spec in model_stages(BOT, layout.interim(h).parents[1]).items()})
+                   for stage, spec in model_stages(BOT, layout.ACCOUNTS).items()})
     return stages
 
 

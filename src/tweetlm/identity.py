@@ -16,7 +16,7 @@ SYNTHETIC_HANDLES = {SAMPLE_HANDLE}  # written by the `sample` stage, not tweete
 
 def display_name(handle: str, params: Params) -> str:
     """card.display_names' name, else the one the account's tweets give (ingest's
-    account.json), else the handle."""
+    data/accounts/<handle>.json), else the handle."""
     return params.card.display_names.get(handle) or _account(handle).get("display_name") or handle
 
 

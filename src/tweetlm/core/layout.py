@@ -63,9 +63,13 @@ def interim(handle: str) -> Path:
     return Path("data/interim") / handle / "tweets.parquet"
 
 
+ACCOUNTS = Path("data/accounts")  # one folder for all handles: a bot's stages depend on it
+
+
 def account(handle: str) -> Path:
-    """ingest's note of the account's display name and avatar (the card's and picture's)."""
-    return Path("data/interim") / handle / "account.json"
+    """ingest's note of the account's display name and avatar (the card's and picture's),
+    apart from the tweets: a bot's picture depends on its handles' names, not their data."""
+    return ACCOUNTS / f"{handle}.json"
 
 
 def processed(handle: str) -> Path:

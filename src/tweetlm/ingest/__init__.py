@@ -93,7 +93,7 @@ off, so they get one line per event.
 
 An archive's long posts get their full text from its note-tweet.js (notes.py). Where a
 layout names each tweet's author and saves others' tweets too, only the account's are
-kept (the handle most are by). data/interim/<handle>/account.json holds the account's
+kept (the handle most are by). data/accounts/<handle>.json holds the account's
 display name and avatar (account.py), for predictions.png and the card.
 
 Modules: archive (the Twitter/X archive's tree and manifest), sources (finding files,

@@ -1,5 +1,5 @@
 """The account's name and face, for the card and predictions.png, as huggingtweets showed
-them: data/interim/<handle>/account.json, {"display_name": ..., "avatar": a PNG data URI}.
+them: data/accounts/<handle>.json, {"display_name": ..., "avatar": a PNG data URI}.
 
 From an account archive (unpacked or zipped): data/account.js `accountDisplayName`, and
 the avatar in data/profile_media/ named `<accountId>-<the last part of profile.js's
