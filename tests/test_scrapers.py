@@ -329,3 +329,13 @@ def test_the_card_shows_the_accounts_name_and_avatar(tmp_path, monkeypatch):
     assert "Alice Marsh" in text and ">AM</div>" not in text
     layout.account("alice").unlink()
     assert ">AL</div>" in render()  # no account.json: initials on a colour, as before
+
+
+def test_a_declared_layout_leaves_an_archive_beside_it_alone(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(ARCHIVE_2024, raw / "archive")
+    (raw / "export.jsonl").write_text("".join(json.dumps(x) + "\n" for x in UNKNOWN))
+    (raw / "tweetlm-fields.yaml").write_text("id: post.uid\ntext: post.body\n")
+    table, report = ig.ingest(raw, 64)
+    assert table.num_rows == 8 + 3 and report.notes_joined == 3
+    assert sorted(set(table.column("format").to_pylist())) == ["archive", "declared"]

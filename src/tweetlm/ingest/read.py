@@ -103,6 +103,7 @@ def _read(source: Source, pool: ThreadPoolExecutor, exact: bool) -> Read:
     if mode == "csv":
         chunks.close()
         return _read_csv(source, first[:1 << 16])
+    declared = None if archive else source.declared  # an archive keeps its own layout
     if exact:
         scanner = ExactScanner(mode, start)
     elif mode == "lines":
@@ -120,7 +121,7 @@ def _read(source: Source, pool: ThreadPoolExecutor, exact: bool) -> Read:
         if not shape:
             kind, seg.lead = _shape_of(seg)
             shape.append(kind)
-        pending.append(pool.submit(_segment_rows, seg, shape[0], source))
+        pending.append(pool.submit(_segment_rows, seg, shape[0], source, declared))
         while len(pending) > WORKERS:  # parse segments while the next one is scanned
             tables.append(pending.pop(0).result())
 
@@ -261,10 +262,11 @@ def _shape_of(seg: Segment) -> tuple[str | None, int]:
     return None, 0
 
 
-def _segment_rows(seg: Segment, kind: str | None, source: Source) -> tuple[pa.Table, int, int, int]:
+def _segment_rows(seg: Segment, kind: str | None, source: Source,
+                  declared: Shape | None) -> tuple[pa.Table, int, int, int]:
     """The segment's tweets with int64 ids and UTC dates, how many had no text (left out),
     how many were dated by their id, and how many records were no tweets (skipped)."""
-    rows, not_tweets = _parse_segment(seg, kind, source.declared)
+    rows, not_tweets = _parse_segment(seg, kind, declared)
     return *_typed(rows, source), not_tweets
 
 
