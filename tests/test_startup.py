@@ -88,7 +88,9 @@ def test_ingest_and_filter_run_without_pandas(tmp_path):
 
     shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")  # handles: [sample]
     real = ROOT / "tests/data/real"
-    folders = [real / "api", real / "archive-2020", real / "archive-grailbird", real / "archive-ja"]
+    folders = [real / "api", real / "archive-2020", real / "archive-grailbird", real / "archive-ja",
+               *(real / "scrapers" / f for f in ("snscrape", "graphql", "twint", "csv", "apify",
+                                                  "twitter-web-exporter", "archive-2024"))]
     code = ("from tweetlm.core.cli import main\nfrom tweetlm import filter, ingest\n"
             "for argv in (['sample'], ['ingest', 'sample'], ['filter', 'sample']):\n"
             "    assert main(argv) == 0, argv\n"

@@ -142,7 +142,7 @@ def unescape_html(text: pa.Array) -> pa.Array:
         fixed = pc.replace_substring(fixed, entity, char)
     if not simple.all():
         hard = np.flatnonzero(~simple)
-        slow = [html.unescape(s) for s in some.take(hard).to_pylist()]
+        slow = [html.unescape(s) for s in some.take(arrays.ints(hard)).to_pylist()]
         fixed = pc.replace_with_mask(fixed, arrays.bools(~simple),
                                      arrays.strings(slow).cast(text.type))
     return pc.replace_with_mask(text, arrays.bools(has_amp), fixed)

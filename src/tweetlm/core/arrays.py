@@ -29,13 +29,22 @@ def ints(values, type: pa.DataType = pa.int64(), valid=None) -> pa.Array:
     return pa.Array.from_buffers(type, len(values), [bitmap, pa.py_buffer(values)])
 
 
-def strings(values: list[str]) -> pa.StringArray:
-    """Python strings as an Arrow string array (for a few values: a loop)."""
-    data = [v.encode() for v in values]
+def strings(values: list[str | None]) -> pa.StringArray:
+    """Python strings (None: null) as an Arrow string array (for a few values: a loop)."""
+    data = [b"" if v is None else v.encode() for v in values]
     offsets = np.zeros(len(data) + 1, np.int32)
     np.cumsum([len(b) for b in data], out=offsets[1:])
+    valid = None if None not in values else _bitmap(np.array([v is not None for v in values]))
     return pa.Array.from_buffers(pa.string(), len(data),
-                                 [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+                                 [valid, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+
+
+def table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Python rows (dicts) as a table of string and boolean columns (pa.Table.from_pylist
+    asks pandas about them)."""
+    columns = [bools([bool(r[f.name]) for r in rows]) if f.type == pa.bool_()
+               else strings([r[f.name] for r in rows]) for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def scalar(value: str | bool | int | None, type: pa.DataType) -> pa.Scalar:

@@ -66,6 +66,8 @@ def from_rows(rows: pa.Table) -> dict:
     """The display name most of the account's own tweets give, or {}."""
     names = pc.utf8_trim_whitespace(
         rows.column("name").filter(pc.invert(rows.column("is_retweet"))).drop_null())
+    if not len(names):  # (combining no chunks would have pyarrow import pandas)
+        return {}
     counts = pc.value_counts(names.combine_chunks()).to_pylist()  # a few distinct names
     counts = [c for c in counts if c["values"]]
     if not counts:

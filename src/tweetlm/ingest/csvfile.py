@@ -19,7 +19,7 @@ import pyarrow.csv as pv
 from tweetlm.core import arrays
 from tweetlm.core.errors import TweetlmError, first_line
 from tweetlm.ingest.declared import DECLARED_NAME
-from tweetlm.ingest.formats import ROWS, Equals, IsTrue, Shape, absent
+from tweetlm.ingest.formats import BLANK, ROWS, Equals, IsTrue, Shape, absent
 
 COLUMNS = {  # output column -> header names (as `_key` folds them), first found wins
     "id": ("idstr", "tweetid", "id", "restid", "statusid"),
@@ -114,7 +114,7 @@ def _column(table: pa.Table, source, flag: bool, shown: str):
                               arrays.FALSE) for c in source[1:]]
         return _any(hits)
     if isinstance(source, tuple):  # twint's date + time + timezone
-        return pc.binary_join_element_wise(*[table.column(c) for c in source], " ")
+        return pc.binary_join_element_wise(*[table.column(c) for c in source], BLANK)
     if isinstance(source, (IsTrue, Equals)):  # a declared flag
         values = _named(table, source.keys, shown)
         wanted = TRUE if isinstance(source, IsTrue) else source.values

@@ -78,6 +78,9 @@ class Str:
         return _str(record, self.keys, self.ints)
 
 
+BLANK = arrays.scalar(" ", _S)  # the separator as Arrow's (a Python one loads pandas)
+
+
 class Joined:
     """Strings at several paths joined by a blank, null unless all are there: twint's
     `date` + `time` + `timezone` ('2021-09-15 04:53:00 -0400')."""
@@ -89,7 +92,7 @@ class Joined:
         self.keys = self.parts[0].keys  # (the schema builder reads `parts`)
 
     def from_arrow(self, get):
-        return pc.binary_join_element_wise(*[p.from_arrow(get) for p in self.parts], " ")
+        return pc.binary_join_element_wise(*[p.from_arrow(get) for p in self.parts], BLANK)
 
     def from_json(self, record):
         values = [p.from_json(record) for p in self.parts]

@@ -342,7 +342,7 @@ def _rows_parsed(seg: Segment, declared: Shape | None) -> tuple[pa.Table, int]:
             [orjson.loads(line) for line in bytes(seg.data).split(b"\n") if line.strip(WHITESPACE)]
         skipped = [0]
         rows = [r for v in values for r in rows_from_json(v, skipped, declared)]
-        return pa.Table.from_pylist(rows, schema=ROWS), skipped[0]
+        return arrays.table(rows, ROWS), skipped[0]
     except (orjson.JSONDecodeError, NotTweet, UnicodeEncodeError, TypeError, KeyError):
         raise Fallback from None
 
@@ -373,11 +373,10 @@ def _rows_exact(seg: Segment, declared: Shape | None) -> tuple[pa.Table, int]:
             except NotTweet as e:
                 raise ParseError(at, str(e)) from None
     try:
-        return pa.Table.from_pylist(rows, schema=ROWS), skipped[0]
+        return arrays.table(rows, ROWS), skipped[0]
     except UnicodeEncodeError:  # a lone surrogate escape ("\ud83d": an emoji cut in half)
         fix = lambda v: re.sub("[\ud800-\udfff]", "\ufffd", v) if isinstance(v, str) else v  # noqa: E731
-        return pa.Table.from_pylist([{k: fix(v) for k, v in r.items()} for r in rows],
-                                    schema=ROWS), skipped[0]
+        return arrays.table([{k: fix(v) for k, v in r.items()} for r in rows], ROWS), skipped[0]
 
 
 def _values(line: bytes, start: int, one: bool):
