@@ -20,7 +20,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tweetlm.ingest.archive import YTD_RE
+from tweetlm.ingest.archive import ytd_value
 
 AVATAR_PX = 200  # the picture's avatar is 120 px; the card's 92
 MAX_AVATAR = 8 << 20  # bytes: profile images are small; more is no avatar
@@ -96,9 +96,8 @@ def _entry(data: bytes | None, key: str) -> dict:
     """`{key: {...}}` of an archive file `window.YTD.<type>.part0 = [{key: {...}}]`, or {}."""
     if not data:
         return {}
-    start = YTD_RE.match(data, 3 if data.startswith(b"\xef\xbb\xbf") else 0)
     try:
-        entries = orjson.loads(data[start.end():].rstrip().rstrip(b";") if start else data)
+        entries = ytd_value(data)
     except orjson.JSONDecodeError:
         return {}
     first = entries[0] if isinstance(entries, list) and entries else None

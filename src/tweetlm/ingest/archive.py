@@ -75,6 +75,13 @@ def _head(path: Path, size: int = 256) -> bytes:
         return b""
 
 
+def ytd_value(data: bytes):
+    """The JSON value of an archive data file `window.YTD.<type>.partN = [...]` (or of
+    bare JSON); raises orjson.JSONDecodeError."""
+    start = YTD_RE.match(data, 3 if data.startswith(BOM) else 0)
+    return orjson.loads(data[start.end():].rstrip().rstrip(b";") if start else data)
+
+
 def is_manifest(head: bytes) -> bool:
     """Whether a file's first bytes are an archive manifest's."""
     return bool(MANIFEST_RE.match(head, 3 if head.startswith(BOM) else 0))

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from tweetlm.core import arrays
 from tweetlm.core.errors import TweetlmError, first_line
-from tweetlm.ingest.archive import YTD_RE
+from tweetlm.ingest.archive import ytd_value
 from tweetlm.ingest.sources import Source
 
 CUT_RE = "\u2026" + r"(?:\s+https://t\.co/\S+)?\s*$"  # '…' (literal: RE2 has no \u), a link
@@ -38,10 +38,8 @@ def read_notes(sources: list[Source]) -> dict[int, list[str]]:
     """Second of creation (since 1970) -> the full texts of the notes created then."""
     notes: dict[int, list[str]] = {}
     for source in sources:
-        data = b"".join(bytes(c) for c in source.chunks(16 << 20))
-        start = YTD_RE.match(data, 3 if data.startswith(b"\xef\xbb\xbf") else 0)
         try:
-            entries = orjson.loads(data[start.end():].rstrip().rstrip(b";") if start else data)
+            entries = ytd_value(b"".join(bytes(c) for c in source.chunks(16 << 20)))
         except orjson.JSONDecodeError as e:
             raise TweetlmError(f"{source.shown}: not valid JSON ({first_line(e)}): unpack the "
                                "archive again, or remove note-tweet.js to keep long posts cut")
