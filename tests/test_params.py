@@ -84,14 +84,17 @@ BAD_VALUES = [
         ("filter", "min_words", "five", "filter.min_words: expected an integer, got string 'five'"),
         ("filter", "min_words", True, "filter.min_words: expected an integer, got boolean True"),
         ("filter", "min_words", 2.5, "filter.min_words: expected an integer, got number 2.5"),
-        ("filter", "min_words", -1, "filter.min_words: must be >= 0"),
+        ("filter", "min_words", -1, "filter.min_words: must be in [0, 1000], got -1"),
         ("filter", "keep_newlines", "yes please", "filter.keep_newlines: expected true or false"),
-        ("train", "learning_rate", 0, "train.learning_rate: must be > 0"),
+        ("train", "learning_rate", 0, "train.learning_rate: must be in (0, 1], got 0"),
         ("train", "lr_scheduler", "cosin", "train.lr_scheduler: must be one of cosine, linear"),
         ("tokenize", "val_fraction", 1.5, "tokenize.val_fraction: must be in [0, 1)"),
         ("predict", "top_p", 0, "predict.top_p: must be in (0, 1]"),
         ("predict", "prompts", "My dream is", "predict.prompts: expected a list"),
         ("wandb", "mode", "cloud", "wandb.mode: must be one of offline, online or disabled, got 'cloud'"),
+        ("train", "learning_rate", float("inf"), "train.learning_rate: must be a finite number, got inf"),
+        ("train", "batch_size", 10**9, "train.batch_size: must be in [1, 1024], got 1000000000"),
+        ("train", "seed", -1, "train.seed: must be in [0, 4294967295], got -1"),
 ]
 
 
@@ -107,6 +110,28 @@ def test_bad_values_name_the_key_and_the_fix(tmp_path, section, key, value, expe
     assert message.startswith(f"{path}: ")
     assert expect in message
     assert "\n" not in message
+
+
+def numeric_leaves(node, prefix=""):
+    """Every key of the shipped params.yaml whose value is a number (bools aside)."""
+    for key, value in node.items():
+        if isinstance(value, dict):
+            yield from numeric_leaves(value, f"{prefix}{key}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield f"{prefix}{key}"
+
+
+@pytest.mark.parametrize("key", list(numeric_leaves(shipped_raw())))
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 10**12, -(10**12)],
+                         ids=["inf", "-inf", "nan", "1e12", "-1e12"])
+def test_every_number_has_a_range_a_real_run_can_use(key, value):
+    """No infinity, no NaN, nothing absurdly large or negative: each is one line naming
+    the key and the range (`train.batch_size: must be in [1, 1024], got 1000000000`)."""
+    with pytest.raises(TweetlmError) as err:
+        make_params(**{key: value})
+    message = str(err.value)
+    problem = message.removeprefix(f"params.yaml: {key}: ")
+    assert problem.startswith(("must be ", "expected an integer")) and "\n" not in message
 
 
 def test_unknown_top_level_section_lists_the_valid_ones(tmp_path):
