@@ -19,7 +19,10 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
+# validate first: DVC names stages after the handles (ingest@alice) before any stage runs, so
+# a handle such as @alice would get DVC's "Stage 'ingest@@alice' not found", not tweetlm's line.
 run: $(VENV)/.installed
+	tweetlm validate
 	dvc repro
 
 test: $(VENV)/.installed

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from helpers.project import Project, copy_project, ran_stages
+from helpers.project import BIN, Project, copy_project, ran_stages
 from tweetlm.core import layout
 
 HANDLE = layout.SAMPLE_HANDLE
@@ -171,6 +171,34 @@ def test_bad_param_fails_in_validate_before_any_work(project, case):
         written = [p for p in (project.root / later).rglob("*") if p.is_file()]
         assert not written, written
     assert elapsed < 60
+
+
+def test_a_handle_without_raw_files_fails_in_validate_before_any_work(project):
+    """Not DVC's `failed to reproduce 'ingest@nobody': [Errno 2] ...` after other stages
+    ran: validate names the handle, the folder and what to do."""
+    project.set_params(handles=[HANDLE, "nobody"])
+    proc = project.dvc("repro", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    line = ("tweetlm: error: params.yaml: handles: nobody: data/raw/nobody/ not found: put the "
+            "account's tweet files there (README: Bring your own tweets), or take nobody out "
+            "of `handles`")
+    assert re.search(rf"^{re.escape(line)}$", output, re.M), output
+    assert "Errno" not in output and "Traceback" not in output
+    assert ran_stages(output) <= {"validate", "sample"}, output
+
+
+def test_make_run_names_a_handle_written_with_an_at_before_dvc(project):
+    """DVC builds stage names from `handles` before any stage runs (`ingest@@alice`: not
+    found); `make run` validates first, so the user reads tweetlm's line instead."""
+    venv = BIN.parent
+    project.set_params(handles=[HANDLE, "@alice"])
+    proc = project.run("make", "-o", f"{venv}/.installed", "run", f"VENV={venv}", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert ("tweetlm: error: params.yaml: handles[1]: invalid handle '@alice': write it "
+            "without the '@': alice") in output, output
+    assert "not found inside" not in output and ran_stages(output) == set(), output
 
 
 def test_misspelt_param_is_refused_by_dvc_itself(project):

@@ -218,6 +218,7 @@ def test_cli_validate_writes_each_stages_params(tmp_path):
 
     data["model"]["tiny"]["n_layer"] = 3  # train reads all of model; tokenize not n_layer
     data["handles"] = ["sample", "someone"]  # what the graph holds, no stage's input
+    (tmp_path / "data/raw/someone").mkdir(parents=True)
     write(tmp_path, data)
     third = stamps()
     assert {s for s in first if second[s] != third[s]} == {"train"}
@@ -234,6 +235,68 @@ def test_cli_refuses_unsafe_names_before_touching_paths(tmp_path):
     assert proc.returncode == 1
     assert "handle 'bob' is not listed under `handles`" in proc.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_validate_refuses_a_handle_without_a_raw_folder(tmp_path):
+    """Each handle but the sample needs data/raw/<handle>/, or its `dvc add` record (pulled
+    later); one line names the handle and the fix. `@alice` is told to drop the @."""
+    def validate(*handles):
+        write(tmp_path, shipped(handles=list(handles)))
+        return subprocess.run([TWEETLM, "validate"], cwd=tmp_path, capture_output=True, text=True)
+
+    proc = validate("sample", "alice")
+    assert proc.returncode == 1
+    assert proc.stderr == ("tweetlm: error: params.yaml: handles: alice: data/raw/alice/ not "
+                           "found: put the account's tweet files there (README: Bring your own "
+                           "tweets), or take alice out of `handles`\n")
+    assert not (tmp_path / "reports").exists()
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / "data/raw/alice").write_text("a file")
+    assert "data/raw/alice/ is not a folder" in validate("alice").stderr
+    (tmp_path / "data/raw/alice").unlink()
+    (tmp_path / "data/raw/alice.dvc").write_text("outs: []\n")  # versioned, not pulled yet
+    assert validate("sample", "alice").returncode == 0
+    (tmp_path / "data/raw/alice.dvc").unlink()
+    (tmp_path / "data/raw/alice").mkdir()
+    assert validate("sample", "alice").returncode == 0
+
+    proc = validate("sample", "@alice")
+    assert proc.stderr == ("tweetlm: error: params.yaml: handles[1]: invalid handle '@alice': "
+                           "write it without the '@': alice\n")
+
+
+def test_every_command_says_what_it_reads_writes_and_each_option():
+    """`tweetlm COMMAND --help`: what it reads, what it writes (the paths of core/layout.py),
+    and a line for every argument and option."""
+    import argparse
+
+    from tweetlm.core.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(commands.choices) == {"validate", "sample", *layout.STAGE_PARAMS}
+    for name, sub in commands.choices.items():
+        text = " ".join(sub.format_help().split())
+        assert "Reads: " in text and "Writes: " in text, name
+        for action in sub._actions:
+            assert action.help, f"tweetlm {name} {action.option_strings or action.dest}"
+        if name in layout.STAGE_PARAMS:
+            assert "--params FILE" in text, name
+    for action in parser._actions:
+        assert action.help, action.option_strings
+    helps = {name: " ".join(sub.format_help().split()) for name, sub in commands.choices.items()}
+    bot = layout.bot("BOT")
+    assert str(layout.interim("HANDLE")) in helps["ingest"].split("Writes: ")[1]
+    assert str(layout.stats("HANDLE")) in helps["filter"].split("Writes: ")[1]
+    for f in (*layout.MODEL_FILES, bot.train_metrics.as_posix()):
+        assert f in helps["train"].split("Writes: ")[1], f
+    for path in (bot.predictions, bot.predict_metrics, bot.picture, bot.generation_config):
+        assert str(path) in helps["predict"].split("Writes: ")[1], path
+    assert str(bot.card) in helps["card"].split("Writes: ")[1]
+    assert all(str(layout.params_stamp(s)) in helps["validate"] for s in layout.STAGE_PARAMS)
+    assert "--seed SEED seed of the generator" in helps["sample"]
+    out = subprocess.run([TWEETLM, "tokenize", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "Reads: data/processed/HANDLE/tweets.parquet" in out.stdout
 
 
 def test_version_is_the_package_version():

@@ -58,6 +58,11 @@ def raw_dir(handle: str) -> Path:
     return Path("data/raw") / handle
 
 
+def raw_dvc_file(handle: str) -> Path:
+    """`dvc add data/raw/HANDLE`'s record: the raw folder is versioned, maybe not pulled yet."""
+    return Path("data/raw") / f"{handle}.dvc"
+
+
 def interim(handle: str) -> Path:
     """ingest's table of unique tweets."""
     return Path("data/interim") / handle / "tweets.parquet"

@@ -33,6 +33,9 @@ NAME_RULE = "1-64 letters, digits, '_' or '-', not starting with '-'"
 def check_name(name: object, what: str = "handle") -> str:
     """Return `name` if it is safe to build paths from, else raise TweetlmError."""
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        if isinstance(name, str) and name.startswith("@") and NAME_RE.fullmatch(name[1:]):
+            raise TweetlmError(f"invalid {what} {name!r}: write it without the '@': "
+                               f"{name[1:]}")
         raise TweetlmError(f"invalid {what} {name!r}: use {NAME_RULE}")
     return name
 
