@@ -72,6 +72,8 @@ def test_train_writes_a_loadable_model_metrics_and_plots(workdir, capsys):
     assert model_files(workdir) == sorted([*layout.MODEL_FILES, "README.md", "adapter",
                                            "generation_config.json"])
     assert (workdir / "models" / NAME / "README.md").read_text() == "card"
+    note = (workdir / "models" / NAME / "adapter/README.md").read_text()
+    assert "trained from scratch" in note and "fine-tuned" not in note  # the tiny preset
     assert not list((workdir / "models" / NAME).glob(".*"))  # no staging left behind
     assert not (workdir / "checkpoints").exists()  # removed after success
 

@@ -111,8 +111,10 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
             f"perplexity {_exp(loss) or float('inf'):.2f}")
 
     if state.step == 0:
-        how = (f"LoRA r={tp.lora.r} on {', '.join(targets)}: {lora.trainable(model):,} of "
-               f"{_count(model):,} parameters" if targets else f"{_count(hf_model):,} parameters")
+        adapters = lora.trainable(model) if targets else 0  # the card says the same numbers
+        how = (f"LoRA r={tp.lora.r} on {', '.join(targets)}: {adapters:,} adapter parameters "
+               f"trained on a frozen base of {_count(model) - adapters:,}" if targets
+               else f"{_count(hf_model):,} parameters")
         say(f"train {name}: {n} blocks x {block_size} tokens (packed afresh every epoch), "
             f"{tp.epochs:g} epochs = {total_steps} steps on {device.type}"
             f"{f' x {world.size} processes' if world.parallel else ''}"
@@ -203,7 +205,8 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
     trained = lora.trainable(hf_model if lean else model)
     if world.main:
         save_adapter(model if targets else None, paths.adapter,
-                     lora.readme(paths.adapter, targets, base.name, tp.lora.r, tp.lora.alpha),
+                     lora.readme(paths.adapter, targets, base.name, tp.lora.r, tp.lora.alpha,
+                                 from_scratch=base.is_tiny),
                      base.name, base.revision)
     if targets:
         model = model.merge_and_unload()
