@@ -87,6 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0,
                         help="seed of the generator: the same seed writes the same files "
                              "(default: %(default)s)")
+    compare = sub.add_parser(
+        "compare", help="experiments side by side in the terminal's width",
+        description=_describe(
+            "`dvc exp show --json` (no params)",
+            "to stdout, one row per experiment and bot: tweets kept, eval loss, perplexity, "
+            "copy share, and the params that differ between the rows"))
+    compare.add_argument("--width", type=int, default=None,
+                         help="characters a line may take (default: the terminal's, else 120)")
+    compare.add_argument("dvc_args", nargs=argparse.REMAINDER, metavar="DVC_EXP_SHOW_ARGS",
+                         help="passed on to `dvc exp show`, e.g. -A (every commit) or "
+                              "--rev main")
     return parser
 
 
@@ -106,6 +117,11 @@ def check_raw_folders(params, params_file) -> None:
 def run(argv: list[str] | None = None) -> None:
     """Parse `argv` and run one command; raises TweetlmError on bad input."""
     args = build_parser().parse_args(argv)
+    if args.command == "compare":  # reads DVC's records, not params.yaml
+        from tweetlm import compare
+
+        compare.main(args.width, args.dvc_args)
+        return
     if args.command == "sample":  # needs no params: its stage doesn't depend on them
         from tweetlm import sample
 
