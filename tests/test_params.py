@@ -299,6 +299,25 @@ def test_every_command_says_what_it_reads_writes_and_each_option():
     assert out.returncode == 0 and "Reads: data/processed/HANDLE/tweets.parquet" in out.stdout
 
 
+def test_the_readmes_own_tweets_params_are_the_gpt2_recipe(tmp_path):
+    """"Bring your own tweets" step 2: what it sets is valid, and is the recipe for a
+    pretrained GPT-2 (huggingtweets' learning rate, one 1024-token block a step), not the
+    tiny preset's 2e-3 x 8 blocks; and it does not keep `sample` to be retrained on gpt2."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Bring your own tweets")[1].split("\n## ")[0]
+    block = yaml.safe_load(section.split("```yaml")[1].split("```")[0].replace("\n   ", "\n"))
+
+    def merge(into: dict, new: dict) -> dict:
+        for key, value in new.items():
+            into[key] = merge(into[key], value) if isinstance(value, dict) else value
+        return into
+
+    params = load_params(write(tmp_path, merge(shipped(), block)))
+    assert params.model.base == "gpt2"
+    assert params.train.learning_rate == 1.372e-4 and params.train.batch_size == 1
+    assert params.handles == ["alice"]
+
+
 def test_version_is_the_package_version():
     proc = subprocess.run([TWEETLM, "--version"], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == f"tweetlm {tweetlm.__version__}"
