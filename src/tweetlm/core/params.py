@@ -419,8 +419,8 @@ def _range_at(loc: list) -> str:
 
 
 def _plain(value) -> str:
-    """A number as params.yaml would spell it: 1000000000, 0.001, inf."""
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """A number as Python spells it: 1000000000, 1.0, 0.0003, inf."""
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _class_at(loc: list):
