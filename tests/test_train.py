@@ -219,6 +219,16 @@ def test_a_diverged_run_fails_in_one_line_and_saves_nothing(workdir, poison):
     assert torch.load(saved, weights_only=True)["step"] == 2  # the last good one
 
 
+def test_a_batch_larger_than_the_data_warns_in_one_line(workdir, capsys):
+    """train.batch_size 1024 (its most) on a few dozen blocks: one step an epoch, the whole
+    data in memory at once. Trains, and says so once."""
+    train.main(NAME, small_params(**{"train.batch_size": 1024, "train.epochs": 1}))
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if "warning" in x]
+    assert line.startswith(f"tweetlm: warning: train {NAME}: train.batch_size 1024 x grad_accum 1 "
+                           "is more than the ") and line.endswith("lower train.batch_size")
+    assert json.loads((workdir / "reports" / NAME / "train_metrics.json").read_text())["steps"] == 1
+
+
 def _metrics(root: Path) -> dict:
     return json.loads((root / "reports" / NAME / "train_metrics.json").read_text())
 

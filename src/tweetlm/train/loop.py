@@ -9,7 +9,7 @@ import time
 import torch
 
 from tweetlm import tracking
-from tweetlm.core.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError, warn
 from tweetlm.core.layout import BotPaths
 from tweetlm.core.outputs import write_json
 from tweetlm.core.params import Params
@@ -74,6 +74,10 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
     total_micro = max(1, math.ceil(tp.epochs * micro_per_epoch))
     total_steps = math.ceil(total_micro / tp.grad_accum)
     steps_per_epoch = micro_per_epoch / tp.grad_accum
+    if world.main and per_micro * tp.grad_accum > n:  # one step an epoch, memory for nothing
+        warn(f"train {name}: train.batch_size {tp.batch_size} x grad_accum {tp.grad_accum}"
+             f"{f' x {world.size} processes' if world.parallel else ''} is more than the {n} "
+             f"training blocks: each epoch is one step of {n} blocks; lower train.batch_size")
 
     # -- resume, if a checkpoint of this very run exists
     ckpt = Checkpoints(paths.checkpoints,
