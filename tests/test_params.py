@@ -295,6 +295,8 @@ def test_every_command_says_what_it_reads_writes_and_each_option():
     assert str(bot.card) in helps["card"].split("Writes: ")[1]
     assert all(str(layout.params_stamp(s)) in helps["validate"] for s in layout.STAGE_PARAMS)
     assert "--seed SEED seed of the generator" in helps["sample"]
+    for stage, keys in layout.STAGE_PARAMS.items():  # the keys it reads, from their one home
+        assert f"from params.yaml: {', '.join(keys)}." in helps[stage], stage
     out = subprocess.run([TWEETLM, "tokenize", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "Reads: data/processed/HANDLE/tweets.parquet" in out.stdout
 

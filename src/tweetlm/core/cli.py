@@ -23,26 +23,26 @@ _MODEL = f"{_B.model}/ ({', '.join(layout.MODEL_FILES)}, adapter/)"
 STAGES = {
     "ingest": ("handle", "raw tweet files -> one table of unique tweets",
                f"every file under {layout.raw_dir(_H)}/ (archive .zip or folder, API v1.1/v2 "
-               "JSON, twarc JSON Lines); params.yaml `ingest`",
+               "JSON, twarc JSON Lines)",
                f"{layout.interim(_H)}"),
     "filter": ("handle", "drop retweets and short tweets, clean the text, count them",
-               f"{layout.interim(_H)}; params.yaml `filter`",
+               f"{layout.interim(_H)}",
                f"{layout.processed(_H)} (the kept tweets), {layout.stats(_H)} (the counts)"),
     "tokenize": ("bot", "split tweets into train/validation and encode them",
                  f"{layout.processed(_H)} of each of BOT's handles; the tokenizer of "
-                 "model.base; params.yaml `tokenize`, `model`, train.block_size",
+                 "model.base",
                  f"{_TOKENIZED}; for a bot under `bots`, also {_B.stats}"),
     "train": ("bot", "train the model on the tokenized tweets",
-              f"{_B.tokenized}/; model.base; params.yaml `train`, `model`",
+              f"{_B.tokenized}/; model.base",
               f"{_MODEL}, {_B.train_metrics}, {_B.train_plots}/; {_B.checkpoints}/ while "
               "it runs (removed at the end)"),
     "predict": ("bot", "sample tweets and check them for copies of training tweets",
-                f"{_B.model}/ (the model), {_B.train_tweets}; params.yaml `predict`",
+                f"{_B.model}/ (the model), {_B.train_tweets}",
                 f"{_B.predictions}, {_B.predict_metrics}, {_B.picture}, "
                 f"{_B.generation_config}"),
     "card": ("bot", "write the model card",
              f"{_B.stats}, {_B.train_metrics}, {_B.predictions}, {_B.picture}, "
-             f"{_B.model}/config.json and model.safetensors; params.yaml `card`",
+             f"{_B.model}/config.json and model.safetensors",
              f"{_B.card}, {_B.thumbnail}"),
 }
 NAMES = {"handle": f"a handle listed under `handles` in params.yaml (its raw files are in "
@@ -74,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                        f"{layout.SAMPLE_HANDLE!r}, that {layout.raw_dir(_H)}/ exists",
                        f"each stage's params.yaml keys: {stamps}"), epilog=GLOBAL)
     for stage, (what, short, reads, writes) in STAGES.items():
-        p = sub.add_parser(stage, help=short, description=_describe(reads, writes),
-                           epilog=GLOBAL)
+        keys = ", ".join(layout.STAGE_PARAMS[stage])  # as validate stamps them
+        p = sub.add_parser(stage, help=short, epilog=GLOBAL, description=_describe(
+            f"{reads}; from params.yaml: {keys}", writes))
         p.add_argument("name", metavar=what.upper(), help=NAMES[what])
     out = layout.raw_dir(layout.SAMPLE_HANDLE)
     sample = sub.add_parser("sample", help="write the synthetic sample handle's raw files",
