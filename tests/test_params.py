@@ -161,6 +161,18 @@ def test_unsafe_handles_are_refused(tmp_path, handle):
         check_name(handle)
 
 
+@pytest.mark.parametrize("name", ["params", "benchmarks"])
+def test_names_that_reports_already_uses_are_refused(tmp_path, name):
+    """reports/params/ holds validate's stamps and reports/benchmarks/ committed figures: a
+    handle or bot named so would mix its outputs in (and git does not ignore the second)."""
+    with pytest.raises(TweetlmError, match=rf"handles\[0\]: invalid handle '{name}': "
+                                           rf"reports/{name}/ holds tweetlm's own files"):
+        load_params(write(tmp_path, shipped(handles=[name])))
+    with pytest.raises(TweetlmError, match=rf"bots\.{name}: invalid bot name"):
+        load_params(write(tmp_path, shipped(handles=["alice"], bots={name: ["alice"]})))
+    assert {layout.params_stamp("train").parent.name, "benchmarks"} == set(layout.RESERVED_NAMES)
+
+
 def test_bots_must_name_known_handles(tmp_path):
     with pytest.raises(TweetlmError, match=r"bots\.ab: carol not in `handles`"):
         load_params(write(tmp_path, shipped(handles=["alice", "bob"],

@@ -48,9 +48,15 @@ STATS_KEYS = ("downloaded", "retweets", "short", "kept")
 TRAIN_PLOTS = "train/plots/metrics"
 
 
+PARAMS_STAMPS = Path("reports/params")
+BENCHMARKS = Path("reports/benchmarks")  # measured figures, committed to git
+# reports/<name>/ is a bot's: no handle or bot may take a name these folders already use
+RESERVED_NAMES = (PARAMS_STAMPS.name, BENCHMARKS.name)
+
+
 def params_stamp(stage: str) -> Path:
     """`validate`'s copy of the STAGE_PARAMS keys of `stage` (ingest, ..., card)."""
-    return Path("reports/params") / f"{stage}.json"
+    return PARAMS_STAMPS / f"{stage}.json"
 
 
 def raw_dir(handle: str) -> Path:

@@ -22,7 +22,7 @@ from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
 from tweetlm.core.errors import TweetlmError
-from tweetlm.core.layout import PARAMS_FILE
+from tweetlm.core.layout import PARAMS_FILE, RESERVED_NAMES
 
 # Handles and bot names become directory names and DVC stage keys (`train@name`):
 # no path separators, no leading dot, no `@`, bounded length.
@@ -32,6 +32,9 @@ NAME_RULE = "1-64 letters, digits, '_' or '-', not starting with '-'"
 
 def check_name(name: object, what: str = "handle") -> str:
     """Return `name` if it is safe to build paths from, else raise TweetlmError."""
+    if name in RESERVED_NAMES:
+        raise TweetlmError(f"invalid {what} {name!r}: reports/{name}/ holds tweetlm's own "
+                           f"files; use another name")
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         if isinstance(name, str) and name.startswith("@") and NAME_RE.fullmatch(name[1:]):
             raise TweetlmError(f"invalid {what} {name!r}: write it without the '@': "
