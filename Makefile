@@ -10,7 +10,7 @@ PYTHON ?= python3
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: run test test-fast bench clean-venv
+.PHONY: run test test-fast bench clean-venv remote
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,21 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(VENV)/.installed
+# The shipped remote (.dvc/config: url = ../../tweetlm-dvc-storage) is the folder beside this
+# checkout for `dvc push`, but DVC resolves it against the root of the git tree (/) for
+# `dvc exp push` / `dvc exp pull`, which read an experiment's config from its commit. It
+# reads .dvc/config.local from the checkout in both cases: pin the same folder there, as an
+# absolute path, unless config.local already names one or the shipped url was changed.
+STORAGE := $(abspath ..)/tweetlm-dvc-storage
+remote: $(VENV)/.installed
+	@dvc config --local remote.storage.url >/dev/null 2>&1 || \
+	  [ "$$(dvc config --project remote.storage.url 2>/dev/null)" != "$(STORAGE)" ] || \
+	  dvc remote modify --local storage url "$(STORAGE)"
+
+# validate first: DVC names stages after the handles (ingest@alice) before any stage runs, so
+# a handle such as @alice would get DVC's "Stage 'ingest@@alice' not found", not tweetlm's line.
+run: $(VENV)/.installed remote
+	tweetlm validate
 	dvc repro
 
 test: $(VENV)/.installed

@@ -223,3 +223,27 @@ def _pool_entry(rng: random.Random, layout: str) -> tuple[str, dict]:
     template = template.replace('"favorite_count" : "0"', '"favorite_count" : "%(favs)d"')
     template = template.replace('"retweet_count" : "0"', '"retweet_count" : "%(rts)d"')
     return template, {"rid": ""} if reply else {}
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Write a big synthetic archive tweets.js (or API v1.1 JSON Lines), "
+                    "streamed: the input of benchmarks/bench_data.py. Put it in "
+                    "data/raw/<handle>/ to time a pipeline on it.")
+    parser.add_argument("out", help="file to write, e.g. data/raw/big/tweets.js")
+    parser.add_argument("--tweets", type=int, default=100_000,
+                        help="how many tweets, about 1.2 KB each (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="same seed, same bytes (default: %(default)s)")
+    parser.add_argument("--jsonl", action="store_true",
+                        help="API v1.1 JSON Lines instead of the archive's tweets.js")
+    args = parser.parse_args(argv)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    written = write_archive(args.out, args.tweets, args.seed, args.jsonl)
+    print(f"big_archive: {args.tweets:,} tweets, {written:,} bytes -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -181,8 +181,68 @@ def test_names_and_generated_text_cannot_inject_html():
     text = render(display_names={"alice": "<script>x</script>"})
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert "<b>big</b>" not in text  # the sampled tweet is escaped Markdown
-    assert r"> My dream is \<b\>big\<\/b\> \| \*really\*" in text
+    assert r"> My dream is \<b\>big\</b\> \| \*really\*" in text
     assert "> Today is fine" in text
+
+
+SAMPLED = ["exhausting & so are you: I'll (maybe) go... 100% sure! @some_user #AI",
+           "# not a heading", "- not a list", "+ nor this", "> nor a quote", "1. not a list",
+           "2) nor this", "_under_ *star* `code` [link](x) ![img](y) ~~gone~~ a|b",
+           "&amp; stays &amp; &#169; &copy", "<i>no html</i> \\backslash\\", "___", "***"]
+
+
+@pytest.mark.parametrize("text", SAMPLED)
+def test_sampled_tweets_read_as_written_in_markdown_and_in_the_source(text):
+    """Rendered by a CommonMark parser, the escaped text is exactly the tweet, in one
+    paragraph (no markup, no HTML, no entity). The source escapes only what needs it:
+    not `exhausting \\& so are you\\: I\\'ll`."""
+    from markdown_it import MarkdownIt
+
+    escaped = card.markdown_text(text)
+    tokens = MarkdownIt("commonmark").enable("strikethrough").enable("table").parse(escaped)
+    assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close"], escaped
+    (inline,) = [t for t in tokens if t.type == "inline"]
+    assert [c.type for c in inline.children] == ["text"] * len(inline.children), escaped
+    assert "".join(c.content for c in inline.children) == text
+    if text == SAMPLED[0]:
+        assert escaped == text  # nothing in it could become markup
+
+
+def test_a_bot_of_the_sample_and_a_real_handle_imitates_the_real_one():
+    text = render(handles=("sample", "alice"))
+    assert "@sample is not a real Twitter user" in text
+    assert "This bot imitates @alice and made-up tweets." in text
+    assert "imitates no one" not in text
+    from tweetlm.predict import picture
+
+    both = picture.footer("gpt2", 0.95, 1.0, ["sample"], ["sample", "alice"])
+    assert both.endswith("|  @sample is synthetic sample data") and "not a real user" not in both
+    alone = picture.footer("tiny", 0.95, 1.0, ["sample"], ["sample"])
+    assert alone.endswith("synthetic sample data, not a real user")
+    assert "ynthetic" not in picture.footer("gpt2", 0.95, 1.0, [], ["alice"])
+
+
+def test_a_local_base_is_named_by_its_folder_not_this_machines_path(tmp_path):
+    folder = tmp_path / "models" / "my-gpt2"
+    folder.mkdir(parents=True)
+    text = render(base=str(folder))
+    assert "local pre-trained model `my-gpt2`" in text
+    assert str(tmp_path) not in text
+    from tweetlm import pretrained
+    from tweetlm.train import lora
+
+    assert pretrained.shown_name(str(folder)) == "my-gpt2"
+    assert pretrained.shown_name("gpt2") == "gpt2" and pretrained.shown_name("tiny") == "tiny"
+    note = lora.readme("models/alice/adapter", ["c_attn"], str(folder), 8, 16)
+    assert "`my-gpt2`" in note and str(tmp_path) not in note
+
+
+def test_the_adapter_note_of_a_model_trained_from_scratch_does_not_say_fine_tuned():
+    from tweetlm.train import lora
+
+    scratch = lora.readme("models/sample/adapter", None, "tiny", from_scratch=True)
+    assert "trained from scratch" in scratch and "fine-tuned" not in scratch
+    assert "fully fine-tuned" in lora.readme("models/alice/adapter", None, "gpt2")
 
 
 def test_avatar_is_stable_and_distinct_per_handle():
@@ -248,8 +308,9 @@ def test_auto_block_size_and_lora_are_on_the_card():
     text = render(metrics=LORA, block_size="auto")
     hyper = dict(table(text, "Hyperparameter")[2:])
     assert hyper["Block size"] == "1024 tokens (train.block_size: auto)"
-    assert hyper["Fine-tuning"] == ("LoRA, r=8, alpha=16, dropout 0.05, on c_attn; 811,008 of "
-                                    "124,439,808 parameters trained; merged into the weights")
+    assert hyper["Fine-tuning"] == ("LoRA, r=8, alpha=16, dropout 0.05, on c_attn; 811,008 "
+                                    "adapter parameters trained on a frozen base of "
+                                    "124,439,808; merged into the weights")
     assert {"lora", "peft"} <= set(front_matter(text)["tags"])
     assert "Only low-rank adapters" in text and "`adapter/`" in text
     assert "AutoPeftModelForCausalLM.from_pretrained('models/alice/adapter')" in text

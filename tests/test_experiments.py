@@ -15,12 +15,14 @@ import json
 import math
 import re
 import time
+from pathlib import Path
 
 import pytest
 
-from helpers.project import Project, copy_project, ran_stages
+from helpers.project import BIN, Project, copy_project, ran_stages
 from tweetlm.core import layout
 
+ROOT = Path(__file__).resolve().parents[1]
 HANDLE = layout.SAMPLE_HANDLE
 STATS = layout.stats(HANDLE).as_posix()
 TRAIN_METRICS = layout.bot(HANDLE).train_metrics.as_posix()
@@ -147,6 +149,24 @@ def test_metrics_and_plots_diff_between_experiments(compared, tmp_path):
     assert a in page and b in page
 
 
+@pytest.mark.slow
+def test_tweetlm_compare_fits_the_experiments_in_120_columns(compared):
+    """What `dvc exp show` spreads over hundreds of columns, in 120: per experiment, the
+    changed params and kept, eval loss, perplexity and copy share, as DVC recorded them."""
+    project, show = compared
+    out = project.tweetlm("compare", "--width", "120").stdout
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 120, out
+    runs = experiments(show)
+    for name, data in runs.items():
+        (line,) = [row for row in lines if row.startswith(f"{name} [")]
+        loss = data["metrics"][TRAIN_METRICS]["data"]["eval_loss"]
+        kept = data["metrics"][STATS]["data"]["kept"]
+        assert f"{loss:.4f}" in line.split() and f"{kept:,}" in line.split(), (name, line)
+    (words10,) = [row for row in lines if row.startswith("words10 [")]
+    assert "filter.min_words=10" in words10 and "train.epochs=0.25" in words10
+
+
 # Bad params: each fails in `validate` with tweetlm's one line, before any other stage.
 BAD_PARAMS = {
     "unknown-key": ("+filter.min_wrds=5", r"params\.yaml: filter\.min_wrds: unknown key"),
@@ -173,6 +193,34 @@ def test_bad_param_fails_in_validate_before_any_work(project, case):
     assert elapsed < 60
 
 
+def test_a_handle_without_raw_files_fails_in_validate_before_any_work(project):
+    """Not DVC's `failed to reproduce 'ingest@nobody': [Errno 2] ...` after other stages
+    ran: validate names the handle, the folder and what to do."""
+    project.set_params(handles=[HANDLE, "nobody"])
+    proc = project.dvc("repro", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    line = ("tweetlm: error: params.yaml: handles: nobody: data/raw/nobody/ not found: put the "
+            "account's tweet files there (README: Bring your own tweets), or take nobody out "
+            "of `handles`")
+    assert re.search(rf"^{re.escape(line)}$", output, re.M), output
+    assert "Errno" not in output and "Traceback" not in output
+    assert ran_stages(output) <= {"validate", "sample"}, output
+
+
+def test_make_run_names_a_handle_written_with_an_at_before_dvc(project):
+    """DVC builds stage names from `handles` before any stage runs (`ingest@@alice`: not
+    found); `make run` validates first, so the user reads tweetlm's line instead."""
+    venv = BIN.parent
+    project.set_params(handles=[HANDLE, "@alice"])
+    proc = project.run("make", "-o", f"{venv}/.installed", "run", f"VENV={venv}", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert ("tweetlm: error: params.yaml: handles[1]: invalid handle '@alice': write it "
+            "without the '@': alice") in output, output
+    assert "not found inside" not in output and ran_stages(output) == set(), output
+
+
 def test_misspelt_param_is_refused_by_dvc_itself(project):
     """Without a `+`, DVC refuses a key that params.yaml lacks and touches nothing."""
     proc = project.dvc("exp", "run", "-S", "filter.min_wrds=5", check=False)
@@ -182,3 +230,39 @@ def test_misspelt_param_is_refused_by_dvc_itself(project):
     assert "Traceback" not in output
     assert ran_stages(output) == set()
     assert project.git("status", "--porcelain").stdout == ""
+
+
+def readme_set_params() -> list[str]:
+    """Every `-S` value of a `dvc exp run` in the README's bash blocks (the text blocks show
+    failures on purpose)."""
+    import shlex
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = []
+    for block in re.findall(r"```bash\n(.*?)```", readme, re.S):
+        for line in block.splitlines():
+            if line.startswith("dvc exp run"):
+                args = shlex.split(line, comments=True)
+                found += [args[i + 1] for i, a in enumerate(args) if a == "-S"]
+    return found
+
+
+@pytest.mark.parametrize("override", readme_set_params())
+def test_every_set_param_in_the_readme_works_in_dvc_and_validates(override, tmp_path):
+    """DVC's own override parser (Hydra) takes it, and tweetlm validate accepts the result:
+    the README's `-S` forms work as written."""
+    import shutil
+
+    from dvc.utils.hydra import apply_overrides
+
+    from tweetlm.core.params import load_params
+
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    apply_overrides(str(tmp_path / "params.yaml"), [override])
+    load_params(tmp_path / "params.yaml")
+
+
+def test_the_readme_shows_display_names_in_forms_dvc_takes():
+    forms = [o for o in readme_set_params() if "display_names" in o]
+    assert forms == ["+card.display_names.alice=Marsh Wren",
+                     "++card.display_names={alice: Marsh Wren, bob: Bob Ross}"]

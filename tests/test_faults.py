@@ -238,3 +238,75 @@ def test_predict_max_length_past_the_model_context(planted):
     samples = predict.sample_ids(model, tokenizer, p, predict.generation_config(p, tokenizer))
     lengths = [len(s) for per_prompt in samples for s in per_prompt]
     assert len(lengths) == 6 and max(lengths) <= context
+
+
+# A stage killed (SIGKILL) at the rename that would publish an output: `os.replace` kills the
+# process when its destination is that output, after the temporary is complete.
+KILL_AT = '''
+import os, signal, sys
+real = os.replace
+def replace(src, dst, *args, **kwargs):
+    if str(dst).endswith(sys.argv[1]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(src, dst, *args, **kwargs)
+os.replace = replace
+from tweetlm.core.cli import main
+sys.exit(main(sys.argv[2:]))
+'''
+# stage -> the output it is killed publishing
+KILLED_WRITES = {
+    "validate": "reports/params/train.json", "sample": "data/raw/sample",
+    "ingest": "interim/sample/tweets.parquet", "filter": "processed/sample/tweets.parquet",
+    "tokenize": "data/tokenized/sample", "train": "models/sample/model.safetensors",
+    "predict": "reports/sample/predictions.json", "card": "models/sample/README.md",
+}
+
+
+def leftovers(project: Project) -> list[str]:
+    """Temporaries of killed writes under the outputs' folders."""
+    return sorted(str(p.relative_to(project.root))
+                  for folder in ("data", "models", "reports")
+                  for p in (project.root / folder).rglob(".*")
+                  if p.name.endswith((".tmp", ".old")))
+
+
+def test_a_killed_write_leaves_a_temporary_that_the_next_write_removes(tmp_path):
+    """outputs.atomic_path, file and folder: SIGKILL inside it leaves `.NAME.*.tmp`; the
+    next write of NAME removes it before writing."""
+    child = '''
+import os, signal, sys
+from tweetlm.core.outputs import atomic_path
+with atomic_path(sys.argv[1], directory=sys.argv[2] == "dir") as tmp:
+    (tmp / "x").write_text("half") if sys.argv[2] == "dir" else tmp.write_text("half")
+    os.kill(os.getpid(), signal.SIGKILL)
+'''
+    from tweetlm.core.outputs import atomic_path
+
+    for kind in ("file", "dir"):
+        target = tmp_path / kind / "out"
+        seen = []
+        for _ in range(2):  # killed twice: the second removed the first's temporary
+            proc = subprocess.run([str(BIN / "python"), "-c", child, str(target), kind])
+            assert proc.returncode == -signal.SIGKILL
+            (left,) = target.parent.glob(".out.*.tmp")
+            seen.append(left.name)
+        assert seen[0] != seen[1]
+        with atomic_path(target, directory=kind == "dir") as tmp:
+            (tmp / "x").write_text("whole") if kind == "dir" else tmp.write_text("whole")
+        assert sorted(p.name for p in target.parent.iterdir()) == ["out"]
+
+
+@pytest.mark.slow
+def test_each_stage_killed_mid_write_leaves_nothing_after_its_next_run(planted, tmp_path):
+    """Every stage of a handle, killed as it publishes an output (the temporary complete),
+    then run again: no `.*.tmp` left anywhere under data/, models/, reports/ -- not even
+    train's staging folder inside models/sample/, which `hf upload` would publish."""
+    project = clone(planted.reference, tmp_path / "project")
+    for stage, output in KILLED_WRITES.items():
+        args = [stage] if stage == "validate" else \
+            ["sample", "--out", "data/raw/sample"] if stage == "sample" else [stage, "sample"]
+        killed = project.run(str(BIN / "python"), "-c", KILL_AT, output, *args, check=False)
+        assert killed.returncode == -signal.SIGKILL, (stage, killed.stderr)
+        assert leftovers(project), f"{stage}: the kill left no temporary to clean up"
+        project.tweetlm(*args)
+        assert leftovers(project) == [], stage

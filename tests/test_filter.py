@@ -125,6 +125,14 @@ def test_keep_newlines_keeps_single_line_breaks_only():
     assert clean("a\n\n", keep_newlines=True) == "a"
 
 
+def test_nul_characters_are_deleted():
+    """A `\\u0000` in a tweet's JSON never reaches the processed text (nor the tokenizer)."""
+    assert clean("a\x00b \x00c\x00 d\x00") == "ab c d"
+    assert clean("\x00https://t.co/x after") == "after"  # deleted before the link rule
+    assert clean("one\x00\ntwo", keep_newlines=True) == "one\ntwo"
+    assert kept_texts(["\x00\x00 one two three", "a\x00b"], min_words=2) == ["one two three"]
+
+
 def test_whitespace_constants_match_python():
     every = [chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i < 0xE000]
     assert flt.WHITESPACE == "".join(c for c in every if c.isspace())

@@ -150,6 +150,23 @@ def test_an_interrupted_lora_run_resumes_to_identical_files(workdir, base, train
 TARGETS = {"gpt2": ["c_attn"], "llama": ["q_proj", "v_proj"], "qwen2": ["q_proj", "v_proj"]}
 
 
+def test_the_train_log_and_the_card_count_the_same_parameters(workdir, base, capsys):
+    """`N adapter parameters trained on a frozen base of M`: the same N and M in train's
+    log and on the card (the log once counted the base with the adapters in it)."""
+    import re
+
+    from tweetlm import card
+
+    train.main(NAME, lora_params(base, **{"train.epochs": 0.2}))
+    log = capsys.readouterr().out
+    said = re.search(r"([\d,]+) adapter parameters trained on a frozen base of ([\d,]+)", log)
+    assert said, log
+    metrics = json.loads((workdir / layout.bot(NAME).train_metrics).read_text())
+    assert said.groups() == (f"{metrics['trained_parameters']:,}", f"{metrics['parameters']:,}")
+    assert f"{said.group(1)} adapter parameters trained on a frozen base of {said.group(2)}" \
+        in card.finetuning(metrics, "local")
+
+
 @pytest.mark.parametrize("arch", TARGETS, ids=list(TARGETS))
 def test_target_modules_default_to_peft_per_architecture(arch, tmp_path):
     from transformers import AutoModelForCausalLM

@@ -160,10 +160,12 @@ def test_predict_writes_the_dvc_metric(tmp_path, monkeypatch):
 BAD_PARAMS = {
     "threshold-one": ("predict.memorization.threshold", 1.0,
                       "predict.memorization.threshold: must be in [0, 1), got 1.0"),
-    "ngram-zero": ("predict.memorization.ngram", 0, "predict.memorization.ngram: must be > 0"),
+    "ngram-zero": ("predict.memorization.ngram", 0,
+                   "predict.memorization.ngram: must be in [1, 100], got 0"),
     "resample-word": ("predict.memorization.resample", "yes",
                       "predict.memorization.resample: expected true or false, got string 'yes'"),
-    "min-new-negative": ("predict.min_new_tokens", -1, "predict.min_new_tokens: must be >= 0"),
+    "min-new-negative": ("predict.min_new_tokens", -1,
+                         "predict.min_new_tokens: must be in [0, 131072], got -1"),
     "lora-rank-word": ("train.lora.r", "eight", "train.lora.r: expected an integer"),
 }
 

@@ -84,14 +84,17 @@ BAD_VALUES = [
         ("filter", "min_words", "five", "filter.min_words: expected an integer, got string 'five'"),
         ("filter", "min_words", True, "filter.min_words: expected an integer, got boolean True"),
         ("filter", "min_words", 2.5, "filter.min_words: expected an integer, got number 2.5"),
-        ("filter", "min_words", -1, "filter.min_words: must be >= 0"),
+        ("filter", "min_words", -1, "filter.min_words: must be in [0, 1000], got -1"),
         ("filter", "keep_newlines", "yes please", "filter.keep_newlines: expected true or false"),
-        ("train", "learning_rate", 0, "train.learning_rate: must be > 0"),
+        ("train", "learning_rate", 0, "train.learning_rate: must be in (0, 1], got 0"),
         ("train", "lr_scheduler", "cosin", "train.lr_scheduler: must be one of cosine, linear"),
         ("tokenize", "val_fraction", 1.5, "tokenize.val_fraction: must be in [0, 1)"),
         ("predict", "top_p", 0, "predict.top_p: must be in (0, 1]"),
         ("predict", "prompts", "My dream is", "predict.prompts: expected a list"),
         ("wandb", "mode", "cloud", "wandb.mode: must be one of offline, online or disabled, got 'cloud'"),
+        ("train", "learning_rate", float("inf"), "train.learning_rate: must be a finite number, got inf"),
+        ("train", "batch_size", 10**9, "train.batch_size: must be in [1, 1024], got 1000000000"),
+        ("train", "seed", -1, "train.seed: must be in [0, 4294967295], got -1"),
 ]
 
 
@@ -107,6 +110,28 @@ def test_bad_values_name_the_key_and_the_fix(tmp_path, section, key, value, expe
     assert message.startswith(f"{path}: ")
     assert expect in message
     assert "\n" not in message
+
+
+def numeric_leaves(node, prefix=""):
+    """Every key of the shipped params.yaml whose value is a number (bools aside)."""
+    for key, value in node.items():
+        if isinstance(value, dict):
+            yield from numeric_leaves(value, f"{prefix}{key}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield f"{prefix}{key}"
+
+
+@pytest.mark.parametrize("key", list(numeric_leaves(shipped_raw())))
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 10**12, -(10**12)],
+                         ids=["inf", "-inf", "nan", "1e12", "-1e12"])
+def test_every_number_has_a_range_a_real_run_can_use(key, value):
+    """No infinity, no NaN, nothing absurdly large or negative: each is one line naming
+    the key and the range (`train.batch_size: must be in [1, 1024], got 1000000000`)."""
+    with pytest.raises(TweetlmError) as err:
+        make_params(**{key: value})
+    message = str(err.value)
+    problem = message.removeprefix(f"params.yaml: {key}: ")
+    assert problem.startswith(("must be ", "expected an integer")) and "\n" not in message
 
 
 def test_unknown_top_level_section_lists_the_valid_ones(tmp_path):
@@ -134,6 +159,18 @@ def test_unsafe_handles_are_refused(tmp_path, handle):
         load_params(write(tmp_path, shipped(handles=[handle])))
     with pytest.raises(TweetlmError, match="invalid handle"):
         check_name(handle)
+
+
+@pytest.mark.parametrize("name", ["params", "benchmarks"])
+def test_names_that_reports_already_uses_are_refused(tmp_path, name):
+    """reports/params/ holds validate's stamps and reports/benchmarks/ committed figures: a
+    handle or bot named so would mix its outputs in (and git does not ignore the second)."""
+    with pytest.raises(TweetlmError, match=rf"handles\[0\]: invalid handle '{name}': "
+                                           rf"reports/{name}/ holds tweetlm's own files"):
+        load_params(write(tmp_path, shipped(handles=[name])))
+    with pytest.raises(TweetlmError, match=rf"bots\.{name}: invalid bot name"):
+        load_params(write(tmp_path, shipped(handles=["alice"], bots={name: ["alice"]})))
+    assert {layout.params_stamp("train").parent.name, "benchmarks"} == set(layout.RESERVED_NAMES)
 
 
 def test_bots_must_name_known_handles(tmp_path):
@@ -193,6 +230,7 @@ def test_cli_validate_writes_each_stages_params(tmp_path):
 
     data["model"]["tiny"]["n_layer"] = 3  # train reads all of model; tokenize not n_layer
     data["handles"] = ["sample", "someone"]  # what the graph holds, no stage's input
+    (tmp_path / "data/raw/someone").mkdir(parents=True)
     write(tmp_path, data)
     third = stamps()
     assert {s for s in first if second[s] != third[s]} == {"train"}
@@ -209,6 +247,89 @@ def test_cli_refuses_unsafe_names_before_touching_paths(tmp_path):
     assert proc.returncode == 1
     assert "handle 'bob' is not listed under `handles`" in proc.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_validate_refuses_a_handle_without_a_raw_folder(tmp_path):
+    """Each handle but the sample needs data/raw/<handle>/, or its `dvc add` record (pulled
+    later); one line names the handle and the fix. `@alice` is told to drop the @."""
+    def validate(*handles):
+        write(tmp_path, shipped(handles=list(handles)))
+        return subprocess.run([TWEETLM, "validate"], cwd=tmp_path, capture_output=True, text=True)
+
+    proc = validate("sample", "alice")
+    assert proc.returncode == 1
+    assert proc.stderr == ("tweetlm: error: params.yaml: handles: alice: data/raw/alice/ not "
+                           "found: put the account's tweet files there (README: Bring your own "
+                           "tweets), or take alice out of `handles`\n")
+    assert not (tmp_path / "reports").exists()
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / "data/raw/alice").write_text("a file")
+    assert "data/raw/alice/ is not a folder" in validate("alice").stderr
+    (tmp_path / "data/raw/alice").unlink()
+    (tmp_path / "data/raw/alice.dvc").write_text("outs: []\n")  # versioned, not pulled yet
+    assert validate("sample", "alice").returncode == 0
+    (tmp_path / "data/raw/alice.dvc").unlink()
+    (tmp_path / "data/raw/alice").mkdir()
+    assert validate("sample", "alice").returncode == 0
+
+    proc = validate("sample", "@alice")
+    assert proc.stderr == ("tweetlm: error: params.yaml: handles[1]: invalid handle '@alice': "
+                           "write it without the '@': alice\n")
+
+
+def test_every_command_says_what_it_reads_writes_and_each_option():
+    """`tweetlm COMMAND --help`: what it reads, what it writes (the paths of core/layout.py),
+    and a line for every argument and option."""
+    import argparse
+
+    from tweetlm.core.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(commands.choices) == {"validate", "sample", "compare", *layout.STAGE_PARAMS}
+    for name, sub in commands.choices.items():
+        text = " ".join(sub.format_help().split())
+        assert "Reads: " in text and "Writes: " in text, name
+        for action in sub._actions:
+            assert action.help, f"tweetlm {name} {action.option_strings or action.dest}"
+        if name in layout.STAGE_PARAMS:
+            assert "--params FILE" in text, name
+    for action in parser._actions:
+        assert action.help, action.option_strings
+    helps = {name: " ".join(sub.format_help().split()) for name, sub in commands.choices.items()}
+    bot = layout.bot("BOT")
+    assert str(layout.interim("HANDLE")) in helps["ingest"].split("Writes: ")[1]
+    assert str(layout.stats("HANDLE")) in helps["filter"].split("Writes: ")[1]
+    for f in (*layout.MODEL_FILES, bot.train_metrics.as_posix()):
+        assert f in helps["train"].split("Writes: ")[1], f
+    for path in (bot.predictions, bot.predict_metrics, bot.picture, bot.generation_config):
+        assert str(path) in helps["predict"].split("Writes: ")[1], path
+    assert str(bot.card) in helps["card"].split("Writes: ")[1]
+    assert all(str(layout.params_stamp(s)) in helps["validate"] for s in layout.STAGE_PARAMS)
+    assert "--seed SEED seed of the generator" in helps["sample"]
+    for stage, keys in layout.STAGE_PARAMS.items():  # the keys it reads, from their one home
+        assert f"from params.yaml: {', '.join(keys)}." in helps[stage], stage
+    out = subprocess.run([TWEETLM, "tokenize", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "Reads: data/processed/HANDLE/tweets.parquet" in out.stdout
+
+
+def test_the_readmes_own_tweets_params_are_the_gpt2_recipe(tmp_path):
+    """"Bring your own tweets" step 2: what it sets is valid, and is the recipe for a
+    pretrained GPT-2 (huggingtweets' learning rate, one 1024-token block a step), not the
+    tiny preset's 2e-3 x 8 blocks; and it does not keep `sample` to be retrained on gpt2."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Bring your own tweets")[1].split("\n## ")[0]
+    block = yaml.safe_load(section.split("```yaml")[1].split("```")[0].replace("\n   ", "\n"))
+
+    def merge(into: dict, new: dict) -> dict:
+        for key, value in new.items():
+            into[key] = merge(into[key], value) if isinstance(value, dict) else value
+        return into
+
+    params = load_params(write(tmp_path, merge(shipped(), block)))
+    assert params.model.base == "gpt2"
+    assert params.train.learning_rate == 1.372e-4 and params.train.batch_size == 1
+    assert params.handles == ["alice"]
 
 
 def test_version_is_the_package_version():

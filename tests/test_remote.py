@@ -452,3 +452,60 @@ def test_interrupted_push_completes_when_run_again(built, s3_server, bucket, mod
     clone.dvc("pull", "-r", remote)
     assert digest(clone.root, outs) == digest(built.root, outs)
     assert not calls.exists()
+
+
+# ----------------------------------------------------------- experiments and the remote
+
+def make_remote(project: Project) -> None:
+    """`make remote` (what `make run` does first) with this venv, not a new one."""
+    venv = BIN.parent
+    project.run("make", "-o", f"{venv}/.installed", "remote", f"VENV={venv}")
+
+
+def test_exp_push_and_pull_use_the_storage_dvc_push_uses(tmp_path):
+    """Two clones beside each other: an experiment pushed from one (from a subfolder, too)
+    is pulled, applied and its outputs fetched in the other, all through the one folder
+    beside them -- not `/tweetlm-dvc-storage`, where DVC resolves the shipped relative url
+    for an experiment's commit unless `make remote` pinned it in config.local."""
+    from helpers.pipeline import SMALL
+    from helpers.project import copy_project, project_env
+
+    storage = tmp_path / "tweetlm-dvc-storage"
+    origin = tmp_path / "origin.git"
+    alice = copy_project(tmp_path / "alice")
+    alice.set_params(**SMALL)
+    alice.git("commit", "-q", "-am", "small training")
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    alice.git("remote", "add", "origin", str(origin))
+    alice.git("push", "-q", "origin", "main")
+    make_remote(alice)
+    assert alice.dvc("config", "--local", "remote.storage.url").stdout.strip() == str(storage)
+    alice.dvc("exp", "run", "-n", "words5", "-S", "filter.min_words=5")  # the whole pipeline
+    processed = (alice.root / "data/processed/sample/tweets.parquet").read_bytes()
+
+    def dvc_in(project: Project, folder: str, *args: str) -> str:
+        proc = subprocess.run([str(BIN / "dvc"), *args], cwd=project.root / folder,
+                              env=project.env, capture_output=True, text=True)
+        assert proc.returncode == 0, log_of(proc)
+        return log_of(proc)
+
+    dvc_in(alice, "src", "exp", "push", "origin", "words5")  # from a subfolder
+    objects = {p.name for p in (storage / "files/md5").rglob("*") if p.is_file()}
+    assert md5(alice.root / "data/processed/sample/tweets.parquet")[2:] in objects
+
+    bob_root = tmp_path / "bob"
+    subprocess.run(["git", "clone", "-q", str(origin), str(bob_root)], check=True)
+    bob = Project(bob_root, project_env(bob_root))
+    make_remote(bob)
+    dvc_in(bob, "tests", "exp", "pull", "origin", "words5")
+    bob.dvc("exp", "apply", "words5")
+    bob.dvc("pull")
+    assert "Data and pipelines are up to date." in bob.dvc("status").stdout
+    assert (bob.root / "data/processed/sample/tweets.parquet").read_bytes() == processed
+    assert yaml.safe_load((bob.root / "params.yaml").read_text())["filter"]["min_words"] == 5
+
+    # and `make remote` leaves a url someone set alone
+    bob.dvc("remote", "modify", "--local", "storage", "url", str(tmp_path / "elsewhere"))
+    make_remote(bob)
+    assert bob.dvc("config", "--local", "remote.storage.url").stdout.strip() == \
+        str(tmp_path / "elsewhere")

@@ -269,7 +269,8 @@ def test_an_explicit_block_size_must_fit_the_tiny_context():
 
 
 BAD_BLOCK_SIZES = {"word": ("abc", "got string 'abc'"), "zero": (0, "got integer 0"),
-                   "boolean": (True, "got boolean True"), "fraction": (1.5, "got number 1.5")}
+                   "boolean": (True, "got boolean True"), "fraction": (1.5, "got number 1.5"),
+                   "huge": (10**9, "got integer 1000000000")}
 
 
 @pytest.mark.parametrize("case", BAD_BLOCK_SIZES, ids=list(BAD_BLOCK_SIZES))
@@ -277,5 +278,5 @@ def test_block_size_is_auto_or_a_positive_integer(case):
     value, shown = BAD_BLOCK_SIZES[case]
     with pytest.raises(TweetlmError) as e:
         duo_params(**{"train.block_size": value})
-    assert str(e.value) == ("params.yaml: train.block_size: must be auto or a positive "
-                            f"integer, {shown}")
+    assert str(e.value) == ("params.yaml: train.block_size: must be auto or an integer in "
+                            f"[1, 131072], {shown}")

@@ -72,6 +72,8 @@ def test_train_writes_a_loadable_model_metrics_and_plots(workdir, capsys):
     assert model_files(workdir) == sorted([*layout.MODEL_FILES, "README.md", "adapter",
                                            "generation_config.json"])
     assert (workdir / "models" / NAME / "README.md").read_text() == "card"
+    note = (workdir / "models" / NAME / "adapter/README.md").read_text()
+    assert "trained from scratch" in note and "fine-tuned" not in note  # the tiny preset
     assert not list((workdir / "models" / NAME).glob(".*"))  # no staging left behind
     assert not (workdir / "checkpoints").exists()  # removed after success
 
@@ -182,6 +184,49 @@ def test_interrupted_run_resumes_to_identical_results(workdir, tmp_path_factory,
     plots = "train/plots/metrics/train/loss.tsv"
     assert (workdir / "reports" / NAME / plots).read_text() == \
         (reference / "reports" / NAME / plots).read_text()
+
+
+@pytest.mark.parametrize("poison", [float("nan"), float("inf")], ids=["nan", "inf"])
+def test_a_diverged_run_fails_in_one_line_and_saves_nothing(workdir, poison):
+    """Weights gone NaN/infinite at step 3: step 4's loss is not finite. The stage fails
+    before the step-4 checkpoint, with one line; no model, no metrics; step 2's checkpoint
+    stays. Without the check, train wrote `eval loss nan` and DVC recorded a good build."""
+    params = small_params(**{"train.checkpoint_steps": 2, "train.logging_steps": 5})
+
+    def diverge_at_3(step):
+        if step == 3:
+            with torch.no_grad():
+                next(iter(model_params)).fill_(poison)
+
+    model_params = []
+    real_make = train.loop.make_optimizer
+
+    def keep_params(model, *args, **kwargs):  # the model being trained, for the poison
+        model_params.extend(model.parameters())
+        return real_make(model, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train.loop, "make_optimizer", keep_params)
+        with pytest.raises(TweetlmError) as err:
+            train.train(params, layout.bot(NAME), on_step=diverge_at_3)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"train {NAME}: the loss is ") and " at step 4: " in message
+    assert "lower train.learning_rate" in message
+    assert not (workdir / "models" / NAME).exists()
+    assert not (workdir / "reports" / NAME / "train_metrics.json").exists()
+    (saved,) = (workdir / "checkpoints" / NAME).glob("*/last.pt")
+    assert torch.load(saved, weights_only=True)["step"] == 2  # the last good one
+
+
+def test_a_batch_larger_than_the_data_warns_in_one_line(workdir, capsys):
+    """train.batch_size 1024 (its most) on a few dozen blocks: one step an epoch, the whole
+    data in memory at once. Trains, and says so once."""
+    train.main(NAME, small_params(**{"train.batch_size": 1024, "train.epochs": 1}))
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if "warning" in x]
+    assert line.startswith(f"tweetlm: warning: train {NAME}: train.batch_size 1024 x grad_accum 1 "
+                           "is more than the ") and line.endswith("lower train.batch_size")
+    assert json.loads((workdir / "reports" / NAME / "train_metrics.json").read_text())["steps"] == 1
 
 
 def _metrics(root: Path) -> dict:

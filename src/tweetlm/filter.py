@@ -14,7 +14,7 @@ str.split() splits on (str.isspace(): includes U+00A0, U+3000 and the \\x1c-\\x1
    is the test huggingtweets applied to `full_text`). "RT @" anywhere else is not a retweet.
    Retweets are dropped first; `downloaded` counts ingest's rows, one per tweet id (ingest
    de-duplicates, so filter does not).
-2. Cleaning: html.unescape() once (so "&amp;amp;" -> "&amp;"); every whitespace-separated
+2. Cleaning: NUL characters (U+0000, a `\\u0000` in the JSON) deleted; html.unescape() once (so "&amp;amp;" -> "&amp;"); every whitespace-separated
    token that starts with http:// or https:// (ASCII case-insensitive) is removed -- a URL
    glued to other characters, "(https://t.co/x)" or "see:https://x", does not start with it
    and stays; then whitespace is normalised:
@@ -85,7 +85,7 @@ def is_retweet_reference(raw_text: str, flag: bool) -> bool:
 
 
 def clean_text_reference(text: str, keep_newlines: bool = False) -> str:
-    text = html.unescape(text)
+    text = html.unescape(text.replace("\0", ""))
     if not keep_newlines:
         return " ".join(w for w in text.split() if not w.lower().startswith(LINK_PREFIXES))
     lines = (
@@ -149,7 +149,10 @@ def unescape_html(text: pa.Array) -> pa.Array:
 
 
 def clean_text(text: pa.Array, keep_newlines: bool = False) -> pa.Array:
-    """clean_text_reference, vectorised: unescape, drop link tokens, normalise whitespace."""
+    """clean_text_reference, vectorised: delete NULs, unescape, drop link tokens, normalise
+    whitespace."""
+    if (_offsets_and_bytes(text)[1] == 0).any():  # a NUL byte is only ever U+0000 in UTF-8
+        text = pc.replace_substring(text, "\0", "")
     text = unescape_html(text)
     if keep_newlines:
         text = pc.replace_substring_regex(text, _LINK_TOKEN, r"\1")

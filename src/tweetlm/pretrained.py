@@ -56,6 +56,17 @@ class Base:
                 "base_license": None if self.is_tiny else license_of(self.path)}
 
 
+def is_local(base: str) -> bool:
+    """True when `model.base` names a folder on this machine (as `resolve` reads it)."""
+    return base != TINY and Path(base).expanduser().exists()
+
+
+def shown_name(base: str) -> str:
+    """`model.base` as the card, the picture and the adapter's README show it: a local folder
+    by its own name, never this machine's path (/home/me/...); 'tiny' and hub ids as written."""
+    return Path(base).expanduser().resolve().name if is_local(base) else base
+
+
 def license_of(folder: Path) -> str | None:
     """The `license:` of a model folder's README.md front matter (a Hub model card), if any."""
     import yaml

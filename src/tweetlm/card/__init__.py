@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import shutil
 import struct
 from pathlib import Path
@@ -41,11 +42,22 @@ GPT2_LICENSES = {**{h: "mit" for h in GPT2_FAMILY}, "distilgpt2": "apache-2.0",
                  "distilbert/distilgpt2": "apache-2.0"}
 
 
+# Characters that can open Markdown or HTML anywhere in a line; `_` only at a word's edge
+# (CommonMark never emphasises inside a word: @some_user stays as written)
+_MARKUP = re.compile(r"[\\`*\[\]<>|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|&(?=[#A-Za-z0-9])")
+# ...and what opens a block at the start of the line: heading, list, quote, rule
+_LINE_START = re.compile(r"^(?:[#+=>-]|\d+(?=[.)]))")
+
+
 def markdown_text(text: str) -> str:
-    """Generated text made inert in Markdown/HTML: one line without control characters,
-    every ASCII punctuation character backslash-escaped."""
+    """Generated text made inert in Markdown/HTML, as one line without control characters:
+    only what could become markup is backslash-escaped, so `I'll` and `you: &` read as written."""
     line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    return "".join("\\" + c if c.isascii() and not c.isalnum() and c != " " else c for c in line)
+    line = _MARKUP.sub(lambda m: "\\" + m.group(), line)
+    start = _LINE_START.match(line)
+    if start and start.group().isdigit():  # `1. ` would be a list: escape its `.` or `)`
+        return line[:start.end()] + "\\" + line[start.end():]
+    return "\\" + line if start else line
 
 
 def card_language(setting: str, sources: list[tuple[str, dict]]) -> str | list[str] | None:
@@ -68,8 +80,8 @@ def describe_base(base: str) -> dict:
     """What `model.base` means for the card: tiny (from scratch), a hub model, or a local one."""
     if base == "tiny":
         return {"kind": "tiny", "name": "tiny", "hub_id": None}
-    if Path(base).exists():
-        return {"kind": "local", "name": base, "hub_id": None}
+    if pretrained.is_local(base):  # by its folder's name: the path is this machine's
+        return {"kind": "local", "name": pretrained.shown_name(base), "hub_id": None}
     hub_id = HUB_IDS.get(base, base)
     return {"kind": "gpt2" if base in GPT2_FAMILY else "hub", "name": base, "hub_id": hub_id}
 
@@ -135,6 +147,7 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
         handles=handles,
         cyborg=len(handles) > 1,
         synthetic=[h for h in handles if h["synthetic"]],
+        real=[h for h in handles if not h["synthetic"]],
         stats_rows=[(label, [h["stats"][key] for h in handles])
                     for key, label in STATS_ROWS.items()],
         tweets_kept=sum(h["stats"]["kept"] for h in handles),
@@ -171,8 +184,8 @@ def finetuning(metrics: dict, kind: str) -> str:
     if metrics.get("finetuning") == "lora":
         share = ""
         if metrics.get("trained_parameters") and metrics.get("parameters"):
-            share = (f"; {metrics['trained_parameters']:,} of {metrics['parameters']:,} "
-                     f"parameters trained")
+            share = (f"; {metrics['trained_parameters']:,} adapter parameters trained on a "
+                     f"frozen base of {metrics['parameters']:,}")
         return (f"LoRA, r={metrics['lora_r']}, alpha={metrics['lora_alpha']:g}, dropout "
                 f"{metrics['lora_dropout']:g}, on {metrics['lora_target_modules']}{share}; "
                 "merged into the weights")

@@ -16,39 +16,113 @@ from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 
 _H, _B = "HANDLE", layout.bot("BOT")
-# stage -> (what NAME is, help)
+_TOKENIZED = f"{_B.tokenized}/ (train and validation tweets as token ids, the tokenizer, " \
+             f"meta.json, {_B.train_tweets.name})"
+_MODEL = f"{_B.model}/ ({', '.join(layout.MODEL_FILES)}, adapter/)"
+# stage -> (what NAME is, one line for `tweetlm --help`, what it reads, what it writes)
 STAGES = {
-    "ingest": ("handle", f"raw tweet JSON in {layout.raw_dir(_H)} -> {layout.interim(_H)}"),
-    "filter": ("handle", f"drop retweets and short tweets -> {layout.processed(_H)}, "
-                         f"{layout.stats(_H)}"),
-    "tokenize": ("bot", f"pack tweets into token blocks -> {_B.tokenized}"),
-    "train": ("bot", f"fine-tune the base model -> {_B.model}"),
-    "predict": ("bot", f"sample tweets from the model -> {_B.predictions}"),
-    "card": ("bot", f"write the model card -> {_B.card}"),
+    "ingest": ("handle", "raw tweet files -> one table of unique tweets",
+               f"every file under {layout.raw_dir(_H)}/ (archive .zip or folder, API v1.1/v2 "
+               "JSON, twarc JSON Lines)",
+               f"{layout.interim(_H)}"),
+    "filter": ("handle", "drop retweets and short tweets, clean the text, count them",
+               f"{layout.interim(_H)}",
+               f"{layout.processed(_H)} (the kept tweets), {layout.stats(_H)} (the counts)"),
+    "tokenize": ("bot", "split tweets into train/validation and encode them",
+                 f"{layout.processed(_H)} of each of BOT's handles; the tokenizer of "
+                 "model.base",
+                 f"{_TOKENIZED}; for a bot under `bots`, also {_B.stats}"),
+    "train": ("bot", "train the model on the tokenized tweets",
+              f"{_B.tokenized}/; model.base",
+              f"{_MODEL}, {_B.train_metrics}, {_B.train_plots}/; {_B.checkpoints}/ while "
+              "it runs (removed at the end)"),
+    "predict": ("bot", "sample tweets and check them for copies of training tweets",
+                f"{_B.model}/ (the model), {_B.train_tweets}",
+                f"{_B.predictions}, {_B.predict_metrics}, {_B.picture}, "
+                f"{_B.generation_config}"),
+    "card": ("bot", "write the model card",
+             f"{_B.stats}, {_B.train_metrics}, {_B.predictions}, {_B.picture}, "
+             f"{_B.model}/config.json and model.safetensors",
+             f"{_B.card}, {_B.thumbnail}"),
 }
+NAMES = {"handle": f"a handle listed under `handles` in params.yaml (its raw files are in "
+                   f"{layout.raw_dir(_H)}/)",
+         "bot": "a handle, or a bot listed under `bots` in params.yaml (trained on its handles)"}
+
+
+def _describe(reads: str, writes: str) -> str:
+    return f"Reads: {reads}. Writes: {writes}. Exits 1 with one line on any problem."
+
+
+GLOBAL = ("Options before the command: --params FILE reads another params file than "
+          "params.yaml (`tweetlm --params FILE COMMAND ...`).")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tweetlm", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"tweetlm {tweetlm.__version__}")
+    parser.add_argument("--version", action="version", version=f"tweetlm {tweetlm.__version__}",
+                        help="print the version and exit")
     parser.add_argument("--params", default=str(layout.PARAMS_FILE),
-                        help="params file (default: %(default)s)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("validate", help="check params.yaml and exit (the pipeline's first stage)")
-    for stage, (what, text) in STAGES.items():
-        p = sub.add_parser(stage, help=text)
-        p.add_argument("name", metavar=what.upper(), help=f"the {what} to process")
-    sample = sub.add_parser("sample", help="write the synthetic sample handle's raw files")
-    sample.add_argument("--out", default=str(layout.raw_dir(layout.SAMPLE_HANDLE)),
-                        help="folder (default: %(default)s)")
-    sample.add_argument("--tweets", type=int, default=3200, help="tweets (default: %(default)s)")
-    sample.add_argument("--seed", type=int, default=0)
+                        help="params file every command but `sample` reads (default: %(default)s)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="`tweetlm COMMAND --help` says what it reads and writes")
+    stamps = ", ".join(str(layout.params_stamp(s)) for s in layout.STAGE_PARAMS)
+    sub.add_parser("validate", help="check params.yaml and the handles' raw folders "
+                                    "(the pipeline's first stage)",
+                   description=_describe(
+                       f"params.yaml (every key, type and range) and, for each handle but "
+                       f"{layout.SAMPLE_HANDLE!r}, that {layout.raw_dir(_H)}/ exists",
+                       f"each stage's params.yaml keys: {stamps}"), epilog=GLOBAL)
+    for stage, (what, short, reads, writes) in STAGES.items():
+        keys = ", ".join(layout.STAGE_PARAMS[stage])  # as validate stamps them
+        p = sub.add_parser(stage, help=short, epilog=GLOBAL, description=_describe(
+            f"{reads}; from params.yaml: {keys}", writes))
+        p.add_argument("name", metavar=what.upper(), help=NAMES[what])
+    out = layout.raw_dir(layout.SAMPLE_HANDLE)
+    sample = sub.add_parser("sample", help="write the synthetic sample handle's raw files",
+                            description=_describe("nothing (no params)", f"--out: a made-up "
+                                                  f"handle's raw tweet files, {out}/ by default"))
+    sample.add_argument("--out", default=str(out), help="folder to write (default: %(default)s)")
+    sample.add_argument("--tweets", type=int, default=3200,
+                        help="how many tweets, at least 50 (default: %(default)s)")
+    sample.add_argument("--seed", type=int, default=0,
+                        help="seed of the generator: the same seed writes the same files "
+                             "(default: %(default)s)")
+    compare = sub.add_parser(
+        "compare", help="experiments side by side in the terminal's width",
+        description=_describe(
+            "`dvc exp show --json` (no params)",
+            "to stdout, one row per experiment and bot: tweets kept, eval loss, perplexity, "
+            "copy share, and the params that differ between the rows"))
+    compare.add_argument("--width", type=int, default=None,
+                         help="characters a line may take (default: the terminal's, else 120)")
+    compare.add_argument("dvc_args", nargs=argparse.REMAINDER, metavar="DVC_EXP_SHOW_ARGS",
+                         help="passed on to `dvc exp show`, e.g. -A (every commit) or "
+                              "--rev main")
     return parser
+
+
+def check_raw_folders(params, params_file) -> None:
+    """Each handle's raw folder exists (or DVC tracks it, to be pulled): else DVC would stop
+    at ingest with its own error. The sample handle's is written by the `sample` stage."""
+    for handle in params.handles:
+        raw = layout.raw_dir(handle)
+        if handle == layout.SAMPLE_HANDLE or raw.is_dir() or layout.raw_dvc_file(handle).is_file():
+            continue
+        what = "is not a folder" if raw.exists() else "not found"
+        raise TweetlmError(f"{params_file}: handles: {handle}: {raw}/ {what}: put the account's "
+                           f"tweet files there (README: Bring your own tweets), or take "
+                           f"{handle} out of `handles`")
 
 
 def run(argv: list[str] | None = None) -> None:
     """Parse `argv` and run one command; raises TweetlmError on bad input."""
     args = build_parser().parse_args(argv)
+    if args.command == "compare":  # reads DVC's records, not params.yaml
+        from tweetlm import compare
+
+        compare.main(args.width, args.dvc_args)
+        return
     if args.command == "sample":  # needs no params: its stage doesn't depend on them
         from tweetlm import sample
 
@@ -61,6 +135,7 @@ def run(argv: list[str] | None = None) -> None:
         from tweetlm.core.outputs import write_json
         from tweetlm.core.params import values_of
 
+        check_raw_folders(params, args.params)
         # Each stage's keys: a stage reruns when its own stamp's hash changes, never
         # because validation ran.
         for stage, keys in layout.STAGE_PARAMS.items():

@@ -48,14 +48,25 @@ STATS_KEYS = ("downloaded", "retweets", "short", "kept")
 TRAIN_PLOTS = "train/plots/metrics"
 
 
+PARAMS_STAMPS = Path("reports/params")
+BENCHMARKS = Path("reports/benchmarks")  # measured figures, committed to git
+# reports/<name>/ is a bot's: no handle or bot may take a name these folders already use
+RESERVED_NAMES = (PARAMS_STAMPS.name, BENCHMARKS.name)
+
+
 def params_stamp(stage: str) -> Path:
     """`validate`'s copy of the STAGE_PARAMS keys of `stage` (ingest, ..., card)."""
-    return Path("reports/params") / f"{stage}.json"
+    return PARAMS_STAMPS / f"{stage}.json"
 
 
 def raw_dir(handle: str) -> Path:
     """The user's raw tweet files (the sample handle's are written by the `sample` stage)."""
     return Path("data/raw") / handle
+
+
+def raw_dvc_file(handle: str) -> Path:
+    """`dvc add data/raw/HANDLE`'s record: the raw folder is versioned, maybe not pulled yet."""
+    return Path("data/raw") / f"{handle}.dvc"
 
 
 def interim(handle: str) -> Path:

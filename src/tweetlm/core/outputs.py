@@ -1,8 +1,10 @@
-"""Write outputs all at once or not at all: a failed or killed stage leaves the old file.
-Read what an earlier stage wrote, trusting it: only a missing file is an error."""
+"""Write outputs all at once or not at all: a failed or killed stage leaves the old file, and
+the next write of it removes what the killed one left (its temporaries). Read what an earlier
+stage wrote, trusting it: only a missing file is an error."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -18,10 +20,13 @@ def atomic_path(path: Path | str, directory: bool = False):
     """Yield a temporary sibling of `path`; on success it replaces `path` in one rename.
 
     Files and directories both work. On an exception the temporary is removed and
-    `path`, if it existed, is untouched.
+    `path`, if it existed, is untouched. A kill (SIGKILL, power) leaves the temporary: the
+    next write of `path` removes it first (only one process writes an output at a time:
+    DVC locks it).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(path.parent, f".{path.name}.*.tmp", f".{path.name}.old")
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     target = tmp if directory else tmp / path.name
     try:
@@ -41,6 +46,15 @@ def atomic_path(path: Path | str, directory: bool = False):
             os.replace(target, path)
     finally:
         _remove(tmp)
+
+
+def remove_leftovers(folder: Path, *patterns: str) -> None:
+    """Remove what killed writes left in `folder`: names matching `patterns` (fnmatch-style,
+    `*` the random part; the rest is literal)."""
+    for pattern in patterns:
+        literal = glob.escape(pattern).replace("[*]", "*")
+        for leftover in folder.glob(literal):
+            _remove(leftover)
 
 
 def write_json(path: Path | str, obj) -> None:

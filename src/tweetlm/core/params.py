@@ -22,7 +22,7 @@ from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
 from tweetlm.core.errors import TweetlmError
-from tweetlm.core.layout import PARAMS_FILE
+from tweetlm.core.layout import PARAMS_FILE, RESERVED_NAMES
 
 # Handles and bot names become directory names and DVC stage keys (`train@name`):
 # no path separators, no leading dot, no `@`, bounded length.
@@ -32,7 +32,13 @@ NAME_RULE = "1-64 letters, digits, '_' or '-', not starting with '-'"
 
 def check_name(name: object, what: str = "handle") -> str:
     """Return `name` if it is safe to build paths from, else raise TweetlmError."""
+    if name in RESERVED_NAMES:
+        raise TweetlmError(f"invalid {what} {name!r}: reports/{name}/ holds tweetlm's own "
+                           f"files; use another name")
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        if isinstance(name, str) and name.startswith("@") and NAME_RE.fullmatch(name[1:]):
+            raise TweetlmError(f"invalid {what} {name!r}: write it without the '@': "
+                               f"{name[1:]}")
         raise TweetlmError(f"invalid {what} {name!r}: use {NAME_RULE}")
     return name
 
@@ -63,16 +69,28 @@ def _empty(value):
     return {} if value is None else value
 
 
-# YAML's `true` is no integer and '3' no number: no coercion but int -> float.
+# YAML's `true` is no integer and '3' no number: no coercion but int -> float. No number is
+# infinite or NaN (`.inf` as a learning rate trains a NaN model).
 Int, Bool, Str = StrictInt, StrictBool, StrictStr
-Float = Annotated[float, BeforeValidator(_number)]
-Positive = _rule(lambda v: v > 0, "must be > 0, got {value}")
-NonNegative = _rule(lambda v: v >= 0, "must be >= 0, got {value}")
-PosInt = Annotated[Int, Positive]
-PosFloat = Annotated[Float, Positive]
-Fraction = Annotated[Float, _rule(lambda v: 0 <= v < 1, "must be in [0, 1), got {value}")]
+Float = Annotated[float, BeforeValidator(_number), Field(allow_inf_nan=False)]
+
+
+def ints(ge: int, le: int):
+    """An integer in [ge, le]: every param has a range a real run can use."""
+    return Annotated[Int, Field(ge=ge, le=le)]
+
+
+def floats(**bounds):
+    """A finite number within pydantic bounds (gt/ge and lt/le)."""
+    return Annotated[Float, Field(**bounds)]
+
+
+Seed = ints(0, 2**32 - 1)  # what NumPy, Python and torch all take
+Steps = ints(1, 10**7)
+Fraction = floats(ge=0, lt=1)
 Line = Annotated[Str, _rule(lambda v: bool(v.strip()) and "\n" not in v,
                             "must be one non-empty line of text")]
+MAX_BLOCK = 131_072  # tokens: Llama 3's context, the longest a base has here
 
 
 def _auto_or(test, allowed: str):
@@ -86,8 +104,8 @@ def _auto_or(test, allowed: str):
 
 
 # auto: the base's context (see pretrained.block_size)
-BlockSize = Annotated[int | str, _auto_or(lambda v: type(v) is int and v > 0,
-                                          "auto or a positive integer")]
+BlockSize = Annotated[int | str, _auto_or(lambda v: type(v) is int and 0 < v <= MAX_BLOCK,
+                                          f"auto or an integer in [1, {MAX_BLOCK}]")]
 AutoBool = Annotated[bool | str, _auto_or(lambda v: isinstance(v, bool), "auto, true or false")]
 HubName = Annotated[Str, _rule(lambda v: not v or re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}", v),
                                "must be a Hub user or org name (letters, digits, '-', '_', '.')")]
@@ -97,33 +115,33 @@ section = dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 
 @section
 class IngestParams:
-    max_archive_mb: PosInt  # refuse a .zip that would expand past this (zip bombs)
+    max_archive_mb: ints(1, 1 << 20)  # refuse a .zip that would expand past this (zip bombs)
 
 
 @section
 class FilterParams:
-    min_words: Annotated[Int, NonNegative]  # fewer real words (no http/@/#) makes a tweet short
+    min_words: ints(0, 1000)  # fewer real words (no http/@/#) makes a tweet short
     keep_newlines: Bool  # true: whitespace holding a line break becomes one "\n"
-    min_kept_chars: Annotated[Int, NonNegative]  # less kept text is an error (huggingtweets: 6000)
-    warn_kept_chars: Annotated[Int, NonNegative]  # less is a warning (huggingtweets: 40000)
+    min_kept_chars: ints(0, 10**9)  # less kept text is an error (huggingtweets: 6000)
+    warn_kept_chars: ints(0, 10**9)  # less is a warning (huggingtweets: 40000)
 
 
 @section
 class TokenizeParams:
     val_fraction: Fraction  # share of tweets held out, split before packing
-    seed: Int
-    max_oversampling: PosFloat  # a bot repeating a handle's tweets more often than this warns
+    seed: Seed
+    max_oversampling: floats(gt=0, le=10**6)  # a bot repeating a handle's tweets more often than this warns
 
 
 @section
 class TinyParams:
     """The `tiny` preset: a small random-init GPT-2 with a BPE tokenizer trained on the corpus."""
 
-    n_layer: PosInt
-    n_head: PosInt
-    n_embd: PosInt
-    vocab_size: Annotated[Int, _rule(lambda v: v >= 300, "must be >= 300 (256 bytes plus merges)")]
-    n_positions: PosInt  # its context: what train.block_size auto resolves to
+    n_layer: ints(1, 64)
+    n_head: ints(1, 128)
+    n_embd: ints(1, 8192)
+    vocab_size: ints(300, 1 << 18)  # 256 bytes plus merges
+    n_positions: ints(1, MAX_BLOCK)  # its context: what train.block_size auto resolves to
     dropout: Fraction  # GPT-2's embd/attn/resid dropout
 
 
@@ -139,8 +157,8 @@ class LoraParams:
     """Low-rank adapters (peft) instead of every weight; merged into the saved model."""
 
     enabled: Bool
-    r: PosInt  # rank
-    alpha: PosFloat  # scale = alpha / r
+    r: ints(1, 1024)  # rank
+    alpha: floats(gt=0, le=10**4)  # scale = alpha / r
     dropout: Fraction
     target_modules: list[Str]  # module names; [] = peft's default for the architecture
 
@@ -148,19 +166,19 @@ class LoraParams:
 @section
 class TrainParams:
     block_size: BlockSize  # tokens per packed block; auto = the base's context, up to 1024
-    epochs: PosFloat
-    learning_rate: PosFloat  # peak; what training uses, whatever the base
+    epochs: floats(gt=0, le=1000)
+    learning_rate: floats(gt=0, le=1)  # peak; what training uses, whatever the base
     lr_scheduler: Literal["cosine", "linear", "constant"]
-    warmup_steps: Annotated[Int, NonNegative]
-    weight_decay: Annotated[Float, NonNegative]
-    batch_size: PosInt
-    grad_accum: PosInt
-    seed: Int
+    warmup_steps: ints(0, 10**7)
+    weight_decay: floats(ge=0, le=1)
+    batch_size: ints(1, 1024)  # blocks a micro-batch
+    grad_accum: ints(1, 1024)
+    seed: Seed
     compile: Bool  # torch.compile on a GPU
     fast_gpt2: AutoBool  # the lean GPT-2 (train/gpt2.py) for GPT-2 bases; auto: on CUDA only
-    checkpoint_steps: PosInt  # save a resumable checkpoint this often
-    logging_steps: PosInt
-    max_grad_norm: Annotated[Float, NonNegative]  # clip the gradient norm (0 = off)
+    checkpoint_steps: Steps  # save a resumable checkpoint this often
+    logging_steps: Steps
+    max_grad_norm: floats(ge=0, le=1000)  # clip the gradient norm (0 = off)
     device: Literal["auto", "cpu", "cuda"]
     lora: LoraParams
 
@@ -169,24 +187,24 @@ class TrainParams:
 class MemorizationParams:
     """When a sampled tweet counts as a copy of a training tweet, and what to do about it."""
 
-    ngram: PosInt  # words per n-gram
+    ngram: ints(1, 100)  # words per n-gram
     threshold: Fraction
     resample: Bool  # sample again in place of copies
-    max_tries: PosInt  # resampling rounds at most
+    max_tries: ints(1, 100)  # resampling rounds at most
 
 
 @section
 class PredictParams:
-    prompts: Annotated[list[Str], Field(min_length=1)]
-    num_sequences: PosInt  # generations per prompt
-    max_length: PosInt  # tokens, prompt included
-    min_new_tokens: Annotated[Int, NonNegative]  # end-of-text is barred before this many
+    prompts: Annotated[list[Str], Field(min_length=1, max_length=1000)]
+    num_sequences: ints(1, 1000)  # generations per prompt
+    max_length: ints(1, MAX_BLOCK)  # tokens, prompt included
+    min_new_tokens: ints(0, MAX_BLOCK)  # end-of-text is barred before this many
     do_sample: Bool
-    top_p: Annotated[Float, _rule(lambda v: 0 < v <= 1, "must be in (0, 1], got {value}")]
-    top_k: Annotated[Int, _rule(lambda v: v >= 0, "must be >= 0 (0 is off), got {value}")]
-    temperature: PosFloat
-    seed: Int
-    batch_size: PosInt  # sequences per generate() call: bounds memory, changes the samples
+    top_p: floats(gt=0, le=1)
+    top_k: ints(0, 1 << 20)  # 0 is off
+    temperature: floats(gt=0, le=100)
+    seed: Seed
+    batch_size: ints(1, 4096)  # sequences per generate() call: bounds memory, changes the samples
     memorization: MemorizationParams
 
 
@@ -342,6 +360,12 @@ def _one_line(error: ValidationError, path) -> ParamError:
     value = first.get("input")
     if kind == "too_short":
         return ParamError(path, _key(loc), "needs at least one entry")
+    if kind == "too_long":
+        return ParamError(path, _key(loc), f"{first['msg'].lower()}")
+    if kind in _BOUNDS:  # a Field bound: say the whole range
+        return ParamError(path, _key(loc), f"must be {_range_at(loc)}, got {_plain(value)}")
+    if kind == "finite_number":
+        return ParamError(path, _key(loc), f"must be a finite number, got {_plain(value)}")
     if kind == "range":  # our own rules: the message is the problem
         return ParamError(path, _key(loc), first["msg"])
     if kind == "literal_error":
@@ -371,6 +395,35 @@ def _type_at(loc: list):
         else:  # a part pydantic adds for unions or validators
             break
     return hint
+
+
+_BOUNDS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt",
+           "less_than_equal": "le"}
+
+
+def _range_at(loc: list) -> str:
+    """A key's Field bounds in words: `> 0`, `>= 0`, `in [1, 1024]`, `in (0, 1]`."""
+    *parents, last = [p for p in loc if isinstance(p, str)]
+    hint = typing.get_type_hints(_type_at(parents), include_extras=True)[last]
+    bounds = {}
+    for meta in typing.get_args(hint)[1:]:
+        for item in getattr(meta, "metadata", [meta]):
+            for name in _BOUNDS.values():
+                if getattr(item, name, None) is not None:
+                    bounds[name] = getattr(item, name)
+    low = next(((k, v) for k, v in bounds.items() if k in ("gt", "ge")), None)
+    high = next(((k, v) for k, v in bounds.items() if k in ("lt", "le")), None)
+    if low and high:
+        return (f"in {'(' if low[0] == 'gt' else '['}{_plain(low[1])}, "
+                f"{_plain(high[1])}{')' if high[0] == 'lt' else ']'}")
+    op = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    kind, bound = low or high
+    return f"{op[kind]} {_plain(bound)}"
+
+
+def _plain(value) -> str:
+    """A number as Python spells it: 1000000000, 1.0, 0.0003, inf."""
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _class_at(loc: list):

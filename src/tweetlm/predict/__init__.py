@@ -237,8 +237,9 @@ def main(name: str, params: Params) -> None:
     })
     write_json(paths.predict_metrics, {k: summary[k] for k in (
         "copy_share", "verbatim_share", "copy_share_shown", "samples", "resampled")})
-    footer = picture.footer(params.model.base, p.top_p, p.temperature,
-                            synthetic=any(h in SYNTHETIC_HANDLES for h in handles))
+    footer = picture.footer(pretrained.shown_name(params.model.base), p.top_p, p.temperature,
+                            synthetic=[h for h in handles if h in SYNTHETIC_HANDLES],
+                            handles=handles)
     image = picture.draw_card([display_name(h, params) for h in handles], handles,
                               picture.showcase(p.prompts, generations), footer,
                               [avatar_image(h) for h in handles])

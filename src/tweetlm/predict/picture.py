@@ -253,11 +253,17 @@ def draw_card(names: list[str], handles: list[str], tweets: list[tuple[str, str]
     return img
 
 
-def footer(base: str, top_p: float, temperature: float, synthetic: bool) -> str:
-    """The picture's last line: what made these tweets."""
+def footer(base: str, top_p: float, temperature: float, synthetic: list[str],
+           handles: list[str]) -> str:
+    """The picture's last line: what made these tweets. `base` as shown (no local path);
+    `synthetic`: those of the bot's `handles` that are made up."""
     what = "tiny model trained from scratch" if base == "tiny" else f"fine-tuned {base}"
     text = f"tweetlm  |  {what}  |  top_p {top_p:g}, temperature {temperature:g}"
-    return text + ("  |  synthetic sample data, not a real user" if synthetic else "")
+    if synthetic and len(synthetic) == len(handles):
+        return text + "  |  synthetic sample data, not a real user"
+    if synthetic:  # a bot of a made-up handle and real ones: it does imitate someone
+        return text + "  |  " + ", ".join(f"@{h}" for h in synthetic) + " is synthetic sample data"
+    return text
 
 
 def showcase(prompts: list[str], generations: list[list[str]]) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ import time
 import torch
 
 from tweetlm import tracking
-from tweetlm.core.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError, warn
 from tweetlm.core.layout import BotPaths
 from tweetlm.core.outputs import write_json
 from tweetlm.core.params import Params
@@ -74,6 +74,10 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
     total_micro = max(1, math.ceil(tp.epochs * micro_per_epoch))
     total_steps = math.ceil(total_micro / tp.grad_accum)
     steps_per_epoch = micro_per_epoch / tp.grad_accum
+    if world.main and per_micro * tp.grad_accum > n:  # one step an epoch, memory for nothing
+        warn(f"train {name}: train.batch_size {tp.batch_size} x grad_accum {tp.grad_accum}"
+             f"{f' x {world.size} processes' if world.parallel else ''} is more than the {n} "
+             f"training blocks: each epoch is one step of {n} blocks; lower train.batch_size")
 
     # -- resume, if a checkpoint of this very run exists
     ckpt = Checkpoints(paths.checkpoints,
@@ -104,14 +108,17 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
             return
         loss = evaluate(eval_fn, model, val_blocks, tp.batch_size, device,
                         world if world.parallel else None)
+        _finite(name, "eval loss", [(step, loss)], ckpt)
         state.history.append({"step": step, "eval_loss": loss})
         tracking.log(run, {"eval/loss": loss, "eval/perplexity": _exp(loss)}, step=step)
         say(f"train {name}: step {step} eval loss {loss:.4f} "
             f"perplexity {_exp(loss) or float('inf'):.2f}")
 
     if state.step == 0:
-        how = (f"LoRA r={tp.lora.r} on {', '.join(targets)}: {lora.trainable(model):,} of "
-               f"{_count(model):,} parameters" if targets else f"{_count(hf_model):,} parameters")
+        adapters = lora.trainable(model) if targets else 0  # the card says the same numbers
+        how = (f"LoRA r={tp.lora.r} on {', '.join(targets)}: {adapters:,} adapter parameters "
+               f"trained on a frozen base of {_count(model) - adapters:,}" if targets
+               else f"{_count(hf_model):,} parameters")
         say(f"train {name}: {n} blocks x {block_size} tokens (packed afresh every epoch), "
             f"{tp.epochs:g} epochs = {total_steps} steps on {device.type}"
             f"{f' x {world.size} processes' if world.parallel else ''}"
@@ -164,9 +171,11 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
             # every rank stops at the same step: the flag went through the all-reduce
             stopping = bool(flag.item()) if world.parallel else stop.signum is not None
             save_now = step < total_steps and (step % tp.checkpoint_steps == 0 or stopping)
-            if log_now:  # the only host sync in a logging window...
+            if log_now or save_now:  # the only host sync in a logging window...
                 losses = torch.stack([v for _, _, v in state.pending]).tolist()
-            elif cuda and (eval_now or save_now):  # ...else wait here, so the GPU's work
+                _finite(name, "loss", [(at, v) for (at, _, _), v in zip(state.pending, losses)],
+                        ckpt)  # a diverged run saves nothing, not even a checkpoint
+            elif cuda and eval_now:  # ...else wait here, so the GPU's work
                 torch.cuda.synchronize()           # counts as training time, not `aside`
             t0 = time.perf_counter()
             if log_now:
@@ -200,7 +209,8 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
     trained = lora.trainable(hf_model if lean else model)
     if world.main:
         save_adapter(model if targets else None, paths.adapter,
-                     lora.readme(paths.adapter, targets, base.name, tp.lora.r, tp.lora.alpha),
+                     lora.readme(paths.adapter, targets, base.name, tp.lora.r, tp.lora.alpha,
+                                 from_scratch=base.is_tiny),
                      base.name, base.revision)
     if targets:
         model = model.merge_and_unload()
@@ -236,12 +246,30 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
         "training_path": "lean GPT-2" if lean else "transformers",
         **base.describe(),
     }
+    if not all(torch.isfinite(p).all() for p in model.parameters()):
+        raise TweetlmError(f"train {name}: the trained weights hold NaN or infinity: "
+                           f"nothing saved; {_LOWER}")
     if world.main:
         save_model(model, paths.tokenized / "tokenizer", paths.model)
         save_plots(state.history, paths.train_plots)
         write_json(paths.train_metrics, metrics)
         ckpt.clear()
     return metrics
+
+
+_LOWER = "lower train.learning_rate (or set train.max_grad_norm) and run it again"
+
+
+def _finite(name: str, what: str, values: list[tuple[int, float]], ckpt: Checkpoints) -> None:
+    """A loss that is NaN or infinite stops the run before anything is saved: the model
+    diverged, and DVC must not record it as a build. The last good checkpoint stays."""
+    bad = next(((step, v) for step, v in values if not math.isfinite(v)), None)
+    if bad is None:
+        return
+    kept = f"the last checkpoint stays in {ckpt.path.parent}" if ckpt.path.is_file() \
+        else "no checkpoint was written"
+    raise TweetlmError(f"train {name}: the {what} is {bad[1]} at step {bad[0]}: the model "
+                       f"diverged; nothing saved ({kept}): {_LOWER}")
 
 
 def _reseed(world: dist.World, seed: int, step: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 
+from tweetlm import pretrained
 from tweetlm.core.errors import TweetlmError, first_line
 from tweetlm.core.params import LoraParams
 
@@ -63,16 +64,20 @@ ADAPTER_README = """\
 """
 
 
-def readme(folder, modules: list[str] | None, base: str, r: int = 0, alpha: float = 0) -> str:
+def readme(folder, modules: list[str] | None, base: str, r: int = 0, alpha: float = 0,
+           from_scratch: bool = False) -> str:
     """models/<bot>/adapter/README.md: there whether or not LoRA was used (a static DVC out)."""
     if modules is None:
+        how = ("trained from scratch (the tiny preset)" if from_scratch
+               else "fully fine-tuned (`train.lora.enabled: false`)")
         return ADAPTER_README.format(
-            what="No adapter", body="This model was fully fine-tuned (`train.lora.enabled: "
-            "false`): every weight is in `../model.safetensors`. With LoRA on, this folder holds "
+            what="No adapter", body=f"This model was {how}: every weight is in "
+            "`../model.safetensors`. With LoRA on, this folder holds "
             "the adapter (`adapter_config.json`, `adapter_model.safetensors`).")
     return ADAPTER_README.format(
         what="LoRA adapter", body=f"The low-rank adapter (r={r}, alpha={alpha:g}, on "
-        f"{', '.join(modules)}) this model was trained as, on the base `{base}`. "
+        f"{', '.join(modules)}) this model was trained as, on the base "
+        f"`{pretrained.shown_name(base)}`. "
         "`../model.safetensors` already holds it merged into the base weights; to load the "
         "adapter itself:\n\n```python\nfrom peft import AutoPeftModelForCausalLM\n"
         f"model = AutoPeftModelForCausalLM.from_pretrained('{folder}')\n```")

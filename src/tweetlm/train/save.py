@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.layout import ADAPTER_FILES, MODEL_FILES
-from tweetlm.core.outputs import atomic_path
+from tweetlm.core.outputs import atomic_path, remove_leftovers
 
 
 def save_model(model, tokenizer_dir: Path, model_dir: Path) -> None:
@@ -19,6 +19,7 @@ def save_model(model, tokenizer_dir: Path, model_dir: Path) -> None:
     from transformers import AutoTokenizer
 
     model_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(model_dir, ".train.*.tmp")  # a killed run's: `hf upload` would publish it
     staging = Path(tempfile.mkdtemp(prefix=".train.", suffix=".tmp", dir=model_dir))
     try:
         model.save_pretrained(staging)  # config.json, model.safetensors (+ generation_config)
