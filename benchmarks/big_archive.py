@@ -229,7 +229,8 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(
-        description="Write a big synthetic archive tweets.js (or API v1.1 JSON Lines), "
+        description="Write a big synthetic archive tweets.js (or API v1.1 JSON Lines, "
+                    "snscrape JSON Lines, a dataset CSV), "
                     "streamed: the input of benchmarks/bench_data.py. Put it in "
                     "data/raw/<handle>/ to time a pipeline on it.")
     parser.add_argument("out", help="file to write, e.g. data/raw/big/tweets.js")
@@ -239,9 +240,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="same seed, same bytes (default: %(default)s)")
     parser.add_argument("--jsonl", action="store_true",
                         help="API v1.1 JSON Lines instead of the archive's tweets.js")
+    parser.add_argument("--layout", choices=LAYOUTS, default="archive",
+                        help="archive (tweets.js), jsonl (API v1.1), snscrape (its JSON Lines) "
+                             "or csv (a dataset's) (default: %(default)s)")
     args = parser.parse_args(argv)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    written = write_archive(args.out, args.tweets, args.seed, args.jsonl)
+    written = write_archive(args.out, args.tweets, args.seed, args.jsonl, args.layout)
     print(f"big_archive: {args.tweets:,} tweets, {written:,} bytes -> {args.out}")
 
 

@@ -201,7 +201,7 @@ def test_a_handle_without_raw_files_fails_in_validate_before_any_work(project):
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     line = ("tweetlm: error: params.yaml: handles: nobody: data/raw/nobody/ not found: put the "
-            "account's tweet files there (README: Bring your own tweets), or take nobody out "
+            "account's tweet files there (README: Bring tweets), or take nobody out "
             "of `handles`")
     assert re.search(rf"^{re.escape(line)}$", output, re.M), output
     assert "Errno" not in output and "Traceback" not in output

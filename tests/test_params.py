@@ -259,7 +259,7 @@ def test_validate_refuses_a_handle_without_a_raw_folder(tmp_path):
     proc = validate("sample", "alice")
     assert proc.returncode == 1
     assert proc.stderr == ("tweetlm: error: params.yaml: handles: alice: data/raw/alice/ not "
-                           "found: put the account's tweet files there (README: Bring your own "
+                           "found: put the account's tweet files there (README: Bring "
                            "tweets), or take alice out of `handles`\n")
     assert not (tmp_path / "reports").exists()
     (tmp_path / "data/raw").mkdir(parents=True)
@@ -314,11 +314,11 @@ def test_every_command_says_what_it_reads_writes_and_each_option():
 
 
 def test_the_readmes_own_tweets_params_are_the_gpt2_recipe(tmp_path):
-    """"Bring your own tweets" step 2: what it sets is valid, and is the recipe for a
+    """"Bring tweets" step 2: what it sets is valid, and is the recipe for a
     pretrained GPT-2 (huggingtweets' learning rate, one 1024-token block a step), not the
     tiny preset's 2e-3 x 8 blocks; and it does not keep `sample` to be retrained on gpt2."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Bring your own tweets")[1].split("\n## ")[0]
+    section = readme.split("## Bring tweets")[1].split("\n## ")[0]
     block = yaml.safe_load(section.split("```yaml")[1].split("```")[0].replace("\n   ", "\n"))
 
     def merge(into: dict, new: dict) -> dict:

@@ -111,7 +111,7 @@ def check_raw_folders(params, params_file) -> None:
             continue
         what = "is not a folder" if raw.exists() else "not found"
         raise TweetlmError(f"{params_file}: handles: {handle}: {raw}/ {what}: put the account's "
-                           f"tweet files there (README: Bring your own tweets), or take "
+                           f"tweet files there (README: Bring tweets), or take "
                            f"{handle} out of `handles`")
 
 
