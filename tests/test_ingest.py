@@ -516,3 +516,45 @@ def test_top_level_null_records_never_reach_pyarrow(tmp_path, content):
     assert proc.returncode == 0, proc.stderr[-2000:]  # no segfault
     message = proc.stdout.strip()
     assert message.startswith(f"{tmp_path}/tweets.jsonl") and "\n" not in message  # one line
+
+
+# ---------------------------------------------------------------- links, big ids, zip members
+
+
+def test_a_link_out_of_the_raw_folder_is_refused_unread(workspace, tmp_path_factory):
+    secret = tmp_path_factory.mktemp("outside") / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    raw(workspace, {"a.json": GOOD})
+    (workspace / "data/raw/alice/linked.json").symlink_to(secret)
+    err = assert_refused(workspace, "data/raw/alice/linked.json: a link to something outside "
+                         "data/raw/alice/: refusing to read through it")
+    assert "root:x" not in err
+    (workspace / "data/raw/alice/linked.json").unlink()
+    (workspace / "data/raw/alice/folder").symlink_to(secret.parent, target_is_directory=True)
+    assert_refused(workspace, "data/raw/alice/folder: a link to something outside")
+
+
+def test_links_inside_the_raw_folder_or_to_dvcs_cache_are_read(workspace):
+    raw(workspace, {"sub/a.json": GOOD})
+    (workspace / "data/raw/alice/again.json").symlink_to("sub/a.json")
+    (workspace / "data/raw/alice/subdir").symlink_to("sub", target_is_directory=True)
+    cached = workspace / ".dvc/cache/files/md5/ab/cdef"
+    cached.parent.mkdir(parents=True)
+    cached.write_text(json.dumps([v1(3)]))
+    (workspace / "data/raw/alice/cached.json").symlink_to(cached)
+    proc = run_cli(workspace, check=True)
+    assert "3 tweets from 3 file(s) (2 duplicates" in proc.stdout
+
+
+def test_an_id_past_int64_is_too_large_not_a_non_digit(workspace):
+    raw(workspace, {"big.json": json.dumps([{**v1(1), "id_str": "99999999999999999999999"}])})
+    assert_refused(workspace, "tweet 99999999999999999999999: id '99999999999999999999999' is "
+                   "too large for a tweet id")
+
+
+def test_a_damaged_zip_member_is_named_with_its_folder(workspace):
+    data = bytearray(zip_bytes({"data/tweets.js": archive([v1(i) for i in range(50)]).encode()}))
+    start = data.find(b"PK\x03\x04") + 30 + len("data/tweets.js")
+    data[start + 10:start + 40] = b"\x00" * 30  # the deflated bytes, not the headers
+    raw(workspace, {"twitter-archive.zip": bytes(data)})
+    assert_refused(workspace, "tweetlm: error: data/raw/alice/twitter-archive.zip/data/tweets.js: ")

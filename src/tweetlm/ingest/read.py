@@ -420,9 +420,10 @@ def _parse_ids(rows: pa.Table, source: Source) -> pa.Array:
             return parsed
     except pa.ArrowInvalid:
         pass
-    for bad, problem in [(pc.invert(pc.match_substring_regex(ids, ID_DIGITS)),
+    for bad, problem in [(pc.invert(pc.match_substring_regex(ids, r"^[0-9]+$")),
                           "is not a tweet id (digits)"),
-                         (_too_large(ids), "is too large for a tweet id")]:
+                         (pc.or_(pc.greater(pc.utf8_length(ids), arrays.scalar(19, pa.int32())),
+                                 _too_large(ids)), "is too large for a tweet id")]:
         bad = arrays.to_numpy(pc.fill_null(bad, arrays.FALSE))
         if bad.any():
             _fail_row(rows, source, int(np.argmax(bad)), "id", problem)

@@ -28,6 +28,7 @@ from tweetlm.ingest.account import ArchiveRoot
 from tweetlm.ingest.formats import Shape
 
 SKIP_NAMES = {"thumbs.db", "desktop.ini", "__macosx"}
+DVC_CACHE = Path(".dvc/cache")  # from the project root, where stages run
 SKIP_PREFIXES = ("readme", "license", "licence")
 
 
@@ -74,20 +75,20 @@ class Source:
                     total += n
                     if self.limit is not None and total > self.limit:
                         raise TweetlmError(
-                            f"{show_path(self.name)}: expands past ingest.max_archive_mb="
+                            f"{self.shown}: expands past ingest.max_archive_mb="
                             f"{self.limit >> 20} MiB (its declared size says less: a damaged or "
                             "hostile zip); raise the limit only if the archive is genuine")
                     if on_read is not None:
                         on_read(n)
                     yield memoryview(buffer)[:n]
         except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError) as e:  # corrupt data
-            raise TweetlmError(f"{show_path(self.name)}: damaged zip member ({first_line(e)}): "
+            raise TweetlmError(f"{self.shown}: damaged zip member ({first_line(e)}): "
                                "download the archive again")
         except (RuntimeError, NotImplementedError) as e:  # encrypted, unsupported compression
-            raise TweetlmError(f"{show_path(self.name)}: cannot unpack ({first_line(e)}): unzip the "
+            raise TweetlmError(f"{self.shown}: cannot unpack ({first_line(e)}): unzip the "
                                "archive and put data/tweets.js in the folder instead")
         except OSError as e:
-            raise TweetlmError(f"{show_path(self.name)}: cannot read: {e.strerror or first_line(e)}")
+            raise TweetlmError(f"{self.shown}: cannot read: {e.strerror or first_line(e)}")
 
     def where(self, offset: int) -> str:
         """'file:line:column' of a byte offset (reads the file again: errors only)."""
@@ -114,6 +115,20 @@ class Source:
         except Exception:  # the place is a courtesy: never hide the real message behind it
             return None
         return line, offset - last_newline
+
+
+def _check_link(path: Path, raw_dir: Path) -> None:
+    """A link under data/raw/<h>/ may point inside that folder (or into DVC's cache, which
+    `cache.type: symlink` links raw files to); one pointing elsewhere is refused, unread: it
+    would train on, and print from, a file that is not the project's."""
+    if not path.is_symlink():
+        return
+    target = Path(os.path.realpath(path))
+    inside = (Path(os.path.realpath(raw_dir)), Path(os.path.realpath(DVC_CACHE)))
+    if not any(target == root or root in target.parents for root in inside):
+        raise TweetlmError(f"{show_path(path)}: a link to something outside "
+                           f"{show_path(raw_dir)}/: refusing to read through it; copy the "
+                           "file into the folder instead")
 
 
 def _skip(name: str) -> bool:
@@ -146,7 +161,10 @@ def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
     roots: list[tuple[Path, str, set[Path]]] = []  # unpacked archives: kind, tweet files
     for folder, dirs, files in os.walk(raw_dir):
         folder = Path(folder)
-        dirs[:] = sorted(d for d in dirs if not _skip(d))
+        for name in dirs + files:
+            _check_link(folder / name, raw_dir)
+        # a link to a folder inside raw_dir: its files are read where they are
+        dirs[:] = sorted(d for d in dirs if not _skip(d) and not (folder / d).is_symlink())
         kind = archive.root_kind(folder, files, dirs)
         if kind:
             tweets = archive.tweet_files(kind, folder, folder.relative_to(raw_dir))
