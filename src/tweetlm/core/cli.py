@@ -25,7 +25,9 @@ STAGES = {
     "train": ("bot", f"fine-tune the base model -> {_B.model}"),
     "predict": ("bot", f"sample tweets from the model -> {_B.predictions}"),
     "card": ("bot", f"write the model card -> {_B.card}"),
+    "gallery": ("bot", f"the bot's part of the static page -> {_B.gallery_entry}"),
 }
+NOT_STAGES = ("space",)  # take a BOT like a stage, but run outside the pipeline
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder (default: %(default)s)")
     sample.add_argument("--tweets", type=int, default=3200, help="tweets (default: %(default)s)")
     sample.add_argument("--seed", type=int, default=0)
+    sub.add_parser("gallery-page", help=f"every bot on one static page -> {layout.GALLERY_PAGE}")
+    serve = sub.add_parser("serve", help="a local web page of every built bot, to talk to them")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default: %(default)s, this machine only)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="WARNING: needed to bind another address than 127.0.0.1; anyone "
+                            "who reaches it can run your models and read your bots' reports")
+    space = sub.add_parser("space", help="a Hugging Face Space folder (app.py) for one bot")
+    space.add_argument("name", metavar="BOT", help="the bot to publish")
+    space.add_argument("--out", help="folder (default: spaces/BOT)")
+    space.add_argument("--with-tweets", action="store_true",
+                       help="include the training tweets, so the Space marks copies of them")
     return parser
 
 
@@ -53,6 +68,11 @@ def run(argv: list[str] | None = None) -> None:
         from tweetlm import sample
 
         sample.main(args.out, args.tweets, args.seed)
+        return
+    if args.command == "gallery-page":  # reads the entries only: no params
+        from tweetlm.gallery import page_main
+
+        page_main()
         return
     from tweetlm.core.params import check_name, load_params
 
@@ -66,12 +86,22 @@ def run(argv: list[str] | None = None) -> None:
         for stage, keys in layout.STAGE_PARAMS.items():
             write_json(layout.params_stamp(stage), values_of(params, keys))
         return
-    what = STAGES[args.command][0]
+    if args.command == "serve":
+        from tweetlm.serve import main as serve
+
+        serve(params, args.host, args.port, args.allow_remote)
+        return
+    what = "bot" if args.command in NOT_STAGES else STAGES[args.command][0]
     name = check_name(args.name, what)
     if what == "handle" and name not in params.handles:
         raise TweetlmError(f"{args.params}: handle {name!r} is not listed under `handles`")
     if what == "bot":
         params.bot_handles(name)  # raises unless NAME is a handle or a bot
+    if args.command == "space":
+        from tweetlm.serve.space import main as space
+
+        space(name, params, args.out, args.with_tweets)
+        return
     importlib.import_module(f"tweetlm.{args.command}").main(name, params)
 
 
