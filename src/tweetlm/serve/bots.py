@@ -1,0 +1,198 @@
+"""The bots `tweetlm serve` shows: which exist, their files (never outside models/ and
+reports/), and their models, loaded once on first use, and talked to.
+
+Generation is predict's (prompt check, batched sampling, decoding) with the bot's own
+sampling settings from its generation_config.json, adjustable per request; every tweet is
+checked against the bot's training tweets by predict's memorization check, with the n-gram
+and threshold predict used (from predictions.json).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from types import SimpleNamespace
+
+from tweetlm.core import layout
+from tweetlm.core.errors import TweetlmError, show_path
+from tweetlm.core.params import check_name
+
+SERVED_FOLDERS = ("models", "reports")  # the only folders a request may read from
+MAX_TWEETS = 20
+MAX_PROMPT_CHARS = 1000  # before tokenizing: a pasted novel is refused without the work
+
+
+def safe_name(name: object, known: list[str]) -> str:
+    """`name` if it is one of the `known` bots (checked as a path part first), else an error."""
+    check_name(name, "bot")
+    if name not in known:
+        raise TweetlmError(f"unknown bot {name!r}: choose one of {', '.join(known) or 'none'}")
+    return name
+
+
+def safe_file(root: Path, request: str) -> Path:
+    """The file `request` (relative, POSIX) names under root/models or root/reports; refused
+    when absolute, with `..`, through a link, or outside those folders."""
+    path = PurePosixPath(request)
+    if path.is_absolute() or "\\" in request or ".." in path.parts or not path.parts:
+        raise TweetlmError(f"refused: {show_path(request)}: a relative path without `..`")
+    if path.parts[0] not in SERVED_FOLDERS or len(path.parts) < 2:
+        raise TweetlmError(f"refused: {show_path(request)}: only files under "
+                           f"{' and '.join(f + '/' for f in SERVED_FOLDERS)} are served")
+    full = Path(root)
+    for part in path.parts:  # no link anywhere on the way: it could lead anywhere
+        full = full / part
+        if full.is_symlink():
+            raise TweetlmError(f"refused: {show_path(request)}: a link")
+    if not full.is_file():
+        raise TweetlmError(f"not found: {show_path(request)}")
+    return full
+
+
+def built(root: Path, names: list[str]) -> list[str]:
+    """The bots of `names` whose model is built (train ran) under `root`."""
+    return [n for n in names if all((root / f).is_file() and not (root / f).is_symlink()
+                                    for f in layout.bot(n).model_files)]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a person can adjust per request; the bot's own values are the defaults."""
+
+    n: int = 5
+    temperature: float = 1.0
+    top_p: float = 0.95
+    seed: int | None = None  # None: new tweets each time
+
+    def checked(self) -> Settings:
+        if not 1 <= self.n <= MAX_TWEETS:
+            raise TweetlmError(f"how many: {self.n}: choose 1 to {MAX_TWEETS}")
+        if not self.temperature > 0:
+            raise TweetlmError(f"temperature: {self.temperature}: must be above 0")
+        if not 0 < self.top_p <= 1:
+            raise TweetlmError(f"top_p: {self.top_p}: must be in (0, 1]")
+        return self
+
+
+@dataclass(frozen=True)
+class Tweet:
+    text: str
+    copy: bool  # copies a training tweet (predict's check); False when it can't be checked
+    source: str | None  # the training tweet it copies
+
+
+def own_config(root: Path, name: str):
+    """The bot's sampling settings as predict saved them (generation_config.json), or
+    predict's defaults when predict has not run."""
+    from transformers import GenerationConfig
+
+    model = Path(root) / layout.bot(name).model
+    if (model / "generation_config.json").is_file():
+        return GenerationConfig.from_pretrained(model)
+    return GenerationConfig(do_sample=True, top_p=0.95, max_length=160, min_new_tokens=10)
+
+
+def settings_of(config) -> Settings:
+    return Settings(temperature=config.temperature or 1.0, top_p=config.top_p or 1.0)
+
+
+class Bot:
+    """One bot's model, tokenizer, sampling settings and training tweets, loaded from its
+    folders under `root`; `lock` makes its generations one at a time (a model is not
+    thread-safe to sample from concurrently, and two would only share the same cores)."""
+
+    def __init__(self, root: Path, name: str, display_names: dict[str, str]):
+        from tweetlm.core.outputs import read_json
+        from tweetlm.identity import SYNTHETIC_HANDLES
+        from tweetlm.predict import load_model
+
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()  # "Loading weights" bars would fill the server's log
+        paths = layout.bot(name)
+        self.name = name
+        self.model, self.tokenizer = load_model(root / paths.model)
+        self.config = own_config(root, name)
+        self.config.eos_token_id = self.tokenizer.eos_token_id
+        self.config.pad_token_id = self.config.pad_token_id if self.config.pad_token_id \
+            is not None else self.tokenizer.eos_token_id
+        predictions = root / paths.predictions
+        info = read_json(predictions, "") if predictions.is_file() else {}
+        memo = info.get("memorization", {})
+        self.ngram, self.threshold = memo.get("ngram", 8), memo.get("threshold", 0.5)
+        self.one_line = info.get("sampling", {}).get("cut_at_newline", True)
+        self.handles = info.get("handles", [name])
+        self.names = [display_names.get(h, h) for h in self.handles]
+        self.synthetic = any(h in SYNTHETIC_HANDLES for h in self.handles)
+        metrics = root / paths.train_metrics
+        self.base = (read_json(metrics, "") if metrics.is_file() else {}).get("base") or "model"
+        tweets = root / paths.train_tweets
+        self.tweets = read_json(tweets, "") if tweets.is_file() else None
+        self.lock = threading.Lock()
+
+    def talk(self, prompt: str, settings: Settings) -> list[Tweet]:
+        """`settings.n` tweets starting with `prompt`, each checked for copies."""
+        import random
+
+        from tweetlm.predict import decode, generate_ids, prompt_ids
+        from tweetlm.predict.memorization import check
+
+        s = settings.checked()
+        prompt = " ".join(str(prompt or "").split())
+        if not prompt:
+            raise TweetlmError("type the start of a tweet first: the prompt is empty")
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise TweetlmError(f"the prompt is {len(prompt)} characters: keep it under "
+                               f"{MAX_PROMPT_CHARS}")
+        config = replace_config(self.config, temperature=s.temperature, top_p=s.top_p)
+        p = SimpleNamespace(prompts=[prompt], max_length=config.max_length, batch_size=MAX_TWEETS,
+                            min_new_tokens=config.min_new_tokens or 0)
+        try:
+            ids = prompt_ids(self.tokenizer, p)
+        except TweetlmError:  # predict's message names params.yaml: not what was typed here
+            raise TweetlmError(f"the prompt is too long for this bot: it writes at most "
+                               f"{config.max_length} tokens, prompt included") from None
+        seed = s.seed if s.seed is not None else random.randrange(2**31)
+        with self.lock:
+            rows = generate_ids(self.model, ids, s.n, p, config, seed)
+        texts = [decode(self.tokenizer, row, self.one_line) for row in rows]
+        if self.tweets is None:
+            return [Tweet(t, False, None) for t in texts]
+        checks = check(texts, self.tweets, self.ngram, self.threshold, not self.one_line)
+        return [Tweet(t, c.copy, c.source) for t, c in zip(texts, checks)]
+
+
+def replace_config(config, **changes):
+    """A copy of a GenerationConfig with `changes`: the bot's own stays as loaded."""
+    import copy
+
+    new = copy.deepcopy(config)
+    for key, value in changes.items():
+        setattr(new, key, value)
+    return new
+
+
+class Bots:
+    """The project's built bots, each model loaded once, on first use (a lock per bot: a
+    request for one bot never waits for another's load)."""
+
+    def __init__(self, root: Path, names: list[str], display_names: dict[str, str] | None = None):
+        self.root, self.names = Path(root), built(Path(root), names)
+        self.display_names = display_names or {}
+        self._loaded: dict[str, Bot] = {}
+        self._locks = {n: threading.Lock() for n in self.names}
+
+    def get(self, name: object) -> Bot:
+        name = safe_name(name, self.names)
+        with self._locks[name]:
+            if name not in self._loaded:
+                self._loaded[name] = Bot(self.root, name, self.display_names)
+            return self._loaded[name]
+
+    def defaults(self, name: object) -> Settings:
+        """The bot's own temperature and top_p, without loading its model."""
+        return settings_of(own_config(self.root, safe_name(name, self.names)))
+
+
+
