@@ -67,19 +67,20 @@ def side_by_side(bots: Bots, left, right, prompt, n, temperature, top_p):
     return a, b, status_a or status_b
 
 
-def sections(bots: Bots, display_names: dict) -> str:
-    """Every built bot's gallery section, cards linked through /files/."""
+def sections(bots: Bots, display_names: dict, card_prefix: str | None = FILES) -> str:
+    """Every built bot's gallery section, cards linked through /files/ (None: no link)."""
     parts = []
     for name in bots.names:
         try:
-            parts.append(section(entry(name, display_names, bots.root), card_prefix=FILES))
+            parts.append(section(entry(name, display_names, bots.root), card_prefix))
         except TweetlmError as e:  # trained, not yet predicted: say so, show the rest
             parts.append(f'<section class="bot" data-bot="{name}"><h2>{name}</h2>'
                          f'<p class="note">{e}</p></section>')
     return "".join(parts) or '<p class="note">No bot built yet: run <code>dvc repro</code>.</p>'
 
 
-def build(bots: Bots, display_names: dict, title: str = "tweetlm bots"):
+def build(bots: Bots, display_names: dict, title: str = "tweetlm bots",
+          card_prefix: str | None = FILES):
     """The Gradio Blocks of the whole page."""
     import gradio as gr
 
@@ -89,29 +90,28 @@ def build(bots: Bots, display_names: dict, title: str = "tweetlm bots"):
     with gr.Blocks(title=title) as demo:
         gr.Markdown(f"# {title}\nBuilt by `dvc repro`; the models run on this machine.")
         with gr.Tab("Bots"):
-            gr.HTML(sections(bots, display_names), elem_id="gallery")
+            gr.HTML(sections(bots, display_names, card_prefix), elem_id="gallery")
         with gr.Tab("Talk"):
             talk_inputs = prompt_box(gr, bots, first, "talk")
-            result = gr.HTML(elem_id="talk-result")
-            status = gr.Markdown(elem_id="talk-status", elem_classes="status")
             button = gr.Button("Tweet", variant="primary", elem_id="talk-button")
-            button.click(lambda *a: talk(bots, *a), talk_inputs, [result, status],
-                         concurrency_id="generate")
-            talk_inputs[1].submit(lambda *a: talk(bots, *a), talk_inputs, [result, status],
-                                  concurrency_id="generate")
+            status = gr.Markdown(elem_id="talk-status", elem_classes="status")
+            result = gr.HTML(elem_id="talk-result")
+            for event in (button.click, talk_inputs[1].submit):
+                event(lambda *a: talk(bots, *a), talk_inputs, [result, status],
+                      concurrency_id="generate", api_name="talk")
         with gr.Tab("Side by side"):
             other = gr.Dropdown(names, value=second, label="Right bot", elem_id="pair-right")
             pair_inputs = prompt_box(gr, bots, first, "pair")
+            pair_button = gr.Button("Tweet both", variant="primary", elem_id="pair-button")
+            pair_status = gr.Markdown(elem_id="pair-status", elem_classes="status")
             with gr.Row():
                 left_out = gr.HTML(elem_id="pair-left-result")
                 right_out = gr.HTML(elem_id="pair-right-result")
-            pair_status = gr.Markdown(elem_id="pair-status", elem_classes="status")
-            pair_button = gr.Button("Tweet both", variant="primary", elem_id="pair-button")
             pair_button.click(
                 lambda left, prompt, n, t, p, right: side_by_side(bots, left, right, prompt, n,
                                                                   t, p),
                 pair_inputs + [other], [left_out, right_out, pair_status],
-                concurrency_id="generate")
+                concurrency_id="generate", api_name="pair")
     # one request generates at a time per bot (Bot.lock); two bots may share the CPU
     demo.queue(default_concurrency_limit=2)
     return demo
