@@ -50,5 +50,5 @@ def main(params: Params, host: str = "127.0.0.1", port: int = 7860,
           f"({', '.join(bots.names) or 'none built: run dvc repro'})"
           + (f"; not built yet: {', '.join(missing)}" if missing else "")
           + f" -> http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
-    uvicorn.run(app(bots, params.card.display_names), host=host, port=port,
+    uvicorn.run(app(bots), host=host, port=port,
                 log_level="warning")

@@ -46,7 +46,7 @@ def rendered(bot: Bot, prompt: str, tweets: list[Tweet], settings: Settings) -> 
         '<p class="note">No training tweets here: copies are not checked.</p>'
     listed = tweets_list([{"text": t.text, "copy": t.copy} for t in tweets])
     return (f'<div class="talk" data-bot="{bot.name}" data-tweets="{len(tweets)}">'
-            f'<img class="picture" alt="tweets of the {bot.name} bot" src="{uri}">'
+            f'<p class="note">bot <code>{bot.name}</code></p><img class="picture" alt="tweets of the {bot.name} bot" src="{uri}">'
             f"{note}{listed}</div>")
 
 
@@ -67,19 +67,19 @@ def side_by_side(bots: Bots, left, right, prompt, n, temperature, top_p):
     return a, b, status_a or status_b
 
 
-def sections(bots: Bots, display_names: dict, card_prefix: str | None = FILES) -> str:
+def sections(bots: Bots, card_prefix: str | None = FILES) -> str:
     """Every built bot's gallery section, cards linked through /files/ (None: no link)."""
     parts = []
     for name in bots.names:
         try:
-            parts.append(section(entry(name, display_names, bots.root), card_prefix))
+            parts.append(section(entry(name, bots.display_names, bots.root), card_prefix))
         except TweetlmError as e:  # trained, not yet predicted: say so, show the rest
             parts.append(f'<section class="bot" data-bot="{name}"><h2>{name}</h2>'
                          f'<p class="note">{e}</p></section>')
     return "".join(parts) or '<p class="note">No bot built yet: run <code>dvc repro</code>.</p>'
 
 
-def build(bots: Bots, display_names: dict, title: str = "tweetlm bots",
+def build(bots: Bots, title: str = "tweetlm bots",
           card_prefix: str | None = FILES):
     """The Gradio Blocks of the whole page."""
     import gradio as gr
@@ -90,7 +90,7 @@ def build(bots: Bots, display_names: dict, title: str = "tweetlm bots",
     with gr.Blocks(title=title) as demo:
         gr.Markdown(f"# {title}\nBuilt by `dvc repro`; the models run on this machine.")
         with gr.Tab("Bots"):
-            gr.HTML(sections(bots, display_names, card_prefix), elem_id="gallery")
+            gr.HTML(sections(bots, card_prefix), elem_id="gallery")
         with gr.Tab("Talk"):
             talk_inputs = prompt_box(gr, bots, first, "talk")
             button = gr.Button("Tweet", variant="primary", elem_id="talk-button")
@@ -100,8 +100,8 @@ def build(bots: Bots, display_names: dict, title: str = "tweetlm bots",
                 event(lambda *a: talk(bots, *a), talk_inputs, [result, status],
                       concurrency_id="generate", api_name="talk")
         with gr.Tab("Side by side"):
-            other = gr.Dropdown(names, value=second, label="Right bot", elem_id="pair-right")
-            pair_inputs = prompt_box(gr, bots, first, "pair")
+            *pair_inputs, other = prompt_box(gr, bots, first, "pair", pair=True,
+                                              right=second)
             pair_button = gr.Button("Tweet both", variant="primary", elem_id="pair-button")
             pair_status = gr.Markdown(elem_id="pair-status", elem_classes="status")
             with gr.Row():
@@ -117,9 +117,14 @@ def build(bots: Bots, display_names: dict, title: str = "tweetlm bots",
     return demo
 
 
-def prompt_box(gr, bots: Bots, value, prefix: str) -> list:
-    """bot, prompt, how many, temperature, top_p: the inputs of a request."""
-    bot = gr.Dropdown(bots.names, value=value, label="Bot", elem_id=f"{prefix}-bot")
+def prompt_box(gr, bots: Bots, value, prefix: str, pair: bool = False, right=None) -> list:
+    """bot, prompt, how many, temperature, top_p: the inputs of a request (with `pair`, a
+    second bot's dropdown beside the first, last)."""
+    with gr.Row():
+        bot = gr.Dropdown(bots.names, value=value, label="Left bot" if pair else "Bot",
+                          elem_id=f"{prefix}-bot")
+        other = gr.Dropdown(bots.names, value=right, label="Right bot",
+                            elem_id=f"{prefix}-right") if pair else None
     own = bots.defaults(value) if value else Settings()
     prompt = gr.Textbox(label="Start of the tweet", placeholder="My dream is",
                         elem_id=f"{prefix}-prompt")
@@ -131,7 +136,7 @@ def prompt_box(gr, bots: Bots, value, prefix: str) -> list:
                           elem_id=f"{prefix}-top-p")
     # a bot's own sampling settings, read from its folder (the model loads on first use)
     bot.change(lambda name: own_settings(bots, name), bot, [temperature, top_p])
-    return [bot, prompt, n, temperature, top_p]
+    return [bot, prompt, n, temperature, top_p] + ([other] if pair else [])
 
 
 def own_settings(bots: Bots, name) -> tuple[float, float]:
@@ -142,7 +147,7 @@ def own_settings(bots: Bots, name) -> tuple[float, float]:
     return s.temperature, s.top_p
 
 
-def app(bots: Bots, display_names: dict):
+def app(bots: Bots):
     """FastAPI app: the page at /, the project's cards and reports under /files/."""
     import gradio as gr
     from fastapi import FastAPI
@@ -159,7 +164,13 @@ def app(bots: Bots, display_names: dict):
         text = path.suffix in (".md", ".json", ".tsv", ".txt")
         return FileResponse(path, media_type="text/plain; charset=utf-8" if text else None)
 
-    theme = gr.themes.Base(font=["system-ui", "sans-serif"], font_mono=["ui-monospace",
-                                                                       "monospace"])
-    return gr.mount_gradio_app(server, build(bots, display_names), path="/", theme=theme,
-                               css=CSS, footer_links=[])
+    return gr.mount_gradio_app(server, build(bots), path="/", theme=theme(), css=CSS,
+                               footer_links=[])
+
+
+def theme():
+    """Gradio's theme with the system's fonts: its default fetches them from Google."""
+    import gradio as gr
+
+    return gr.themes.Base(font=["system-ui", "sans-serif"],
+                          font_mono=["ui-monospace", "monospace"])

@@ -29,19 +29,21 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the copy of tweetlm next to this file
 
-from tweetlm.serve.space import demo  # noqa: E402
+from tweetlm.serve.space import launch  # noqa: E402
 
-demo(HERE, {bot!r}, {names!r}).launch()
+launch(HERE, {bot!r}, {names!r})
 '''
 
 
-def demo(root: Path, name: str, display_names: dict[str, str]):
-    """The page of `tweetlm serve` for the one bot in `root`."""
-    from tweetlm.serve.app import build
+def launch(root: Path, name: str, display_names: dict[str, str]) -> None:
+    """The page of `tweetlm serve` for the one bot in `root` (no card link: the Space has
+    no /files/), on Gradio's own server: 127.0.0.1 unless GRADIO_SERVER_NAME says (a Space
+    does)."""
+    from tweetlm.serve.app import CSS, build, theme
     from tweetlm.serve.bots import Bots
 
-    return build(Bots(Path(root), [name], display_names), display_names,
-                 title=f"{name} bot", card_prefix=None)
+    build(Bots(Path(root), [name], display_names), title=f"{name} bot",
+          card_prefix=None).launch(theme=theme(), css=CSS, footer_links=[])
 
 
 def files_of(name: str, with_tweets: bool) -> list[Path]:
