@@ -106,9 +106,12 @@ def tweets_list(samples: list[dict]) -> str:
     return f'<ul class="tweets">{items}</ul>'
 
 
-def section(entry: dict, card_prefix: str = "") -> str:
-    """One bot: avatars, names, picture, stats, metrics, settings, curve, samples, card link."""
+def section(entry: dict, card_prefix: str | None = "") -> str:
+    """One bot: avatars, names, picture, stats, metrics, settings, curve, samples, and a link
+    to its card at card_prefix + its path (None: no link)."""
     bot = escape(entry["bot"])
+    card = "" if card_prefix is None else \
+        f' · <a class="card" href="{escape(card_prefix + entry["card"])}">model card</a>'
     avatars = "".join(f'<span class="avatar" style="background:{escape(c)}">{escape(i)}</span>'
                       for c, i in zip(entry["colors"], entry["initials"]))
     synthetic = ('<p class="note">Synthetic sample data: imitates no one.</p>'
@@ -117,8 +120,7 @@ def section(entry: dict, card_prefix: str = "") -> str:
         f'<section class="bot" id="bot-{bot}" data-bot="{bot}"><div>'
         f'<h2>{avatars}{escape(" & ".join(entry["names"]))}</h2>'
         f'<p class="handles">{escape(" ".join("@" + h for h in entry["handles"]))} · bot '
-        f'<code>{bot}</code> · <a class="card" href="{escape(card_prefix + entry["card"])}">'
-        f'model card</a></p>{synthetic}'
+        f'<code>{bot}</code>{card}</p>{synthetic}'
         f'<img class="picture" alt="tweets of the {bot} bot" src="{escape(entry["picture"])}">'
         f'<h3>Sample tweets</h3>{tweets_list(entry["samples"])}</div>'
         f'<div><h3>Data</h3>{stats_table(entry)}<h3>Model</h3>{settings_table(entry)}'
