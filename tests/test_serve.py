@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.served import BOT, HANDLE, browser, serving, watch_requests
+from helpers.served import BOT, EXP, HANDLE, browser, serving, watch_requests
 from tweetlm.core.cli import build_parser, main
 from tweetlm.core.errors import TweetlmError
 from tweetlm.serve import is_local
@@ -57,10 +57,11 @@ def test_file_requests_inside_models_and_reports_are_served(tree):
 
 
 @pytest.mark.parametrize("name", ["../sample", "/sample", "sample/..", "..", "a/b", "", None,
-                                  "nobody"])
+                                  "nobody", "sample@../x", "sample@", "@x", "sample@x@y",
+                                  "sample@other"])
 def test_bot_names_that_are_paths_or_unknown_are_refused(name):
-    with pytest.raises(TweetlmError, match="invalid bot|unknown bot"):
-        safe_name(name, ["sample"])
+    with pytest.raises(TweetlmError, match="invalid bot|invalid experiment|unknown bot"):
+        safe_name(name, ["sample", "sample@hot"])
 
 
 def test_unknown_bot_is_a_message_not_a_traceback(tmp_path):
@@ -180,6 +181,38 @@ def test_two_bots_side_by_side_answer_the_same_prompt(bots_project, served, chro
     for side in (left, right):
         assert side.locator(".tweets li").count() == 5  # the default: 5 tweets
     shot(bots_project, page, "serve-side-by-side")
+
+
+@pytest.mark.slow
+def test_one_bot_under_two_experiments_side_by_side(bots_project, served, chromium):
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(served)
+    page.get_by_role("tab", name="Side by side").click()
+    page.locator("#pair-right input").click()
+    page.get_by_role("option", name=f"{HANDLE}@{EXP}").click()
+    page.locator("#pair-prompt textarea").fill("Today")
+    page.locator("#pair-button").click()
+    right = page.locator("#pair-right-result .talk")
+    right.wait_for()
+    assert right.get_attribute("data-bot") == f"{HANDLE}@{EXP}"
+    assert page.locator("#pair-left-result .talk").get_attribute("data-bot") == HANDLE
+    assert right.locator(".tweets li").count() == 5
+    shot(bots_project, page, "serve-experiments")
+
+
+@pytest.mark.slow
+def test_an_experiments_model_is_its_own(bots_project, monkeypatch):
+    import torch
+
+    from tweetlm.serve.experiments import experiments
+
+    monkeypatch.chdir(bots_project.root)
+    bots = Bots(Path("."), [HANDLE, BOT], runs=experiments(Path(".")))
+    assert bots.names == [HANDLE, BOT, f"{HANDLE}@{EXP}"]  # echo was not retrained in EXP
+    ours, theirs = bots.get(HANDLE), bots.get(f"{HANDLE}@{EXP}")
+    assert not torch.equal(ours.model.lm_head.weight, theirs.model.lm_head.weight)
+    assert theirs.tweets == ours.tweets  # the same training tweets: copies still checked
+    assert len(theirs.talk("Today", Settings(n=2, seed=1))) == 2
 
 
 @pytest.mark.slow

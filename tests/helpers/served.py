@@ -1,6 +1,6 @@
 """Built bots, a running `tweetlm serve`, and headless Chromium, for the tests of the page.
 
-    project = build_bots(tmp / "project")     # sample + the bot echo: [sample], all stages
+    project = build_bots(tmp / "project")     # sample, the bot echo: [sample], an experiment
     with serving(project) as url, browser() as chromium:
         page = chromium.new_page()
 
@@ -23,6 +23,7 @@ from helpers.pipeline import SMALL
 from helpers.project import BIN, Project, copy_project
 
 BOT, HANDLE = "echo", "sample"  # echo: a bot of the one handle, so the page has two bots
+EXP = "lowlr"  # a DVC experiment of the built project: the bots retrained at a lower rate
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -31,10 +32,17 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 
 def build_bots(dest: Path) -> Project:
-    """A project copy where `dvc repro` built the sample handle and the bot echo."""
+    """A project copy where `dvc repro` built the sample handle and the bot echo, committed,
+    and the experiment EXP of the sample's model (`dvc exp run --temp`: the workspace keeps
+    the committed run)."""
     project = copy_project(dest)
     project.set_params(bots={BOT: [HANDLE]}, **SMALL)
     project.dvc("repro")
+    project.git("add", "-A")
+    project.git("commit", "-qm", "built")
+    # train@sample only: a model is what the page compares (its other stages: a minute more)
+    project.dvc("exp", "run", "--temp", "-n", EXP, "-S", "train.learning_rate=0.0005",
+                f"train@{HANDLE}")
     return project
 
 

@@ -42,9 +42,10 @@ def main(params: Params, host: str = "127.0.0.1", port: int = 7860,
 
     from tweetlm.serve.app import app
     from tweetlm.serve.bots import Bots
+    from tweetlm.serve.experiments import experiments
 
     names = [*params.handles, *params.bots]
-    bots = Bots(Path("."), names, params.card.display_names)
+    bots = Bots(Path("."), names, params.card.display_names, runs=experiments(Path(".")))
     missing = [n for n in names if n not in bots.names]
     print(f"tweetlm serve: {len(bots.names)} bot{'s' * (len(bots.names) != 1)} "
           f"({', '.join(bots.names) or 'none built: run dvc repro'})"

@@ -70,7 +70,7 @@ def side_by_side(bots: Bots, left, right, prompt, n, temperature, top_p):
 def sections(bots: Bots, card_prefix: str | None = FILES) -> str:
     """Every built bot's gallery section, cards linked through /files/ (None: no link)."""
     parts = []
-    for name in bots.names:
+    for name in bots.bots:
         try:
             parts.append(section(entry(name, bots.display_names, bots.root), card_prefix))
         except TweetlmError as e:  # trained, not yet predicted: say so, show the rest

@@ -24,8 +24,13 @@ MAX_PROMPT_CHARS = 1000  # before tokenizing: a pasted novel is refused without 
 
 
 def safe_name(name: object, known: list[str]) -> str:
-    """`name` if it is one of the `known` bots (checked as a path part first), else an error."""
-    check_name(name, "bot")
+    """`name` if it is one of the `known` bots, BOT or BOT@EXP (each part checked as a path
+    part first), else an error."""
+    from tweetlm.serve.experiments import split
+
+    if not isinstance(name, str):
+        check_name(name, "bot")
+    split(name)
     if name not in known:
         raise TweetlmError(f"unknown bot {name!r}: choose one of {', '.join(known) or 'none'}")
     return name
@@ -102,7 +107,8 @@ class Bot:
     folders under `root`; `lock` makes its generations one at a time (a model is not
     thread-safe to sample from concurrently, and two would only share the same cores)."""
 
-    def __init__(self, root: Path, name: str, display_names: dict[str, str]):
+    def __init__(self, root: Path, name: str, display_names: dict[str, str],
+                 label: str | None = None):
         from tweetlm.core.outputs import read_json
         from tweetlm.identity import SYNTHETIC_HANDLES
         from tweetlm.predict import load_model
@@ -111,7 +117,7 @@ class Bot:
 
         logging.disable_progress_bar()  # "Loading weights" bars would fill the server's log
         paths = layout.bot(name)
-        self.name = name
+        self.name = label or name  # BOT@EXP for an experiment's model
         self.model, self.tokenizer = load_model(root / paths.model)
         self.config = own_config(root, name)
         self.config.eos_token_id = self.tokenizer.eos_token_id
@@ -174,25 +180,49 @@ def replace_config(config, **changes):
 
 
 class Bots:
-    """The project's built bots, each model loaded once, on first use (a lock per bot: a
+    """The project's built bots, and BOT@EXP for each DVC experiment in `runs` ({name: commit})
+    that holds a model of one; each model loaded once, on first use (a lock per bot: a
     request for one bot never waits for another's load)."""
 
-    def __init__(self, root: Path, names: list[str], display_names: dict[str, str] | None = None):
-        self.root, self.names = Path(root), built(Path(root), names)
+    def __init__(self, root: Path, names: list[str], display_names: dict[str, str] | None = None,
+                 runs: dict[str, str] | None = None):
+        from tweetlm.serve.experiments import with_model
+
+        self.root = Path(root)
+        self.bots = built(self.root, names)  # the workspace's: the gallery shows these
+        self.names = self.bots + (with_model(self.root, names, runs) if runs else [])
         self.display_names = display_names or {}
+        self.runs = runs or {}
         self._loaded: dict[str, Bot] = {}
         self._locks = {n: threading.Lock() for n in self.names}
+        self._fetched = None  # a temporary folder for experiments' files, made on first use
 
     def get(self, name: object) -> Bot:
+        from tweetlm.serve.experiments import split
+
         name = safe_name(name, self.names)
         with self._locks[name]:
             if name not in self._loaded:
-                self._loaded[name] = Bot(self.root, name, self.display_names)
+                bot, exp = split(name)
+                root = self.root if exp is None else self._experiment(bot, exp)
+                self._loaded[name] = Bot(root, bot, self.display_names, label=name)
             return self._loaded[name]
+
+    def _experiment(self, bot: str, exp: str) -> Path:
+        import tempfile
+
+        from tweetlm.serve.experiments import fetch
+
+        if self._fetched is None:
+            self._fetched = tempfile.TemporaryDirectory(prefix="tweetlm-serve-")
+        return fetch(self.root, self.runs[exp], bot, Path(self._fetched.name) / exp / bot)
 
     def defaults(self, name: object) -> Settings:
         """The bot's own temperature and top_p, without loading its model."""
-        return settings_of(own_config(self.root, safe_name(name, self.names)))
+        from tweetlm.serve.experiments import split
+
+        bot, _ = split(safe_name(name, self.names))  # BOT@EXP starts from BOT's own
+        return settings_of(own_config(self.root, bot))
 
 
 
