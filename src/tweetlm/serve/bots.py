@@ -142,6 +142,7 @@ class Bot:
         import random
 
         from tweetlm.predict import decode, generate_ids, prompt_ids
+        from tweetlm.pretrained import context_length
         from tweetlm.predict.memorization import check
 
         s = settings.checked()
@@ -152,13 +153,15 @@ class Bot:
             raise TweetlmError(f"the prompt is {len(prompt)} characters: keep it under "
                                f"{MAX_PROMPT_CHARS}")
         config = replace_config(self.config, temperature=s.temperature, top_p=s.top_p)
-        p = SimpleNamespace(prompts=[prompt], max_length=config.max_length, batch_size=MAX_TWEETS,
+        # a tweet ends at max_length tokens, and never past the model's context
+        limit = min(filter(None, (config.max_length, context_length(self.model.config))))
+        p = SimpleNamespace(prompts=[prompt], max_length=limit, batch_size=MAX_TWEETS,
                             min_new_tokens=config.min_new_tokens or 0)
         try:
             ids = prompt_ids(self.tokenizer, p)
         except TweetlmError:  # predict's message names params.yaml: not what was typed here
             raise TweetlmError(f"the prompt is too long for this bot: it writes at most "
-                               f"{config.max_length} tokens, prompt included") from None
+                               f"{limit} tokens, prompt included") from None
         seed = s.seed if s.seed is not None else random.randrange(2**31)
         with self.lock:
             rows = generate_ids(self.model, ids, s.n, p, config, seed)
