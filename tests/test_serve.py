@@ -239,6 +239,17 @@ def test_a_tweet_that_copies_a_training_tweet_is_marked(bots_project, monkeypatc
 
 
 @pytest.mark.slow
+def test_a_prompt_past_the_models_context_is_a_message(bots_project, monkeypatch):
+    monkeypatch.chdir(bots_project.root)
+    bot = Bots(Path("."), [HANDLE]).get(HANDLE)
+    bot.config.max_length = 1000  # a generation_config asking for more than the model holds
+    context = bot.model.config.n_positions
+    with pytest.raises(TweetlmError, match=f"at most {context} tokens"):
+        bot.talk("word " * (context + 10), Settings(n=1))
+    assert bot.talk("word " * 5, Settings(n=1, seed=0))[0].text.startswith("word")  # ~20 tokens
+
+
+@pytest.mark.slow
 def test_a_model_loads_once_whoever_asks_first(bots_project, monkeypatch):
     monkeypatch.chdir(bots_project.root)
     bots = Bots(Path("."), [HANDLE, BOT])
