@@ -41,6 +41,7 @@ def test_the_page_escapes_what_it_shows_and_fetches_nothing():
     assert "<script" not in html and html.count("&lt;script&gt;") == 2
     assert f'content="{CSP}"' in html and "default-src 'none'" in CSP
     assert 'href="../models/alice/README.md"' in html and "copies a training tweet" in html
+    assert "a b" in page([an_entry(samples=[{"prompt": "", "text": "a\x03b", "copy": False}])])
     for url_attr in ("src=\"http", "href=\"http", "@import", "url("):
         assert url_attr not in html
 

@@ -264,6 +264,19 @@ def test_a_model_loads_once_whoever_asks_first(bots_project, monkeypatch):
 
 
 @pytest.mark.slow
+def test_a_bot_that_is_busy_does_not_hold_up_another(bots_project, monkeypatch):
+    monkeypatch.chdir(bots_project.root)
+    bots = Bots(Path("."), [HANDLE, BOT])
+    with bots.get(HANDLE).lock:  # HANDLE is in the middle of a generation
+        done = []
+        other = threading.Thread(target=lambda: done.append(talk(bots, BOT, "Today", 2, 1.0,
+                                                                 0.95)))
+        other.start()
+        other.join(60)  # BOT loads and answers meanwhile
+        assert done and done[0][1] == "" and done[0][0].count("<li>") == 2
+
+
+@pytest.mark.slow
 def test_the_space_folder_runs_the_prompt_box_on_its_own(bots_project, tmp_path):
     from gradio_client import Client
 

@@ -98,9 +98,14 @@ def settings_table(entry: dict) -> str:
         f'<tr><th>{k}</th><td class="n">{v}</td></tr>' for k, v in rows.items()) + "</table>"
 
 
+def visible(text: str) -> str:
+    """Generated text for HTML: control characters (a tiny model writes some) as spaces."""
+    return escape("".join(c if c.isprintable() else " " for c in text))
+
+
 def tweets_list(samples: list[dict]) -> str:
     items = "".join(
-        f"<li>{escape(s['text'])}"
+        f"<li>{visible(s['text'])}"
         + (' <span class="copy">copies a training tweet</span>' if s["copy"] else "") + "</li>"
         for s in samples)
     return f'<ul class="tweets">{items}</ul>'

@@ -102,6 +102,20 @@ def settings_of(config) -> Settings:
     return Settings(temperature=config.temperature or 1.0, top_p=config.top_p or 1.0)
 
 
+def reports_of(root: Path, name: str) -> tuple[dict, dict, list[str] | None]:
+    """(predictions.json, train_metrics.json, the training tweets) of a bot, each empty or
+    None when its stage has not run: the page still talks, with predict's defaults."""
+    from tweetlm.core.outputs import read_json
+
+    paths = layout.bot(name)
+
+    def read(path: Path, empty):
+        return read_json(root / path, "") if (root / path).is_file() else empty
+
+    return read(paths.predictions, {}), read(paths.train_metrics, {}), \
+        read(paths.train_tweets, None)
+
+
 class Bot:
     """One bot's model, tokenizer, sampling settings and training tweets, loaded from its
     folders under `root`; `lock` makes its generations one at a time (a model is not
@@ -109,32 +123,26 @@ class Bot:
 
     def __init__(self, root: Path, name: str, display_names: dict[str, str],
                  label: str | None = None):
-        from tweetlm.core.outputs import read_json
+        from transformers.utils import logging
+
         from tweetlm.identity import SYNTHETIC_HANDLES
         from tweetlm.predict import load_model
 
-        from transformers.utils import logging
-
         logging.disable_progress_bar()  # "Loading weights" bars would fill the server's log
-        paths = layout.bot(name)
         self.name = label or name  # BOT@EXP for an experiment's model
-        self.model, self.tokenizer = load_model(root / paths.model)
+        self.model, self.tokenizer = load_model(root / layout.bot(name).model)
         self.config = own_config(root, name)
         self.config.eos_token_id = self.tokenizer.eos_token_id
-        self.config.pad_token_id = self.config.pad_token_id if self.config.pad_token_id \
-            is not None else self.tokenizer.eos_token_id
-        predictions = root / paths.predictions
-        info = read_json(predictions, "") if predictions.is_file() else {}
-        memo = info.get("memorization", {})
+        if self.config.pad_token_id is None:
+            self.config.pad_token_id = self.tokenizer.eos_token_id
+        info, metrics, self.tweets = reports_of(root, name)
+        memo = info.get("memorization", {})  # predict's copy check, as it ran
         self.ngram, self.threshold = memo.get("ngram", 8), memo.get("threshold", 0.5)
         self.one_line = info.get("sampling", {}).get("cut_at_newline", True)
         self.handles = info.get("handles", [name])
         self.names = [display_names.get(h, h) for h in self.handles]
         self.synthetic = any(h in SYNTHETIC_HANDLES for h in self.handles)
-        metrics = root / paths.train_metrics
-        self.base = (read_json(metrics, "") if metrics.is_file() else {}).get("base") or "model"
-        tweets = root / paths.train_tweets
-        self.tweets = read_json(tweets, "") if tweets.is_file() else None
+        self.base = metrics.get("base") or "model"
         self.lock = threading.Lock()
 
     def talk(self, prompt: str, settings: Settings) -> list[Tweet]:
@@ -142,8 +150,8 @@ class Bot:
         import random
 
         from tweetlm.predict import decode, generate_ids, prompt_ids
-        from tweetlm.pretrained import context_length
         from tweetlm.predict.memorization import check
+        from tweetlm.pretrained import context_length
 
         s = settings.checked()
         prompt = " ".join(str(prompt or "").split())
@@ -163,7 +171,7 @@ class Bot:
             raise TweetlmError(f"the prompt is too long for this bot: it writes at most "
                                f"{limit} tokens, prompt included") from None
         seed = s.seed if s.seed is not None else random.randrange(2**31)
-        with self.lock:
+        with self.lock:  # seeds torch globally: two bots at once may mix their streams
             rows = generate_ids(self.model, ids, s.n, p, config, seed)
         texts = [decode(self.tokenizer, row, self.one_line) for row in rows]
         if self.tweets is None:
