@@ -15,9 +15,8 @@ from tweetlm.core import layout
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 STATS_LABELS = dict(zip(layout.STATS_KEYS, ("Tweets downloaded", "Retweets", "Short tweets",
                                             "Tweets kept")))
-CSS = """
-body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 24px;
-       color: #0f1419; background: #f7f9f9; }
+# SECTION_CSS styles a section wherever it is (here, and inside `tweetlm serve`'s page)
+SECTION_CSS = """
 .bot { background: #fff; border: 1px solid #cfd9de; border-radius: 16px; padding: 20px;
        margin: 0 0 24px; display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr);
        gap: 20px; }
@@ -32,6 +31,10 @@ table { border-collapse: collapse; margin: 8px 0; } td, th { padding: 2px 10px 2
           padding: 6px 0; } .copy { color: #b42318; font-weight: 600; }
 .note { color: #536471; font-size: 0.9em; }
 """
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 24px;
+       color: #0f1419; background: #f7f9f9; }
+""" + SECTION_CSS
 
 
 def _num(value, digits: int = 3) -> str:

@@ -11,32 +11,37 @@ from __future__ import annotations
 import base64
 import io
 import os
+import traceback
+from html import escape
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
 
 from tweetlm.core.errors import TweetlmError, first_line  # noqa: E402
 from tweetlm.gallery import entry  # noqa: E402
-from tweetlm.gallery.page import CSS as GALLERY_CSS, section, tweets_list  # noqa: E402
+from tweetlm.gallery.page import SECTION_CSS, section, tweets_list  # noqa: E402
 from tweetlm.predict import picture  # noqa: E402
 from tweetlm.serve.bots import MAX_TWEETS, Bot, Bots, Settings, Tweet, safe_file  # noqa: E402
 
 FILES = "/files/"  # the route of safe_file: cards and reports
-CSS = GALLERY_CSS.replace("body {", "body.gallery-unused {") + """
+CSS = SECTION_CSS + """
 .status p { color: #b42318; font-weight: 600; }
 """
 
 
 def message(e: BaseException) -> str:
     """What the page says when a request fails."""
-    text = str(e) if isinstance(e, TweetlmError) else f"something went wrong: {first_line(e)}"
-    return f"⚠ {text}"
+    if isinstance(e, TweetlmError):
+        return f"⚠ {e}"
+    traceback.print_exception(e)  # for whoever runs the server; the page gets one line
+    return f"⚠ something went wrong: {first_line(e)}"
 
 
 def rendered(bot: Bot, prompt: str, tweets: list[Tweet], settings: Settings) -> str:
     """The tweets drawn as predictions.png draws them (any script, emoji), then as text,
     each copy of a training tweet marked."""
     footer = picture.footer(bot.base, settings.top_p, settings.temperature, bot.synthetic)
+    prompt = " ".join(prompt.split())  # as Bot.talk sent it: the tweets start with it
     image = picture.draw_card(bot.names, bot.handles, [(prompt, t.text) for t in tweets],
                               footer)
     buffer = io.BytesIO()
@@ -45,8 +50,10 @@ def rendered(bot: Bot, prompt: str, tweets: list[Tweet], settings: Settings) -> 
     note = "" if bot.tweets is not None else \
         '<p class="note">No training tweets here: copies are not checked.</p>'
     listed = tweets_list([{"text": t.text, "copy": t.copy} for t in tweets])
-    return (f'<div class="talk" data-bot="{bot.name}" data-tweets="{len(tweets)}">'
-            f'<p class="note">bot <code>{bot.name}</code></p><img class="picture" alt="tweets of the {bot.name} bot" src="{uri}">'
+    name = escape(bot.name)
+    return (f'<div class="talk" data-bot="{name}" data-tweets="{len(tweets)}">'
+            f'<p class="note">bot <code>{name}</code></p>'
+            f'<img class="picture" alt="tweets of the {name} bot" src="{uri}">'
             f"{note}{listed}</div>")
 
 
@@ -75,7 +82,7 @@ def sections(bots: Bots, card_prefix: str | None = FILES) -> str:
             parts.append(section(entry(name, bots.display_names, bots.root), card_prefix))
         except TweetlmError as e:  # trained, not yet predicted: say so, show the rest
             parts.append(f'<section class="bot" data-bot="{name}"><h2>{name}</h2>'
-                         f'<p class="note">{e}</p></section>')
+                         f'<p class="note">{escape(str(e))}</p></section>')
     return "".join(parts) or '<p class="note">No bot built yet: run <code>dvc repro</code>.</p>'
 
 
