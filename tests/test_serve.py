@@ -20,7 +20,7 @@ import pytest
 from helpers.served import BOT, EXP, HANDLE, browser, serving, watch_requests
 from tweetlm.core.cli import build_parser, main
 from tweetlm.core.errors import TweetlmError
-from tweetlm.serve import is_local
+from tweetlm.serve import check_host, is_local
 from tweetlm.serve.app import talk
 from tweetlm.serve.bots import Bots, Settings, safe_file, safe_name
 
@@ -77,6 +77,8 @@ def test_binding_beyond_this_machine_needs_the_flag_the_help_warns_about(capsys)
     assert "WARNING" in serve_help and "--allow-remote" in serve_help
     assert is_local("127.0.0.1") and is_local("::1") and is_local("localhost")
     assert not is_local("0.0.0.0") and not is_local("192.168.1.5") and not is_local("example.org")
+    check_host("0.0.0.0", allow_remote=True)  # allowed when asked, with a warning
+    assert "warning: --host 0.0.0.0" in capsys.readouterr().err
 
 
 def test_settings_out_of_range_are_messages():

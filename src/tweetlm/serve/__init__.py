@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from tweetlm.core.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError, warn
 from tweetlm.core.params import Params
 
 LOCAL_HOSTS = ("localhost",)
@@ -27,10 +27,13 @@ def is_local(host: str) -> bool:
 
 
 def check_host(host: str, allow_remote: bool) -> None:
-    if not is_local(host) and not allow_remote:
-        raise TweetlmError(
-            f"--host {host}: anyone who reaches that address could run your models and read "
-            "your bots' reports; add --allow-remote if that is what you want")
+    if is_local(host):
+        return
+    exposed = (f"--host {host}: anyone who reaches that address can run your models and read "
+               "your bots' reports")
+    if not allow_remote:
+        raise TweetlmError(f"{exposed}; add --allow-remote if that is what you want")
+    warn(exposed)
 
 
 def main(params: Params, host: str = "127.0.0.1", port: int = 7860,
