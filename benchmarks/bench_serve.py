@@ -1,6 +1,6 @@
 """How live `tweetlm serve` feels: the time of a 5-tweet request after the first load.
 
-    python benchmarks/bench_serve.py [--project DIR] [--requests 10] [--n 5]
+    python benchmarks/bench_serve.py [--project DIR] [--requests 10] [--n 5] [--threads N]
 
 The bot is the sample handle as shipped (the tiny preset, params.yaml as is): the checkout's
 models/sample when `make run` built it, else a temporary copy of the project built with
@@ -43,8 +43,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--n", type=int, default=5, help="tweets per request")
     parser.add_argument("--prompt", default="My dream is")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's, one per "
+                        "core; on a busy 2-core box 1 was 2-3x faster for the tiny bot)")
     args = parser.parse_args()
     os.chdir(built_project(args.project))
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     from tweetlm.serve.app import talk
     from tweetlm.serve.bots import Bots
