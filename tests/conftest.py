@@ -32,3 +32,12 @@ def project(tmp_path) -> Project:
 def planted(tmp_path_factory) -> Planted:
     """The planted base and reference run (helpers/pipeline.py), built once per session."""
     return planted_pipeline(tmp_path_factory.mktemp("planted"))
+
+
+@pytest.fixture(scope="session")
+def bots_project(tmp_path_factory) -> Project:
+    """The sample handle and the bot echo built by `dvc repro`, gallery included
+    (helpers/served.py), once per session: the page's tests read it, never modify it."""
+    from helpers.served import build_bots
+
+    return build_bots(tmp_path_factory.mktemp("bots") / "project")

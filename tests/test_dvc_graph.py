@@ -42,6 +42,7 @@ SRC = ROOT / "src" / "tweetlm"
 STAGE_MODULES = {
     "validate": None, "sample": "sample", "ingest": "ingest", "filter": "filter",
     "tokenize": "tokenize", "train": "train", "predict": "predict", "card": "card",
+    "gallery": "gallery", "gallery-page": "gallery",
 }
 # Params that are not a stage's input: `handles`/`bots` shape the graph (foreach) itself, and
 # `wandb` only says where a stage logs metrics, never what it writes (a stage whose outputs do
@@ -207,7 +208,8 @@ def cli_modules(tmp_path_factory):
 
     @cache
     def probe(stage: str) -> set[str]:
-        args = {"sample": ["--out", str(work / "raw")], "validate": []}.get(stage, [handle])
+        args = {"sample": ["--out", str(work / "raw")], "validate": [],
+                "gallery-page": []}.get(stage, [handle])
         proc = subprocess.run([sys.executable, "-c", PROBE, stage, *args], cwd=work,
                               capture_output=True, text=True, env=_env())
         assert proc.returncode == 0, proc.stderr

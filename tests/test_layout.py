@@ -77,6 +77,9 @@ def model_stages(name: str, accounts: Path) -> dict[str, dict]:
                  "deps": paths(stamp("card"), b.stats, b.train_metrics, b.predictions,
                                b.picture, accounts,
                                [b.model / "config.json", b.model / "model.safetensors"])},
+        "gallery": {"outs": paths(b.gallery_entry), "metrics": set(), "plots": set(),
+                    "deps": paths(stamp("gallery"), b.stats, b.train_metrics, b.train_plots,
+                                  b.predictions, b.picture, b.predict_metrics, b.card, accounts)},
     }
 
 
@@ -89,6 +92,8 @@ def expected_for(h: str) -> dict[str, dict]:
                      "deps": set()},
         "sample": {"outs": paths(layout.raw_dir(layout.SAMPLE_HANDLE)), "metrics": set(),
                    "plots": set(), "deps": set()},
+        "gallery-page": {"outs": paths(layout.GALLERY_PAGE), "metrics": set(), "plots": set(),
+                         "deps": paths(layout.GALLERY)},
         f"ingest@{h}": {"outs": paths(layout.interim(h), layout.account(h)), "metrics": set(),
                         "plots": set(),
                         "deps": paths(stamp("ingest"), layout.raw_dir(h))},

@@ -7,6 +7,7 @@ import colorsys
 import hashlib
 import io
 import json
+from pathlib import Path
 
 from tweetlm.core.layout import SAMPLE_HANDLE, account
 from tweetlm.core.params import Params
@@ -17,7 +18,12 @@ SYNTHETIC_HANDLES = {SAMPLE_HANDLE}  # written by the `sample` stage, not tweete
 def display_name(handle: str, params: Params) -> str:
     """card.display_names' name, else the one the account's tweets give (ingest's
     data/accounts/<handle>.json), else the handle."""
-    return params.card.display_names.get(handle) or _account(handle).get("display_name") or handle
+    return name_of(handle, params.card.display_names)
+
+
+def name_of(handle: str, display_names: dict[str, str], root: Path = Path(".")) -> str:
+    """display_name() with the names given, in the project at `root`."""
+    return display_names.get(handle) or _account(handle, root).get("display_name") or handle
 
 
 def avatar(handle: str) -> str | None:
@@ -36,9 +42,9 @@ def avatar_image(handle: str):
     return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB")
 
 
-def _account(handle: str) -> dict:
+def _account(handle: str, root: Path = Path(".")) -> dict:
     try:
-        value = json.loads(account(handle).read_text(encoding="utf-8"))
+        value = json.loads((root / account(handle)).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}  # not ingested here (a bot's card in a test, a model pulled alone)
     return value if isinstance(value, dict) else {}

@@ -91,5 +91,6 @@ def planted_pipeline(sandbox: Path) -> Planted:
                                       "tokenize@sample"}, out.stdout
     planted.reference = clone(base, sandbox / "reference")
     out = run(planted.reference, "repro")
-    assert ran_stages(out.stdout) == {"train@sample", "predict@sample", "card@sample"}, out.stdout
+    assert ran_stages(out.stdout) == {"train@sample", "predict@sample", "card@sample",
+                                      "gallery@sample", "gallery-page"}, out.stdout
     return planted

@@ -22,9 +22,10 @@ _MODEL = f"{_B.model}/ ({', '.join(layout.MODEL_FILES)}, adapter/)"
 # stage -> (what NAME is, one line for `tweetlm --help`, what it reads, what it writes)
 STAGES = {
     "ingest": ("handle", "raw tweet files -> one table of unique tweets",
-               f"every file under {layout.raw_dir(_H)}/ (archive .zip or folder, API v1.1/v2 "
-               "JSON, twarc JSON Lines)",
-               f"{layout.interim(_H)}"),
+               f"every file under {layout.raw_dir(_H)}/ (the account archive, zipped or not; "
+               "API, scraper, exporter or dataset JSON, JSON Lines or CSV; "
+               "tweetlm-fields.yaml, a declared layout)",
+               f"{layout.interim(_H)}, {layout.account(_H)} (display name and avatar)"),
     "filter": ("handle", "drop retweets and short tweets, clean the text, count them",
                f"{layout.interim(_H)}",
                f"{layout.processed(_H)} (the kept tweets), {layout.stats(_H)} (the counts)"),
@@ -44,7 +45,12 @@ STAGES = {
              f"{_B.stats}, {_B.train_metrics}, {_B.predictions}, {_B.picture}, "
              f"{_B.model}/config.json and model.safetensors",
              f"{_B.card}, {_B.thumbnail}"),
+    "gallery": ("bot", "the bot's part of the static page",
+                f"{_B.stats}, {_B.train_metrics}, {_B.train_plots}/, {_B.predictions}, "
+                f"{_B.predict_metrics}, {_B.picture}",
+                f"{_B.gallery_entry}"),
 }
+NOT_STAGES = ("space",)  # take a BOT like a stage, but run outside the pipeline
 NAMES = {"handle": f"a handle listed under `handles` in params.yaml (its raw files are in "
                    f"{layout.raw_dir(_H)}/)",
          "bot": "a handle, or a bot listed under `bots` in params.yaml (trained on its handles)"}
@@ -99,6 +105,28 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("dvc_args", nargs=argparse.REMAINDER, metavar="DVC_EXP_SHOW_ARGS",
                          help="passed on to `dvc exp show`, e.g. -A (every commit) or "
                               "--rev main")
+    sub.add_parser("gallery-page", help="every bot on one static page",
+                   description=_describe(f"{layout.GALLERY}/*.json (no params)",
+                                         f"{layout.GALLERY_PAGE}, which opens from disk"))
+    serve = sub.add_parser(
+        "serve", help="a local web page of every built bot, to talk to them", epilog=GLOBAL,
+        description=_describe("models/ and reports/ (nothing else); params.yaml",
+                              "nothing: serves a page at http://HOST:PORT until stopped"))
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default: %(default)s, this machine only)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="WARNING: needed to bind another address than 127.0.0.1; anyone "
+                            "who reaches it can run your models and read your bots' reports")
+    space = sub.add_parser(
+        "space", help="a Hugging Face Space folder (app.py) for one bot", epilog=GLOBAL,
+        description=_describe(f"{_B.model}/ and {_B.reports}/",
+                              "--out: app.py, the model, its reports and requirements.txt, "
+                              "spaces/BOT/ by default"))
+    space.add_argument("name", metavar="BOT", help=NAMES["bot"])
+    space.add_argument("--out", help="folder to write (default: spaces/BOT)")
+    space.add_argument("--with-tweets", action="store_true",
+                       help="include the training tweets, so the Space marks copies of them")
     return parser
 
 
@@ -128,6 +156,11 @@ def run(argv: list[str] | None = None) -> None:
 
         sample.main(args.out, args.tweets, args.seed)
         return
+    if args.command == "gallery-page":  # reads the entries only: no params
+        from tweetlm.gallery import page_main
+
+        page_main()
+        return
     from tweetlm.core.params import check_name, load_params
 
     params = load_params(args.params)
@@ -141,12 +174,22 @@ def run(argv: list[str] | None = None) -> None:
         for stage, keys in layout.STAGE_PARAMS.items():
             write_json(layout.params_stamp(stage), values_of(params, keys))
         return
-    what = STAGES[args.command][0]
+    if args.command == "serve":
+        from tweetlm.serve import main as serve
+
+        serve(params, args.host, args.port, args.allow_remote)
+        return
+    what = "bot" if args.command in NOT_STAGES else STAGES[args.command][0]
     name = check_name(args.name, what)
     if what == "handle" and name not in params.handles:
         raise TweetlmError(f"{args.params}: handle {name!r} is not listed under `handles`")
     if what == "bot":
         params.bot_handles(name)  # raises unless NAME is a handle or a bot
+    if args.command == "space":
+        from tweetlm.serve.space import main as space
+
+        space(name, params, args.out, args.with_tweets)
+        return
     importlib.import_module(f"tweetlm.{args.command}").main(name, params)
 
 

@@ -32,6 +32,7 @@ STAGE_PARAMS = {
     "predict": ("predict", "model.base", "card.display_names", "filter.keep_newlines"),
     "card": ("card", "model.base", "train", "tokenize.val_fraction", "tokenize.max_oversampling",
              "filter.min_words", "wandb"),
+    "gallery": ("card.display_names",),  # the names the page shows
 }
 
 # Columns of the tweet tables (interim and processed tweets.parquet) worth a Parquet
@@ -46,6 +47,10 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 STATS_KEYS = ("downloaded", "retweets", "short", "kept")
 # dvclive's folder under reports/<bot>/ for the loss curves (a DVC plot, x = step).
 TRAIN_PLOTS = "train/plots/metrics"
+# The static page of every bot (gallery-page) and the per-bot entries it is built from: the
+# page stage depends on the folder, so it reruns only when one bot's entry changes.
+GALLERY = Path("reports/gallery")
+GALLERY_PAGE = Path("reports/index.html")
 
 
 PARAMS_STAMPS = Path("reports/params")
@@ -128,6 +133,14 @@ class BotPaths:
         return self.reports / TRAIN_PLOTS
 
     @property
+    def train_loss(self) -> Path:  # dvclive's TSV (step, loss) under train_plots
+        return self.train_plots / "train" / "loss.tsv"
+
+    @property
+    def eval_loss(self) -> Path:
+        return self.train_plots / "eval" / "loss.tsv"
+
+    @property
     def predictions(self) -> Path:
         return self.reports / "predictions.json"
 
@@ -150,6 +163,10 @@ class BotPaths:
     @property
     def thumbnail(self) -> Path:
         return self.model / "predictions.png"
+
+    @property
+    def gallery_entry(self) -> Path:  # the bot's part of the static page (gallery stage)
+        return GALLERY / f"{self.name}.json"
 
     @property
     def model_files(self) -> list[Path]:
