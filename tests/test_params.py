@@ -286,7 +286,8 @@ def test_every_command_says_what_it_reads_writes_and_each_option():
 
     parser = build_parser()
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    assert set(commands.choices) == {"validate", "sample", "compare", *layout.STAGE_PARAMS}
+    assert set(commands.choices) == {"validate", "sample", "compare", "gallery-page", "serve",
+                                     "space", *layout.STAGE_PARAMS}
     for name, sub in commands.choices.items():
         text = " ".join(sub.format_help().split())
         assert "Reads: " in text and "Writes: " in text, name
