@@ -36,16 +36,19 @@ def test_a_named_tokenizer_loads_without_torch_and_as_autotokenizer_does(tmp_pat
 
 
 def test_train_reads_tokenized_data_without_datasets_or_pandas(tmp_path):
-    import datasets
     import numpy as np
+    import pyarrow as pa
 
+    from tweetlm.core import layout
     from tweetlm.train.data import load
 
     rows = [[1, 2, 3], [4, 5], [6, 7, 8, 9]] * 20
-    datasets.DatasetDict({
-        "train": datasets.Dataset.from_dict({"input_ids": rows}),
-        "validation": datasets.Dataset.from_dict({"input_ids": [[1, 2, 3, 4], [5, 6]]}),
-    }).save_to_disk(str(tmp_path / "tok"))
+    (tmp_path / "tok").mkdir()
+    for split, values in {"train": rows, "validation": [[1, 2, 3, 4], [5, 6]]}.items():
+        # the format tokenize's docstring states: an Arrow IPC file, input_ids list<int32>
+        table = pa.table({"input_ids": pa.array(values, pa.list_(pa.int32()))})
+        with pa.ipc.new_file(str(layout.split_file(tmp_path / "tok", split)), table.schema) as w:
+            w.write_table(table)
     tweets_, val = load(tmp_path / "tok", 4, 0)
     assert np.array_equal(tweets_.values, np.concatenate([np.array(r) for r in rows]))
     assert [v.tolist() for v in val] == [[1, 2, 3, 4], [5, 6]]

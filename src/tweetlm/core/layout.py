@@ -44,6 +44,8 @@ MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 # filter's counts in reports/<handle>/stats.json, in the card's order.
 STATS_KEYS = ("downloaded", "retweets", "short", "kept")
+# tokenize's token ids, one Arrow IPC file per split in data/tokenized/<bot>/ (split_file).
+SPLITS = ("train", "validation")
 # dvclive's folder under reports/<bot>/ for the loss curves (a DVC plot, x = step).
 TRAIN_PLOTS = "train/plots/metrics"
 
@@ -77,6 +79,12 @@ def processed(handle: str) -> Path:
     return Path("data/processed") / handle / "tweets.parquet"
 
 
+def split_file(tokenized: Path, split: str) -> Path:
+    """One split of tokenize's token ids in a tokenized folder: an Arrow IPC file (the format
+    tokenize's docstring states), which train reads with pyarrow alone."""
+    return tokenized / f"{split}.arrow"
+
+
 def stats(name: str) -> Path:
     """filter's counts for a handle; for a bot, tokenize's copy of its handles' counts."""
     return Path("reports") / name / "stats.json"
@@ -91,6 +99,13 @@ class BotPaths:
     @property
     def tokenized(self) -> Path:  # tokenize's blocks and tokenizer
         return Path("data/tokenized") / self.name
+
+    def split(self, split: str) -> Path:  # one of SPLITS: its token ids (Arrow)
+        return split_file(self.tokenized, split)
+
+    @property
+    def tokenized_meta(self) -> Path:  # tokenize's record: counts, base, balance, warnings
+        return self.tokenized / "meta.json"
 
     @property
     def train_tweets(self) -> Path:  # the training tweets as text: predict's copy check
