@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers.params import make_params
-from helpers.stages import run_stages, write_params
+from helpers.stages import run_stages, write_params, write_tokenize_meta
 from helpers.tinymodel import save_tiny_gpt2
 from PIL import Image
 
@@ -241,6 +241,7 @@ def test_card_reads_what_predict_writes(ran, monkeypatch):
         json.dumps({"downloaded": 10, "retweets": 2, "short": 1, "kept": 7}))
     (root / "reports/alice/train_metrics.json").write_text(
         json.dumps({"eval_loss": 5.0, "perplexity": 148.4}))
+    write_tokenize_meta(root, "alice", predict_params().model.base)
     card.main("alice", predict_params())
     text = (root / "models/alice/README.md").read_text()
     first = json.loads(runs[0]["reports/alice/predictions.json"])["predictions"][0]

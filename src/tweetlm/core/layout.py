@@ -30,8 +30,8 @@ STAGE_PARAMS = {
     # model.base and card.display_names are drawn on predictions.png; keep_newlines: false
     # ends a sample at its first newline
     "predict": ("predict", "model.base", "card.display_names", "filter.keep_newlines"),
-    "card": ("card", "model.base", "train", "tokenize.val_fraction", "tokenize.max_oversampling",
-             "filter.min_words", "wandb"),
+    "card": ("card", "model.base", "train", "tokenize.val_fraction", "filter.min_words",
+             "wandb"),
 }
 
 # Columns of the tweet tables (interim and processed tweets.parquet) worth a Parquet
