@@ -66,22 +66,6 @@ def test_loss_plots_are_written_without_dvclive(tmp_path):
     assert (tmp_path / "plots/eval/loss.tsv").read_text() == "step\tloss\n0\t2.5\n"
 
 
-def test_predict_seeds_as_transformers_does():
-    import random
-
-    import numpy as np
-    import torch
-    from transformers import set_seed as hf_set_seed
-
-    from tweetlm.predict import set_seed
-
-    draws = []
-    for seed_fn in (hf_set_seed, set_seed):
-        seed_fn(42)
-        draws.append((random.random(), np.random.rand(), torch.rand(3).tolist()))
-    assert draws[0] == draws[1]
-
-
 def test_ingest_and_filter_run_without_pandas(tmp_path):
     """pyarrow imports pandas (0.2-0.3 s, most of either stage's work on the sample) on its
     first conversion of a NumPy array or a Python value; ingest and filter convert through

@@ -83,12 +83,11 @@ class Base:
 def license_of(folder: Path) -> str | None:
     """The `license:` of a model folder's README.md front matter (a Hub model card), if any."""
     import yaml
+    from huggingface_hub import metadata_load
 
-    readme = folder / "README.md"
     try:
-        text = readme.read_text(encoding="utf-8")
-        head = yaml.safe_load(text.split("---")[1]) if text.startswith("---") else None
-    except (OSError, UnicodeDecodeError, IndexError, yaml.YAMLError):
+        head = metadata_load(folder / "README.md")
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
         return None
     value = head.get("license") if isinstance(head, dict) else None
     return value if isinstance(value, str) and value.strip() else None
