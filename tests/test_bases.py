@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers.params import make_params
-from helpers.stages import run_stages
+from helpers.stages import read_splits, run_stages
 from helpers.tinymodel import ARCHITECTURES, save_tiny_causal_lm, tweets, write_tweets
 
 from tweetlm import card, predict, pretrained, tokenize, train
@@ -59,9 +59,7 @@ def test_tokenize_uses_the_bases_end_of_text_and_context(built):
     meta = read(root, paths.tokenized / "meta.json")
     assert meta["eos_token"] == eos
     assert meta["block_size"] == min(context, pretrained.AUTO_BLOCK_LIMIT)  # auto
-    import datasets
-
-    rows = datasets.load_from_disk(str(root / paths.tokenized))["train"]["input_ids"][:50]
+    rows = read_splits(root / paths.tokenized)["train"]["input_ids"][:50]
     tok = pretrained.load_tokenizer(root / paths.tokenized / "tokenizer")
     assert all(r[-1] == meta["eos_token_id"] == tok.eos_token_id for r in rows)
     if bos and bos != eos:  # Llama's tokenizer adds <s> by itself: never between tweets

@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers.params import make_params
-from helpers.stages import write_card_inputs, write_params
+from helpers.stages import (tokenize_meta, write_card_inputs, write_params,
+                            write_tokenize_meta)
 from huggingface_hub import ModelCard
 
 from helpers.project import markdown_table as table
 from tweetlm import card, identity
+from tweetlm.core import layout
+from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
 
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")
@@ -70,7 +73,8 @@ def render(base="gpt2", handles=("alice",), template=card.TEMPLATE, metrics=METR
     params = card_params(base, handles, block_size, **card_fields)
     bot = "-".join(handles)
     sources = [(h, STATS[h]) for h in handles]
-    return str(card.render_card(bot, sources, metrics, predictions, weights, params, template))
+    return str(card.render_card(bot, sources, metrics, predictions, weights, params,
+                                tokenize_meta(base), template))
 
 
 def front_matter(text: str) -> dict:
@@ -266,6 +270,7 @@ def write_project(root: Path, handle="alice") -> None:
     (root / "reports" / handle).mkdir(parents=True)
     (root / "reports" / handle / "stats.json").write_text(json.dumps(STATS[handle]))
     write_card_inputs(root, handle, METRICS, PREDICTIONS)
+    write_tokenize_meta(root, handle, "gpt2")  # card_params' base
     write_params(root, handles=[handle])
 
 
@@ -375,5 +380,31 @@ def test_the_cards_language_is_the_tweets_unless_set(setting, languages, expecte
     assert card.card_language(setting, sources) == expected
     params = card_params(handles=tuple(h for h, _ in sources), **{"language": setting})
     rendered = card.render_card("-".join(h for h, _ in sources), sources, METRICS, PREDICTIONS,
-                                WEIGHTS, params)
+                                WEIGHTS, params, tokenize_meta("gpt2"))
     assert front_matter(str(rendered)).get("language") == expected
+
+
+def test_the_card_says_what_tokenize_recorded(tmp_path, monkeypatch):
+    """The base's kind and the oversampling warnings come from tokenize's meta.json as tokenize
+    gave them (the params it ran with), not worked out again from the card's params."""
+    warning = "bot alice: @alice, 3 training tweets repeated 40x (as recorded)"
+    text = str(card.render_card("alice", [("alice", STATS["alice"])], METRICS, PREDICTIONS,
+                                WEIGHTS, card_params(base="gpt2"),
+                                {**tokenize_meta("gpt2", (warning,)), "base_kind": "local",
+                                 "base_hub_id": None}))
+    assert f"> **Warning:** {warning}.\n" in text
+    assert "The model is based on the local pre-trained model `gpt2`" in text
+    assert "base_model" not in front_matter(text)
+
+
+def test_a_card_from_an_older_tokenize_says_to_rerun_it(tmp_path, monkeypatch):
+    write_project(tmp_path)
+    meta = tmp_path / layout.bot("alice").tokenized_meta
+    meta.write_text(json.dumps({"base": "gpt2", "base_revision": None}))  # no base_kind
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TweetlmError, match=r"^data/tokenized/alice/meta.json: written by an "
+                                           r"older tweetlm: rerun `dvc repro -f tokenize@alice`$"):
+        card.main("alice", card_params())
+    meta.unlink()
+    with pytest.raises(TweetlmError, match="not found: run the tokenize stage first"):
+        card.main("alice", card_params())

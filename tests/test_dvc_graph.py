@@ -265,6 +265,20 @@ def test_src_deps_are_exactly_the_modules_the_stage_imports(name, stages, cli_mo
 
 
 @pytest.mark.parametrize("name", STAGE_NAMES, ids=STAGE_NAMES)
+def test_no_stage_imports_another_stage(name):
+    """What two stages share lives in a shared module (text rules, pretrained, tracking...),
+    so an edit to one stage's code reruns no other stage."""
+    require_module(name)
+    module = STAGE_MODULES[name]
+    if not module:
+        return
+    own = f"tweetlm.{module}"
+    others = {m for m in import_closure(own) if not (m == own or m.startswith(own + "."))
+              and ".".join(m.split(".")[:2]) in STAGE_PACKAGES}
+    assert not others, f"{name} imports the stage module(s) {sorted(others)}"
+
+
+@pytest.mark.parametrize("name", STAGE_NAMES, ids=STAGE_NAMES)
 def test_non_python_src_deps_are_read_by_the_stage(name, stages):
     """A data file under src/tweetlm outside the stage's package folders (a template, a
     font) is a dep only if the stage's code names it."""
@@ -280,8 +294,9 @@ def test_non_python_src_deps_are_read_by_the_stage(name, stages):
 
 def params_read(modules: set[str], stage: str | None = None) -> set[str]:
     """Dotted params.yaml keys the modules' code reads when `stage` (a stage module) runs:
-    another stage's module it imports for a helper (predict uses filter's cleaning) never
-    has its entry point `main` called, so what that `main` reads is not counted."""
+    another stage's module it would import for a helper (none does: see
+    test_no_stage_imports_another_stage) never has its entry point `main` called, so what
+    that `main` reads is not counted."""
     def own(m: str) -> bool:
         return stage is None or m == stage or m.startswith(stage + ".")
 
@@ -442,6 +457,39 @@ def test_running_a_data_stage_loads_exactly_its_deps(name, data_stage_runs, stag
         )
 
 
+@pytest.fixture(scope="module")
+def predict_run(tmp_path_factory) -> tuple[int, str, set[str]]:
+    """`tweetlm predict someone` run for real on a tiny random model: its exit status, stderr
+    and the tweetlm modules it loaded."""
+    from helpers.tinymodel import save_tiny_gpt2
+
+    work = tmp_path_factory.mktemp("predict")
+    params = shipped_raw() | {"handles": ["someone"]}
+    params["predict"] |= {"prompts": ["Hello"], "num_sequences": 2, "max_length": 16}
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    paths = layout.bot("someone")
+    save_tiny_gpt2(work / paths.model, n_positions=32)
+    (work / paths.train_tweets).parent.mkdir(parents=True)
+    (work / paths.train_tweets).write_text(json.dumps(["hello there, a training tweet"]))
+    dump = work / "predict.modules.json"
+    proc = subprocess.run([sys.executable, "-c", RUN_AND_LIST, str(dump), "predict", "someone"],
+                          cwd=work, capture_output=True, text=True, env=_env())
+    return proc.returncode, proc.stderr, set(json.loads(dump.read_text()))
+
+
+def test_running_predict_loads_exactly_its_deps_and_no_filter_code(predict_run, stages):
+    """predict's memorization check cleans text by the filter's rules, from the shared
+    tweetlm.text: a run loads no filter code, so an edit to the filter reruns no predict."""
+    returncode, stderr, loaded = predict_run
+    assert returncode == 0, stderr
+    assert "tweetlm.text" in loaded and "tweetlm.filter" not in loaded
+    for stage in instances(stages, "predict"):
+        declared = code_deps(stage)
+        assert declared == deps_of(loaded), (
+            f"predict: dvc.yaml lists {sorted(declared - deps_of(loaded))} that a run does not "
+            f"load and misses {sorted(deps_of(loaded) - declared)} that it does")
+
+
 # --- an edit reruns exactly the stages that depend on it ---
 
 @pytest.fixture(scope="module")
@@ -506,3 +554,26 @@ def _changed_deps(entries: list) -> dict:
         if isinstance(entry, dict):
             deps.update(entry.get("changed deps", {}))
     return deps
+
+
+# what is edited after a whole build -> the stages DVC's status must then list (no others)
+AFTER_A_BUILD = {
+    "src/tweetlm/filter.py": {"filter@sample"},  # its Arrow code: no predict, no card
+    "src/tweetlm/text.py": {"filter@sample", "predict@sample"},  # the rules both apply
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("edited", AFTER_A_BUILD, ids=list(AFTER_A_BUILD))
+def test_after_a_build_an_edit_to_the_filter_reruns_no_predict(edited, planted, tmp_path):
+    """DVC's own records after the whole pipeline ran: an edit to the filter's code lists the
+    filter stage alone (its outputs, and so what tokenize reads, change only if it reruns and
+    writes other ones); an edit to the shared text rules lists the filter and predict."""
+    project = clone(planted.reference, tmp_path / "project")
+    assert json.loads(project.dvc("status", "--json").stdout) == {}
+    path = project.root / edited
+    path.write_text(path.read_text() + "\n# an edit\n")
+    changed = json.loads(project.dvc("status", "--json").stdout)
+    assert set(changed) == AFTER_A_BUILD[edited], changed
+    for stage in changed:
+        assert _changed_deps(changed[stage]) == {edited: "modified"}, (stage, changed)

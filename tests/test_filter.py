@@ -20,10 +20,10 @@ from helpers.params import make_params, shipped_raw
 from tweetlm import filter as flt
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
-from tweetlm.filter import (
-    clean_text_reference, filter_tweets, is_retweet_reference, is_short_reference,
-)
+from tweetlm import text as text_rules
+from tweetlm.filter import filter_tweets
 from tweetlm.ingest import SCHEMA
+from tweetlm.text import clean_text_reference, is_retweet_reference, is_short_reference
 
 
 def tweets(texts, is_retweet=None, ids=None, text_type=pa.string()) -> pa.Table:
@@ -135,8 +135,8 @@ def test_nul_characters_are_deleted():
 
 def test_whitespace_constants_match_python():
     every = [chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i < 0xE000]
-    assert flt.WHITESPACE == "".join(c for c in every if c.isspace())
-    assert set(flt.LINE_BREAKS) == {c for c in every if len(f"a{c}b".splitlines()) == 2}
+    assert text_rules.WHITESPACE == "".join(c for c in every if c.isspace())
+    assert set(text_rules.LINE_BREAKS) == {c for c in every if len(f"a{c}b".splitlines()) == 2}
 
 
 # --- retweets ---

@@ -75,7 +75,7 @@ def model_stages(name: str, accounts: Path) -> dict[str, dict]:
                     "deps": paths(stamp("predict"), b.model_files, b.train_tweets, accounts)},
         "card": {"outs": paths(b.card, b.thumbnail), "metrics": set(), "plots": set(),
                  "deps": paths(stamp("card"), b.stats, b.train_metrics, b.predictions,
-                               b.picture, accounts,
+                               b.picture, accounts, b.tokenized_meta,
                                [b.model / "config.json", b.model / "model.safetensors"])},
         "gallery": {"outs": paths(b.gallery_entry), "metrics": set(), "plots": set(),
                     "deps": paths(stamp("gallery"), b.stats, b.train_metrics, b.train_plots,

@@ -14,6 +14,7 @@ import yaml
 
 import tweetlm
 from helpers.params import make_params, shipped_raw
+from helpers.stages import tokenize_meta
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params, check_name, load_params
@@ -364,6 +365,6 @@ def test_the_learning_rate_is_train_learning_rate_for_every_base(tmp_path):
     weights = {"parameters": 1000, "sha256": "ab" * 32, "n_layer": 2, "n_head": 2, "n_embd": 128,
                "n_positions": 128, "vocab_size": 2048}
     text = str(card.render_card("sample", [("sample", stats)], metrics, predictions, weights,
-                                params))
+                                params, tokenize_meta("tiny")))
     (row,) = [line for line in text.splitlines() if line.startswith("| Learning rate |")]
     assert "0.0005" in row, row

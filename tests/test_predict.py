@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers.params import make_params
-from helpers.stages import run_stages, write_params
+from helpers.stages import run_stages, write_params, write_tokenize_meta
 from helpers.tinymodel import save_tiny_gpt2
 from PIL import Image
 
@@ -100,6 +100,22 @@ def test_reruns_are_identical_and_the_seed_matters(ran, loaded):
     saved = [x["generations"] for x in json.loads(first["reports/alice/predictions.json"])[
         "predictions"]]
     assert again == saved and other != saved
+
+
+def test_sampling_is_seeded_by_transformers_set_seed(loaded, monkeypatch):
+    """Every generate round seeds Python, NumPy and torch through transformers.set_seed, with
+    the round's seed."""
+    import transformers
+
+    seeds, real = [], transformers.set_seed
+    monkeypatch.setattr(transformers, "set_seed", lambda seed, *a, **k: (seeds.append(seed),
+                                                                           real(seed, *a, **k)))
+    model, tokenizer = loaded
+    p = predict_params(num_sequences=2, max_length=20).predict
+    config = predict.generation_config(p, tokenizer)
+    first = predict.generate_ids(model, predict.prompt_ids(tokenizer, p)[:1], 2, p, config, 1234)
+    again = predict.generate_ids(model, predict.prompt_ids(tokenizer, p)[:1], 2, p, config, 1234)
+    assert seeds == [1234, 1234] and first == again
 
 
 def test_samples_stop_at_max_length_or_eos(loaded):
@@ -198,6 +214,16 @@ def test_every_character_of_a_mixed_script_tweet_is_drawn_by_a_font_that_has_its
     assert used == set(picture.FONT_FILES)  # Latin, CJK, Hangul and emoji each need their font
 
 
+def test_a_code_point_no_fonts_character_map_has_is_never_drawn():
+    """Coverage is the fonts' own character maps (fontTools), not a rendering compared to the
+    missing-glyph box, which took the stand-ins the shaper draws (for an unassigned code point,
+    a lone Hebrew accent) for glyphs."""
+    assert picture.font_for("\u05c8") is None and picture.drawable("a\u05c8b") == "ab"
+    assert picture.font_for("\u0591") is None
+    assert picture.font_for("a") == 0 and picture.font_for("\u4e2d") == 1  # DejaVu, Droid
+    assert picture.drawable("\ufa2e") == "\u90de"  # a compatibility ideograph: its NFKD form
+
+
 def test_a_continuation_without_a_space_is_drawn_without_one():
     glued = picture.tweet_words("I think that", "I think that's great")
     assert glued == [[("I", True)], [("think", True)], [("that", True), ("'s", False)],
@@ -241,6 +267,7 @@ def test_card_reads_what_predict_writes(ran, monkeypatch):
         json.dumps({"downloaded": 10, "retweets": 2, "short": 1, "kept": 7}))
     (root / "reports/alice/train_metrics.json").write_text(
         json.dumps({"eval_loss": 5.0, "perplexity": 148.4}))
+    write_tokenize_meta(root, "alice", predict_params().model.base)
     card.main("alice", predict_params())
     text = (root / "models/alice/README.md").read_text()
     first = json.loads(runs[0]["reports/alice/predictions.json"])["predictions"][0]

@@ -192,6 +192,24 @@ def test_a_bases_license_is_read_from_its_model_card(base_dir, tmp_path):
     (folder / "README.md").write_text("# no front matter\n---\n")
     assert pretrained.license_of(folder) is None
     assert pretrained.resolve("tiny").describe()["base_license"] is None
+    for broken in ("---\n- a list\n---\n", "---\nlicense: [unclosed\n---\n", "\udcff"):
+        (folder / "README.md").write_text(broken, errors="surrogateescape")
+        assert pretrained.license_of(folder) is None, broken
+    (folder / "README.md").write_text("\ufeff---\r\nlicense: mit\r\n---\r\n")  # BOM, CRLF
+    assert pretrained.license_of(folder) == "mit"
+
+
+def test_a_base_says_what_kind_it_is(base_dir):
+    """The card's classification of model.base, made where it is resolved."""
+    tiny, local = pretrained.resolve("tiny"), pretrained.resolve(str(base_dir))
+    assert (tiny.kind, tiny.hub_id) == ("tiny", None)
+    assert (local.kind, local.hub_id) == ("local", None)
+    cached = base_dir  # a hub base is a snapshot folder with its commit: resolve's _cached
+    for name, kind, hub_id in [("gpt2", "gpt2", "openai-community/gpt2"),
+                               ("distilbert/distilgpt2", "gpt2", "distilbert/distilgpt2"),
+                               ("HuggingFaceTB/SmolLM2-135M", "hub", "HuggingFaceTB/SmolLM2-135M")]:
+        base = pretrained.Base(name, cached, "0" * 40)
+        assert (base.kind, base.hub_id) == (kind, hub_id), name
 
 
 def test_block_size_resolution():

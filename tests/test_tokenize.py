@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.params import make_params
+from helpers.stages import read_splits
 from helpers.tinymodel import save_tiny_gpt2, tweets, write_tweets
 
 from tweetlm import tokenize
@@ -36,9 +37,7 @@ def workdir(tmp_path, monkeypatch):
 
 
 def tokenized(name="alice", root=Path(".")):
-    import datasets
-
-    return datasets.load_from_disk(str(root / "data/tokenized" / name))
+    return read_splits(root / "data/tokenized" / name)
 
 
 def load_tok(root=Path("."), name="alice"):
@@ -143,8 +142,8 @@ def test_same_inputs_same_bytes_and_the_seed_moves_the_split(workdir, monkeypatc
 
     first, again, other = run(workdir / "a", 7), run(workdir / "b", 7), run(workdir / "c", 8)
     assert first == again
-    assert "tokenizer/tokenizer.json" in first and "train/data-00000-of-00001.arrow" in first
-    assert first["train/data-00000-of-00001.arrow"] != other["train/data-00000-of-00001.arrow"]
+    assert "tokenizer/tokenizer.json" in first and "train.arrow" in first
+    assert first["train.arrow"] != other["train.arrow"]
 
 
 def test_tiny_tokenizer_learns_from_training_tweets_only():

@@ -5,29 +5,10 @@ text cleaned, all other columns as ingest wrote them) + reports/HANDLE/stats.jso
 metric: downloaded, retweets, short, kept; kept = downloaded - retweets - short; and
 `languages`, the kept tweets per ISO 639 code of their `lang`, for the card).
 
-The rules are huggingtweets', made exact. Whitespace everywhere means what Python's
-str.split() splits on (str.isspace(): includes U+00A0, U+3000 and the \\x1c-\\x1f separators).
-
-1. Retweet: ingest's structural flag `is_retweet` (v1.1 `retweeted_status`, v2
-   `referenced_tweets` of type `retweeted`), or the RAW text -- as ingest stored it, before
-   entity unescaping or stripping -- starts with exactly "RT @" (archives carry no flag; this
-   is the test huggingtweets applied to `full_text`). "RT @" anywhere else is not a retweet.
-   Retweets are dropped first; `downloaded` counts ingest's rows, one per tweet id (ingest
-   de-duplicates, so filter does not).
-2. Cleaning: NUL characters (U+0000, a `\\u0000` in the JSON) deleted; html.unescape() once (so "&amp;amp;" -> "&amp;"); every whitespace-separated
-   token that starts with http:// or https:// (ASCII case-insensitive) is removed -- a URL
-   glued to other characters, "(https://t.co/x)" or "see:https://x", does not start with it
-   and stays; then whitespace is normalised:
-     keep_newlines false: tokens joined by single spaces (" ".join(text.split())).
-     keep_newlines true: each line (str.splitlines(): \\n, \\r\\n, \\r, \\v, \\f, \\x1c-\\x1e,
-       U+0085, U+2028, U+2029) has its tokens joined by single spaces, lines left empty are
-       dropped, and the rest joined by "\\n". Equivalently: every whitespace run that holds
-       a line break becomes one "\\n", every other run one space, ends stripped.
-   Mentions, hashtags and emoji stay.
-3. Short: fewer than `min_words` of the cleaned text's tokens contain none of "http", "@",
-   "#" (case-insensitive; "Email@x", "HTTPServer", "c#" don't count). Short tweets are dropped.
-   Words are counted by spaces, as huggingtweets did: a tweet in Japanese or Chinese is one
-   word however long it is.
+The rules -- retweets, cleaning, short tweets -- are stated in tweetlm/text.py, one tweet at
+a time (shared with predict's memorization check). Retweets are dropped first; `downloaded`
+counts ingest's rows, one per tweet id (ingest de-duplicates, so filter does not). Short
+tweets are dropped next.
 
 Then, as huggingtweets did before training, the kept text is measured: the kept tweets
 joined by <|endoftext|>, in characters (`kept_chars`). Under `filter.min_kept_chars`
@@ -36,7 +17,7 @@ nothing; under `filter.warn_kept_chars` (40,000) it warns that the bot will most
 these tweets. When most tweets were dropped as short, a warning names filter.min_words
 (the error says it too). Warnings go to stderr, one line each.
 
-`clean_text_reference` and friends state the rules as plain Python, one tweet at a time;
+text.py's `clean_text_reference` and friends state the rules as plain Python;
 `filter_tweets` applies them to a whole table with Arrow string kernels (RE2) and must give
 identical results on every row (tests/test_filter.py checks it on random text).
 
@@ -66,39 +47,10 @@ from tweetlm.core import arrays, layout
 from tweetlm.core.errors import TweetlmError, first_line, warn
 from tweetlm.core.outputs import atomic_path, write_json
 from tweetlm.core.params import Params
+from tweetlm.text import LINE_BREAKS, RETWEET_PREFIX, WHITESPACE
 
 CHUNK_ROWS = 1 << 17  # rows per slice: cleaned by one thread, and what memory holds a few of
 SEPARATOR = "<|endoftext|>"  # kept text is measured as huggingtweets did: tweets joined by it
-
-# str.split()'s separators (no code point above U+3000 is whitespace; a test checks) and the
-# subset str.splitlines() breaks lines at.
-WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
-LINE_BREAKS = "".join(c for c in WHITESPACE if len(f"a{c}b".splitlines()) == 2)
-LINK_PREFIXES = ("http://", "https://")
-NOT_A_WORD = ("http", "@", "#")
-
-
-# --- the rules, one tweet at a time (the reference; benchmarks/bench_data.py's plain loop) ---
-
-def is_retweet_reference(raw_text: str, flag: bool) -> bool:
-    return bool(flag) or raw_text.startswith("RT @")
-
-
-def clean_text_reference(text: str, keep_newlines: bool = False) -> str:
-    text = html.unescape(text.replace("\0", ""))
-    if not keep_newlines:
-        return " ".join(w for w in text.split() if not w.lower().startswith(LINK_PREFIXES))
-    lines = (
-        " ".join(w for w in line.split() if not w.lower().startswith(LINK_PREFIXES))
-        for line in text.splitlines()
-    )
-    return "\n".join(line for line in lines if line)
-
-
-def is_short_reference(cleaned: str, min_words: int) -> bool:
-    words = [w for w in cleaned.split() if not any(s in w.lower() for s in NOT_A_WORD)]
-    return len(words) < min_words
-
 
 # --- the same rules over a whole column ---
 
@@ -237,7 +189,7 @@ def filter_slice(table: pa.Table, min_words: int, keep_newlines: bool) -> Part:
     raw = table["text"].combine_chunks()
     raw = raw.fill_null(arrays.scalar("", raw.type))
     flag = table["is_retweet"].combine_chunks().fill_null(arrays.FALSE)
-    retweet = pc.or_(flag, pc.starts_with(raw, "RT @"))
+    retweet = pc.or_(flag, pc.starts_with(raw, RETWEET_PREFIX))
     original = pc.invert(retweet)
     cleaned, words = clean_and_count(raw.filter(original), keep_newlines)
     long_enough = words >= min_words

@@ -36,6 +36,15 @@ REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 # train.block_size auto: the base's context, but no more than the original's GPT-2 blocks;
 # longer blocks only add memory on tweets, which are a few dozen tokens each.
 AUTO_BLOCK_LIMIT = 1024
+# Old short hub ids of the GPT-2 family -> the ids the Hub lists them under now
+HUB_IDS = {
+    "gpt2": "openai-community/gpt2",
+    "gpt2-medium": "openai-community/gpt2-medium",
+    "gpt2-large": "openai-community/gpt2-large",
+    "gpt2-xl": "openai-community/gpt2-xl",
+    "distilgpt2": "distilbert/distilgpt2",
+}
+GPT2_FAMILY = set(HUB_IDS) | set(HUB_IDS.values())
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,21 @@ class Base:
     @property
     def is_tiny(self) -> bool:
         return self.path is None
+
+    @property
+    def kind(self) -> str:
+        """tiny (trained from scratch), local (a model folder), gpt2 (the GPT-2 family from the
+        Hub) or hub (any other Hub model): a hub base is the only kind with a revision."""
+        if self.is_tiny:
+            return "tiny"
+        if self.revision is None:
+            return "local"
+        return "gpt2" if self.name in GPT2_FAMILY else "hub"
+
+    @property
+    def hub_id(self) -> str | None:
+        """The id the Hub lists a hub base under now (an old short GPT-2 id mapped)."""
+        return HUB_IDS.get(self.name, self.name) if self.kind in ("gpt2", "hub") else None
 
     def describe(self) -> dict:
         # Not the path: it differs between machines (the HF cache), the commit does not.
@@ -70,12 +94,11 @@ def shown_name(base: str) -> str:
 def license_of(folder: Path) -> str | None:
     """The `license:` of a model folder's README.md front matter (a Hub model card), if any."""
     import yaml
+    from huggingface_hub import metadata_load
 
-    readme = folder / "README.md"
     try:
-        text = readme.read_text(encoding="utf-8")
-        head = yaml.safe_load(text.split("---")[1]) if text.startswith("---") else None
-    except (OSError, UnicodeDecodeError, IndexError, yaml.YAMLError):
+        head = metadata_load(folder / "README.md")
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
         return None
     value = head.get("license") if isinstance(head, dict) else None
     return value if isinstance(value, str) and value.strip() else None

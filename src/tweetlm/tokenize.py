@@ -2,16 +2,21 @@
 
 data/processed/<handle>/tweets.parquet (every handle of a bot) -> data/tokenized/<bot>/:
 
-    train/, validation/, dataset_dict.json   a Hugging Face DatasetDict (Arrow, save_to_disk),
-                                             one column, input_ids: train holds one row per
-                                             training tweet (its ids, then end-of-text), which
-                                             train packs afresh every epoch; validation holds
-                                             fixed blocks
-    tokenizer/                               the tokenizer train must use
-    train_tweets.json                        the training tweets as text, each once: what
-                                             predict checks its samples against (memorization)
-    meta.json                                tweet and token counts per split, the resolved
-                                             block size, how a bot's handles were balanced
+    train.arrow, validation.arrow   the token ids, one Arrow IPC file per split (the file
+                                    format: pyarrow.ipc.new_file, uncompressed; read it with
+                                    pyarrow.ipc.open_file(path).read_all()), one column,
+                                    input_ids (list<int32>): train holds one row per training
+                                    tweet (its ids, then end-of-text), which train packs afresh
+                                    every epoch; validation holds fixed blocks (no rows with
+                                    tokenize.val_fraction 0)
+    tokenizer/                      the tokenizer train must use
+    train_tweets.json               the training tweets as text, each once: what predict
+                                    checks its samples against (memorization)
+    meta.json                       tweet and token counts per split, the resolved block size,
+                                    the base (its name, revision, license, kind and hub id),
+                                    how a bot's handles were balanced and the warnings when a
+                                    handle was repeated too often (`oversampling`): what train
+                                    checks its params against and the card shows
 
 and, for a bot listed under `bots`, reports/<bot>/stats.json: each handle's filter counts
 (copied from reports/<handle>/stats.json, for the card) and its training tweets and characters
@@ -35,7 +40,6 @@ oversampled; the tokenizer learns from each training tweet once.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from dataclasses import asdict
@@ -141,20 +145,22 @@ def pack(stream: np.ndarray, block_size: int, keep_remainder: bool) -> list[np.n
     return blocks
 
 
-def to_dataset(blocks: list[np.ndarray], split: str):  # blocks: rows of any length
-    """An Arrow-backed `datasets.Dataset` with a content-derived fingerprint, so the same
-    blocks always save to the same bytes (DVC hashes them)."""
-    import datasets
+def to_table(rows: list[np.ndarray]):  # rows of any length
+    """One split as an Arrow table: one column, input_ids (list<int32>), a row per block."""
     import pyarrow as pa
 
-    features = datasets.Features({"input_ids": datasets.List(datasets.Value("int32"))})
-    values = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int32)
-    offsets = np.concatenate([[0], np.cumsum([len(b) for b in blocks])]).astype(np.int32)
+    values = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32)
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int32)
     column = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=pa.int32()))
-    table = pa.table({"input_ids": column}).cast(features.arrow_schema)
-    digest = hashlib.sha256(offsets.tobytes() + values.tobytes()).hexdigest()[:16]
-    return datasets.Dataset(table, info=datasets.DatasetInfo(features=features),
-                            split=split, fingerprint=digest)
+    return pa.table({"input_ids": column})
+
+
+def write_split(table, path: Path) -> None:
+    """A split as an Arrow IPC file: the same rows always give the same bytes (DVC hashes them)."""
+    import pyarrow as pa
+
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
 
 
 # How a tokenizer was loaded, which transformers copies into tokenizer_config.json: it
@@ -174,26 +180,30 @@ def save_tokenizer(tokenizer, folder: Path) -> None:
                     encoding="utf-8")
 
 
+def base_meta(base: pretrained.Base) -> dict:
+    """What meta.json records of the base: its name, revision and license (what train checks
+    and records), its kind and hub id (what the card says the bot was trained from)."""
+    return {**base.describe(), "base_kind": base.kind, "base_hub_id": base.hub_id}
+
+
 def tokenize(tweets: dict[str, list[str]], params: Params, base: pretrained.Base,
              source: str = "the tweets"):
-    """Split and encode the tweets of each handle -> (DatasetDict, tokenizer, meta, training
-    tweets: each once, in handle order)."""
-    import datasets
-
-    tp = params.tokenize
+    """Split and encode the tweets of each handle -> (split name -> Arrow table, tokenizer,
+    meta, training tweets: each once, in handle order)."""
+    settings = params.tokenize
     block_size = pretrained.block_size(base, params.train.block_size,
                                        params.model.tiny.n_positions)
     train_texts, val_texts, train_of = [], [], {}
     for handle, texts in tweets.items():
-        train, val = split_tweets(texts, tp.val_fraction, tp.seed, handle)
+        train, val = split_tweets(texts, settings.val_fraction, settings.seed, handle)
         train_texts += train
         val_texts += val
         train_of[handle] = train
     row_texts, balanced = train_texts, None  # the train rows: a tweet per row
     if len(tweets) > 1:  # a bot of several handles: each weighs the same
-        train_of, balanced = balance(train_of, tp.seed)
+        train_of, balanced = balance(train_of, settings.seed)
         row_texts = [t for texts in train_of.values() for t in texts]
-        shuffle = np.random.default_rng([tp.seed, zlib.crc32(b"balance")]).permutation
+        shuffle = np.random.default_rng([settings.seed, zlib.crc32(b"balance")]).permutation
         row_texts = [row_texts[i] for i in shuffle(len(row_texts))]
     if base.is_tiny:
         tokenizer = train_tiny_tokenizer(train_texts, params.model.tiny.vocab_size,
@@ -210,12 +220,9 @@ def tokenize(tweets: dict[str, list[str]], params: Params, base: pretrained.Base
             f"less than one block ({block_size} tokens, train.block_size: "
             f"{params.train.block_size}): add tweets or lower train.block_size in params.yaml")
     val_blocks = pack(val_stream, block_size, keep_remainder=True)
-    # no validation tweets (val_fraction: 0): no validation split (datasets cannot reload
-    # an empty one)
-    splits = {"train": rows, "validation": val_blocks}
-    dataset = datasets.DatasetDict({k: to_dataset(v, k) for k, v in splits.items() if v})
+    splits = {"train": to_table(rows), "validation": to_table(val_blocks)}
     meta = {
-        **base.describe(),
+        **base_meta(base),
         "handles": list(tweets),
         "tokenizer": type(tokenizer).__name__,
         "vocab_size": len(tokenizer),
@@ -223,8 +230,8 @@ def tokenize(tweets: dict[str, list[str]], params: Params, base: pretrained.Base
         "eos_token_id": tokenizer.eos_token_id,
         "block_size": block_size,  # resolved: what train packs and the card shows
         "packing": "per-epoch",  # train rows are tweets, packed afresh every epoch
-        "val_fraction": tp.val_fraction,
-        "seed": tp.seed,
+        "val_fraction": settings.val_fraction,
+        "seed": settings.seed,
         "splits": {
             "train": {"tweets": len(train_texts), "rows": len(rows), "tokens": train_tokens,
                       "blocks": blocks, "tokens_in_blocks": blocks * block_size},
@@ -235,13 +242,10 @@ def tokenize(tweets: dict[str, list[str]], params: Params, base: pretrained.Base
     }
     if balanced:
         meta["balance"] = balanced
-    return dataset, tokenizer, meta, train_texts
+    return splits, tokenizer, meta, train_texts
 
 
 def main(name: str, params: Params) -> None:
-    import datasets
-
-    datasets.disable_progress_bars()
     handles, bot = params.bot_handles(name), layout.bot(name)
     sources = [layout.processed(h) for h in handles]
     base = pretrained.resolve(params.model.base, params.model.revision)
@@ -256,10 +260,14 @@ def main(name: str, params: Params) -> None:
     with tracking.stage_run("tokenize", name, params, config) as run:
         for handle, path in zip(handles, sources):
             tracking.use_artifact(run, f"processed-{handle}", "dataset", path)
-        dataset, tokenizer, meta, train_texts = tokenize(tweets, params, base,
-                                                         ", ".join(map(str, sources)))
+        splits, tokenizer, meta, train_texts = tokenize(tweets, params, base,
+                                                        ", ".join(map(str, sources)))
+        # the card shows these warnings as they were given here
+        meta["oversampling"] = oversampling_warnings(name, meta.get("balance", {}),
+                                                     params.tokenize.max_oversampling)
         with atomic_path(bot.tokenized, directory=True) as tmp:
-            dataset.save_to_disk(str(tmp))
+            for split, table in splits.items():
+                write_split(table, layout.split_file(tmp, split))
             save_tokenizer(tokenizer, tmp / "tokenizer")
             write_json(tmp / "meta.json", meta)
             write_json(tmp / bot.train_tweets.name, list(dict.fromkeys(train_texts)))
@@ -277,8 +285,7 @@ def main(name: str, params: Params) -> None:
                 print(f"tokenize {name}: balanced @{handle}: {n['train_tweets']} -> "
                       f"{n['balanced_tweets']} training tweets, {n['train_chars']:,} -> "
                       f"{n['balanced_chars']:,} characters")
-        for warning in oversampling_warnings(name, meta.get("balance", {}),
-                                             params.tokenize.max_oversampling):
+        for warning in meta["oversampling"]:
             warn(warning)
         tracking.log_summary(run, {f"{s}/{k}": v for s, d in split.items() for k, v in d.items()})
         tracking.log_artifact(run, f"tokenized-{name}", "dataset", bot.tokenized, metadata=meta)

@@ -14,6 +14,7 @@ from helpers.params import shipped_raw
 from PIL import Image
 from safetensors.numpy import save_file
 
+from tweetlm import pretrained, tokenize
 from tweetlm.core import layout
 
 
@@ -53,3 +54,32 @@ def write_card_inputs(root: Path, bot: str, metrics: dict, predictions: dict,
     save_file({"wte": np.zeros((vocab_size, n_embd), np.float32),
                "wpe": np.zeros((n_positions, n_embd), np.float32)},
               str(model / "model.safetensors"))
+
+
+def read_splits(tokenized: Path) -> dict[str, dict[str, list]]:
+    """tokenize's splits in a tokenized folder, read as its docstring says (pyarrow's IPC
+    file reader, nothing of tweetlm's): split -> {"input_ids": rows}."""
+    import pyarrow as pa
+
+    return {split: pa.ipc.open_file(str(layout.split_file(Path(tokenized), split))).read_all()
+            .to_pydict() for split in layout.SPLITS}
+
+
+def tokenize_meta(base: str, oversampling: tuple[str, ...] = ()) -> dict:
+    """The meta.json fields the card reads, as tokenize records them for `model.base` = `base`
+    (a hub id as if in the Hugging Face cache), with its oversampling warnings."""
+    if base == pretrained.TINY:
+        resolved = pretrained.Base(base)
+    elif Path(base).exists():
+        resolved = pretrained.Base(base, Path(base).resolve())
+    else:
+        resolved = pretrained.Base(base, Path("hub-cache") / base, "0" * 40)
+    return {**tokenize.base_meta(resolved), "oversampling": list(oversampling)}
+
+
+def write_tokenize_meta(root: Path, bot: str, base: str, oversampling: tuple[str, ...] = ()
+                        ) -> None:
+    """data/tokenized/<bot>/meta.json with what the card reads of it (tokenize_meta)."""
+    path = Path(root) / layout.bot(bot).tokenized_meta
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(tokenize_meta(base, oversampling)))

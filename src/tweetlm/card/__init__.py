@@ -16,7 +16,6 @@ import struct
 from pathlib import Path
 
 from tweetlm import pretrained, tracking
-from tweetlm.balance import oversampling_warnings
 from tweetlm.core import layout, outputs
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.outputs import atomic_path
@@ -27,18 +26,9 @@ TEMPLATE = Path(__file__).with_name("template.md")
 # stats.json key -> the row huggingtweets' cards show, in their order
 STATS_ROWS = dict(zip(layout.STATS_KEYS,
                       ("Tweets downloaded", "Retweets", "Short tweets", "Tweets kept")))
-# Old short hub ids of the GPT-2 family -> the ids the Hub lists them under now
-HUB_IDS = {
-    "gpt2": "openai-community/gpt2",
-    "gpt2-medium": "openai-community/gpt2-medium",
-    "gpt2-large": "openai-community/gpt2-large",
-    "gpt2-xl": "openai-community/gpt2-xl",
-    "distilgpt2": "distilbert/distilgpt2",
-}
-GPT2_FAMILY = set(HUB_IDS) | set(HUB_IDS.values())
-# Their licenses on the Hub, for caches fetched before tweetlm kept a base's README.md (where
+# The GPT-2 family's licenses on the Hub, for caches fetched before tweetlm kept a base's README.md (where
 # train reads any other base's `license`)
-GPT2_LICENSES = {**{h: "mit" for h in GPT2_FAMILY}, "distilgpt2": "apache-2.0",
+GPT2_LICENSES = {**{h: "mit" for h in pretrained.GPT2_FAMILY}, "distilgpt2": "apache-2.0",
                  "distilbert/distilgpt2": "apache-2.0"}
 
 
@@ -76,27 +66,25 @@ def card_language(setting: str, sources: list[tuple[str, dict]]) -> str | list[s
     return chosen[0] if len(chosen) == 1 else chosen or None
 
 
-def describe_base(base: str) -> dict:
-    """What `model.base` means for the card: tiny (from scratch), a hub model, or a local one."""
-    if base == "tiny":
-        return {"kind": "tiny", "name": "tiny", "hub_id": None}
-    if pretrained.is_local(base):  # by its folder's name: the path is this machine's
-        return {"kind": "local", "name": pretrained.shown_name(base), "hub_id": None}
-    hub_id = HUB_IDS.get(base, base)
-    return {"kind": "gpt2" if base in GPT2_FAMILY else "hub", "name": base, "hub_id": hub_id}
+def describe_base(meta: dict) -> dict:
+    """What `model.base` was for the card, as tokenize recorded it in meta.json (from
+    pretrained.resolve): tiny (from scratch), a hub model (gpt2: the GPT-2 family), or a local
+    one, named by its folder (the path is this machine's)."""
+    name = pretrained.shown_name(meta["base"]) if meta["base_kind"] == "local" else meta["base"]
+    return {"kind": meta["base_kind"], "name": name, "hub_id": meta["base_hub_id"]}
 
 
 def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predictions: dict,
-                weights: dict, params: Params, template: Path = TEMPLATE):
+                weights: dict, params: Params, tokenized: dict, template: Path = TEMPLATE):
     """The ModelCard for `bot`, trained on `sources`: one (handle, stats.json) per handle,
     so a bot made of several handles gets one stats column each.
 
     `metrics` is train_metrics.json, `predictions` predictions.json, `weights` what
-    `describe_weights` read from the model folder.
+    `describe_weights` read from the model folder, `tokenized` tokenize's meta.json.
     """
     from huggingface_hub import ModelCard, ModelCardData
 
-    c = params.card
+    card_params = params.card
     handles = [
         {
             "handle": handle,
@@ -109,15 +97,16 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
         }
         for handle, stats in sources
     ]
-    base = describe_base(params.model.base)
+    base = describe_base(tokenized)
     prompts = [p["prompt"] for p in predictions["predictions"]]
-    namespace = c.hub_namespace or "<user>"
-    thumbnail = (f"https://huggingface.co/{c.hub_namespace}/{bot}/resolve/main/predictions.png"
-                 if c.hub_namespace else "predictions.png")
+    hub_namespace = card_params.hub_namespace
+    namespace = hub_namespace or "<user>"
+    thumbnail = (f"https://huggingface.co/{hub_namespace}/{bot}/resolve/main/predictions.png"
+                 if hub_namespace else "predictions.png")
     lora = metrics.get("finetuning") == "lora"
     known_license = metrics.get("base_license") or GPT2_LICENSES.get(params.model.base)
     data = ModelCardData(
-        language=card_language(c.language, sources),
+        language=card_language(card_params.language, sources),
         license=known_license if base["kind"] != "tiny" else None,  # tiny: nobody's to say
         library_name="transformers",
         pipeline_tag="text-generation",
@@ -171,10 +160,8 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
                    "tweets from " + " and ".join(
                        [", ".join(f"@{h}" for h, _ in sources[:-1]), f"@{sources[-1][0]}"])),
         wandb={"mode": tracking.mode(params), "project": params.wandb.project},
-        author=c.author,
-        oversampling=oversampling_warnings(
-            bot, {h: s for h, s in sources if "balanced_chars" in s},
-            params.tokenize.max_oversampling),
+        author=card_params.author,
+        oversampling=tokenized["oversampling"],  # tokenize's warnings, as it gave them
     )
     return ModelCard(str(rendered).rstrip("\n") + "\n")  # Jinja drops the final newline
 
@@ -262,8 +249,12 @@ def main(name: str, params: Params) -> None:
     if not paths.picture.is_file():
         raise TweetlmError(f"{paths.picture}: not found: run the predict stage first "
                            f"(dvc repro {prefix}predict@{name})")
+    tokenized = read_json(paths.tokenized_meta, f"{prefix}tokenize")
+    if "base_kind" not in tokenized or "oversampling" not in tokenized:
+        raise TweetlmError(f"{paths.tokenized_meta}: written by an older tweetlm: rerun "
+                           f"`dvc repro -f {prefix}tokenize@{name}`")
     weights = describe_weights(paths.model, f"{prefix}train")
-    card = render_card(name, sources, metrics, predictions, weights, params)
+    card = render_card(name, sources, metrics, predictions, weights, params, tokenized)
     with atomic_path(paths.thumbnail) as tmp:
         shutil.copyfile(paths.picture, tmp)
     with atomic_path(paths.card) as tmp:

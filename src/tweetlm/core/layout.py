@@ -30,8 +30,8 @@ STAGE_PARAMS = {
     # model.base and card.display_names are drawn on predictions.png; keep_newlines: false
     # ends a sample at its first newline
     "predict": ("predict", "model.base", "card.display_names", "filter.keep_newlines"),
-    "card": ("card", "model.base", "train", "tokenize.val_fraction", "tokenize.max_oversampling",
-             "filter.min_words", "wandb"),
+    "card": ("card", "model.base", "train", "tokenize.val_fraction", "filter.min_words",
+             "wandb"),
     "gallery": ("card.display_names",),  # the names the page shows
 }
 
@@ -45,6 +45,8 @@ MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 # filter's counts in reports/<handle>/stats.json, in the card's order.
 STATS_KEYS = ("downloaded", "retweets", "short", "kept")
+# tokenize's token ids, one Arrow IPC file per split in data/tokenized/<bot>/ (split_file).
+SPLITS = ("train", "validation")
 # dvclive's folder under reports/<bot>/ for the loss curves (a DVC plot, x = step).
 TRAIN_PLOTS = "train/plots/metrics"
 # The static page of every bot (gallery-page) and the per-bot entries it is built from: the
@@ -56,7 +58,7 @@ GALLERY_PAGE = Path("reports/index.html")
 PARAMS_STAMPS = Path("reports/params")
 BENCHMARKS = Path("reports/benchmarks")  # measured figures, committed to git
 # reports/<name>/ is a bot's: no handle or bot may take a name these folders already use
-RESERVED_NAMES = (PARAMS_STAMPS.name, BENCHMARKS.name)
+RESERVED_NAMES = (PARAMS_STAMPS.name, BENCHMARKS.name, GALLERY.name)
 
 
 def params_stamp(stage: str) -> Path:
@@ -93,6 +95,12 @@ def processed(handle: str) -> Path:
     return Path("data/processed") / handle / "tweets.parquet"
 
 
+def split_file(tokenized: Path, split: str) -> Path:
+    """One split of tokenize's token ids in a tokenized folder: an Arrow IPC file (the format
+    tokenize's docstring states), which train reads with pyarrow alone."""
+    return tokenized / f"{split}.arrow"
+
+
 def stats(name: str) -> Path:
     """filter's counts for a handle; for a bot, tokenize's copy of its handles' counts."""
     return Path("reports") / name / "stats.json"
@@ -107,6 +115,13 @@ class BotPaths:
     @property
     def tokenized(self) -> Path:  # tokenize's blocks and tokenizer
         return Path("data/tokenized") / self.name
+
+    def split(self, split: str) -> Path:  # one of SPLITS: its token ids (Arrow)
+        return split_file(self.tokenized, split)
+
+    @property
+    def tokenized_meta(self) -> Path:  # tokenize's record: counts, base, balance, warnings
+        return self.tokenized / "meta.json"
 
     @property
     def train_tweets(self) -> Path:  # the training tweets as text: predict's copy check

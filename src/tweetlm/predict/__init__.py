@@ -48,18 +48,6 @@ def load_model(model_dir: Path, stage: str = "train"):
     return model.to("cuda" if cuda else "cpu").eval(), tokenizer
 
 
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and torch (every device), as transformers.set_seed does; importing
-    that one loads transformers' Trainer utilities and peft (~0.2 s of predict's start)."""
-    import random
-
-    import numpy as np
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def generation_config(p: PredictParams, tokenizer):
     """The sampling settings, as the GenerationConfig that predict uses and saves with the model."""
     from transformers import GenerationConfig
@@ -97,10 +85,12 @@ def generate_ids(model, prompts: list[list[int]], n: int, p: PredictParams, conf
                  seed: int) -> list[list[int]]:
     """`n` samples for each of `prompts` (token ids), prompt-major: the prompt, then the
     generated tokens up to (not including) the next end-of-text; at most p.max_length."""
+    from transformers import set_seed
+
     eos, pad = config.eos_token_id, config.pad_token_id
     call_config = copy.deepcopy(config)  # the saved one keeps num_return_sequences 1
     call_config.num_return_sequences = n
-    set_seed(seed)
+    set_seed(seed)  # Python, NumPy and torch (every device)
     per_call = max(1, p.batch_size // n)  # prompts per generate() call
     context = pretrained.context_length(model.config)
     samples = []
@@ -164,18 +154,18 @@ def sample_checked(model, tokenizer, p: PredictParams, config, tweets: list[str]
     """(samples prompt-major, their memorization checks, the summary). The first draw is
     checked; with p.memorization.resample its copies are drawn again, each round with its
     own seed, until none is left or max_tries rounds have run."""
-    m: MemorizationParams = p.memorization
+    rules: MemorizationParams = p.memorization
     prompts = prompt_ids(tokenizer, p)
 
     def check(texts):
-        return memorization.check(texts, tweets, m.ngram, m.threshold, not one_line)
+        return memorization.check(texts, tweets, rules.ngram, rules.threshold, not one_line)
 
     texts = [t for samples in generate(model, tokenizer, p, config, one_line) for t in samples]
     checks = check(texts)
     tries = [1] * len(texts)
     first = list(checks)  # the model's own memorization, before any resampling
     rounds = 0
-    while m.resample and rounds < m.max_tries and any(c.copy for c in checks):
+    while rules.resample and rounds < rules.max_tries and any(c.copy for c in checks):
         rounds += 1
         again = [i for i, c in enumerate(checks) if c.copy]
         redo = [prompts[i // p.num_sequences] for i in again]
@@ -186,12 +176,12 @@ def sample_checked(model, tokenizer, p: PredictParams, config, tweets: list[str]
             tries[i] += 1
     n = len(texts)
     summary = {
-        "ngram": m.ngram, "threshold": m.threshold, "training_tweets": len(tweets),
+        "ngram": rules.ngram, "threshold": rules.threshold, "training_tweets": len(tweets),
         "samples": n,
         "copies": sum(c.copy for c in first), "verbatim": sum(c.verbatim for c in first),
         "copy_share": sum(c.copy for c in first) / n,
         "verbatim_share": sum(c.verbatim for c in first) / n,
-        "resample": m.resample, "max_tries": m.max_tries, "rounds": rounds,
+        "resample": rules.resample, "max_tries": rules.max_tries, "rounds": rounds,
         "resampled": sum(t > 1 for t in tries),
         "copies_shown": sum(c.copy for c in checks),
         "copy_share_shown": sum(c.copy for c in checks) / n,

@@ -5,9 +5,9 @@ Tweets are drawn as people write them: the fonts shipped in fonts/ (so a fresh, 
 machine draws the same picture) are tried in order for each character -- DejaVu Sans (Latin
 with its accents, Greek, Cyrillic, many symbols), Droid Sans Fallback (Chinese, Japanese),
 Nanum Gothic (Korean), Symbola (emoji, monochrome) -- and each run of characters is drawn
-in the first font that has their glyphs, on one baseline. Invisible characters (zero-width
-joiners, variation selectors) are left out; a character no font has is transliterated (an
-accent dropped) or left out, never drawn as a box. There is no bold face: a stroke makes
+in the first font whose character map (read with fontTools) has them, on one baseline.
+Invisible characters (zero-width joiners, variation selectors) are left out; a character no
+font maps is transliterated (an accent dropped) or left out, never drawn as a box. There is no bold face: a stroke makes
 it bold. fonts/LICENSE-*.txt: their licenses (Bitstream Vera, Apache 2.0, OFL, free).
 """
 
@@ -29,7 +29,6 @@ INK, GREY, RULE, PAPER = (15, 20, 25), (83, 100, 113), (207, 217, 222), (255, 25
 FONTS = Path(__file__).with_name("fonts")
 FONT_FILES = ("DejaVuSans.ttf", "DroidSansFallbackFull.ttf", "NanumGothic.ttf",
               "Symbola.ttf")  # tried in this order, character by character
-MISSING = "\U0010fffd"  # a private-use code point: every font draws its missing-glyph box
 
 
 @lru_cache(maxsize=None)
@@ -38,20 +37,19 @@ def _fonts(size: int) -> tuple:
 
 
 @lru_cache(maxsize=None)
-def _glyph(font_index: int, ch: str, size: int = 24) -> bytes:
-    font = _fonts(size)[font_index]
-    img = Image.new("L", (3 * size, 2 * size))
-    ImageDraw.Draw(img).text((0, 0), ch, font=font, fill=255)
-    return img.tobytes()
+def _character_maps() -> tuple[frozenset[int], ...]:
+    """Per font of FONT_FILES, the code points it has a glyph for: its own cmap (fontTools)."""
+    from fontTools.ttLib import TTFont
+
+    return tuple(frozenset(TTFont(FONTS / name, lazy=True)["cmap"].getBestCmap())
+                 for name in FONT_FILES)
 
 
 @lru_cache(maxsize=None)
 def font_for(ch: str) -> int | None:
     """The index in FONT_FILES of the first font with a glyph for `ch`; None if none has."""
-    for i in range(len(FONT_FILES)):
-        if _glyph(i, ch) != _glyph(i, MISSING):
-            return i
-    return None
+    code = ord(ch)
+    return next((i for i, have in enumerate(_character_maps()) if code in have), None)
 
 
 def _invisible(ch: str) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from tweetlm import pretrained
-from tweetlm.core import arrays
+from tweetlm.core import arrays, layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
 
@@ -43,24 +43,24 @@ def resolve_base(tokenized: Path, params: Params) -> tuple[pretrained.Base, int]
     return base, block_size
 
 
-def _split(folder: Path):
-    """A split tokenize wrote with datasets' save_to_disk, read with pyarrow alone: its Arrow
-    stream files as state.json lists them (importing `datasets` costs train ~0.5 s)."""
+def _split(path: Path):
+    """A split tokenize wrote: an Arrow IPC file (tokenize's docstring states the format),
+    read with pyarrow alone."""
     import pyarrow as pa
 
     try:
-        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-        return pa.concat_tables(
-            pa.ipc.open_stream(pa.memory_map(str(folder / f["filename"]))).read_all()
-            for f in state["_data_files"])
-    except (OSError, KeyError, ValueError, pa.ArrowInvalid) as e:
-        raise TweetlmError(f"{folder}: unreadable tokenized data ({e}): rerun `dvc repro` "
+        with pa.memory_map(str(path)) as source:
+            return pa.ipc.open_file(source).read_all()
+    except (OSError, ValueError, pa.ArrowInvalid) as e:
+        raise TweetlmError(f"{path}: unreadable tokenized data ({e}): rerun `dvc repro` "
                            "(tokenize)") from None
 
 
 def _flat(table) -> tuple[np.ndarray, np.ndarray]:
     """(all token ids, row offsets) of a split, straight from its Arrow column."""
     column = table.column("input_ids").combine_chunks()
+    if not len(column):  # no rows (a validation split with tokenize.val_fraction 0)
+        return np.zeros(0, np.int64), np.zeros(1, np.int64)
     if column.null_count or column.values.null_count:
         raise TweetlmError("tokenized data with missing token ids: rerun `dvc repro` (tokenize)")
     offsets = arrays.to_numpy(column.offsets)
@@ -94,10 +94,7 @@ class Tweets:
 def load(tokenized: Path, block_size: int, seed: int) -> tuple[Tweets, list[torch.Tensor]]:
     """(the training tweets, validation blocks as a list of 1-D tensors, the last one
     possibly shorter)."""
-    splits = json.loads((tokenized / "dataset_dict.json").read_text(encoding="utf-8"))["splits"]
-    tweets = Tweets(*_flat(_split(tokenized / "train")), block_size, seed)
-    if "validation" not in splits:  # tokenize.val_fraction: 0
-        return tweets, []
-    values, offsets = _flat(_split(tokenized / "validation"))
+    tweets = Tweets(*_flat(_split(layout.split_file(tokenized, "train"))), block_size, seed)
+    values, offsets = _flat(_split(layout.split_file(tokenized, "validation")))
     values = torch.from_numpy(values)
     return tweets, [values[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
