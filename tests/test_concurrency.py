@@ -33,7 +33,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:_NoneStep.value:DeprecationWarni
 # ann2 has ann's tweets: their ingest and filter write the same bytes, the same cache objects.
 HANDLES = ["ann", "bob", "ann2"]
 # A handle's stages in the order they run: the README's per-handle command lists them.
-CHAIN = ("ingest", "filter", "tokenize", "train", "predict", "card")
+CHAIN = ("ingest", "filter", "tokenize", "train", "predict", "card", "gallery")
 # The stages the concurrent runs build here: every kind of DVC output and dep a handle has up
 # to its token blocks (file and folder outs, a metric, folder deps), without minutes of
 # training; train/predict/card go through the same locks (benchmarks/bench_repro.py builds

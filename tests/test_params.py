@@ -162,7 +162,7 @@ def test_unsafe_handles_are_refused(tmp_path, handle):
         check_name(handle)
 
 
-@pytest.mark.parametrize("name", ["params", "benchmarks"])
+@pytest.mark.parametrize("name", ["params", "benchmarks", "gallery"])
 def test_names_that_reports_already_uses_are_refused(tmp_path, name):
     """reports/params/ holds validate's stamps and reports/benchmarks/ committed figures: a
     handle or bot named so would mix its outputs in (and git does not ignore the second)."""
@@ -171,7 +171,8 @@ def test_names_that_reports_already_uses_are_refused(tmp_path, name):
         load_params(write(tmp_path, shipped(handles=[name])))
     with pytest.raises(TweetlmError, match=rf"bots\.{name}: invalid bot name"):
         load_params(write(tmp_path, shipped(handles=["alice"], bots={name: ["alice"]})))
-    assert {layout.params_stamp("train").parent.name, "benchmarks"} == set(layout.RESERVED_NAMES)
+    assert {layout.params_stamp("train").parent.name, "benchmarks", layout.GALLERY.name} == \
+        set(layout.RESERVED_NAMES)
 
 
 def test_bots_must_name_known_handles(tmp_path):

@@ -40,7 +40,8 @@ def message(e: BaseException) -> str:
 def rendered(bot: Bot, prompt: str, tweets: list[Tweet], settings: Settings) -> str:
     """The tweets drawn as predictions.png draws them (any script, emoji), then as text,
     each copy of a training tweet marked."""
-    footer = picture.footer(bot.base, settings.top_p, settings.temperature, bot.synthetic)
+    footer = picture.footer(bot.base, settings.top_p, settings.temperature, bot.synthetic,
+                            bot.handles)
     prompt = " ".join(prompt.split())  # as Bot.talk sent it: the tweets start with it
     image = picture.draw_card(bot.names, bot.handles, [(prompt, t.text) for t in tweets],
                               footer)

@@ -141,7 +141,7 @@ class Bot:
         self.one_line = info.get("sampling", {}).get("cut_at_newline", True)
         self.handles = info.get("handles", [name])
         self.names = [name_of(h, display_names, root) for h in self.handles]
-        self.synthetic = any(h in SYNTHETIC_HANDLES for h in self.handles)
+        self.synthetic = [h for h in self.handles if h in SYNTHETIC_HANDLES]  # made-up ones
         self.base = metrics.get("base") or "model"
         self.lock = threading.Lock()
 
