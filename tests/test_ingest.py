@@ -558,3 +558,15 @@ def test_a_damaged_zip_member_is_named_with_its_folder(workspace):
     data[start + 10:start + 40] = b"\x00" * 30  # the deflated bytes, not the headers
     raw(workspace, {"twitter-archive.zip": bytes(data)})
     assert_refused(workspace, "tweetlm: error: data/raw/alice/twitter-archive.zip/data/tweets.js: ")
+
+
+def test_a_record_of_a_known_shape_without_an_id_is_skipped_not_a_crash(tmp_path):
+    """Found by tests/test_fuzz.py: a v2 single-tweet response whose `data` has no id."""
+    lines = [{"data": v2(1, "a tweet with its id")}, {"data": {"text": "no id here"}}]
+    write(tmp_path, {"a.jsonl": "".join(json.dumps(x) + "\n" for x in lines),
+                     "b.json": json.dumps({"data": {"text": "no id either"}})})
+    with pytest.raises(TweetlmError, match=r"b.json: holds no tweets"):
+        ig.ingest(tmp_path, 64)
+    (tmp_path / "b.json").unlink()
+    table, report = ig.ingest(tmp_path, 64)
+    assert table.column("id").to_pylist() == [1] and report.not_tweets == {"a.jsonl": 1}

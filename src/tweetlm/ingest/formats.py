@@ -595,7 +595,10 @@ def rows_from_json(value, skipped: list[int], declared: Shape | None = None) -> 
                   (bare_kind(r) if not declared else _get(r, form.fields["id"][0].keys) is not None)]
         skipped[0] += len(records) - len(tweets)
         records = tweets
-    return [form.row_from_json(r) for r in records]
+    rows = [form.row_from_json(r) for r in records]
+    tweets = [r for r in rows if r["id"] is not None]  # `{"data": {...}}` without an id
+    skipped[0] += len(rows) - len(tweets)
+    return tweets
 
 
 def nearest(keys: set[str]) -> tuple[str, str] | None:
