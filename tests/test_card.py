@@ -1,6 +1,7 @@
 """card: the Hugging Face model card, rendered from card/template.md with the real numbers."""
 
 import hashlib
+import os
 import json
 import re
 import subprocess
@@ -250,7 +251,12 @@ def test_the_adapter_note_of_a_model_trained_from_scratch_does_not_say_fine_tune
 
 
 def test_avatar_is_stable_and_distinct_per_handle():
-    assert identity.avatar_color("alice") == identity.avatar_color("alice")
+    """The same colour in every process (Python's own str hash changes per process)."""
+    code = "from tweetlm import identity; print(identity.avatar_color('alice'))"
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
+            for seed in ("1", "2")}
+    assert seen == {str(identity.avatar_color("alice"))}
     assert identity.avatar_color("alice") != identity.avatar_color("bob")
     assert identity.initials("Alice Liddell") == "AL"
     assert identity.initials("sample") == "SA"

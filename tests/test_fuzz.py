@@ -383,54 +383,21 @@ def check(fmt: str, files: dict[str, bytes], expect: dict[int, str], well_formed
 chunks = st.sampled_from([ig_read.CHUNK, ig_read.CHUNK, 4096, 97, 7])
 
 
+LAYOUTS = {  # label -> a strategy drawing (files, expected tweets, well-formed)
+    "v1.1": v1_file, "v2": v2_file, "jsonl": jsonl_file, "tweets.js": archive_file,
+    "zip": zip_file,  # the zip itself is what gets mutated
+}
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("label", list(LAYOUTS))
 @FUZZ
 @given(st.data(), chunks)
-def test_fuzz_v1_arrays(data, chunk):
-    files, expect, ok = data.draw(v1_file())
+def test_fuzz_each_layout(label, data, chunk):
+    files, expect, ok = data.draw(LAYOUTS[label]())
     files = {k: data.draw(maybe_mutated(v)) for k, v in files.items()}
     mutated_ = any(m for _, m in files.values())
-    check("v1.1", {k: v for k, (v, _) in files.items()}, expect, ok and not mutated_, chunk)
-
-
-@pytest.mark.slow
-@FUZZ
-@given(st.data(), chunks)
-def test_fuzz_v2_responses(data, chunk):
-    files, expect, ok = data.draw(v2_file())
-    files = {k: data.draw(maybe_mutated(v)) for k, v in files.items()}
-    mutated_ = any(m for _, m in files.values())
-    check("v2", {k: v for k, (v, _) in files.items()}, expect, ok and not mutated_, chunk)
-
-
-@pytest.mark.slow
-@FUZZ
-@given(st.data(), chunks)
-def test_fuzz_json_lines(data, chunk):
-    files, expect, ok = data.draw(jsonl_file())
-    files = {k: data.draw(maybe_mutated(v)) for k, v in files.items()}
-    mutated_ = any(m for _, m in files.values())
-    check("jsonl", {k: v for k, (v, _) in files.items()}, expect, ok and not mutated_, chunk)
-
-
-@pytest.mark.slow
-@FUZZ
-@given(st.data(), chunks)
-def test_fuzz_archive_tweets_js(data, chunk):
-    files, expect, ok = data.draw(archive_file())
-    files = {k: data.draw(maybe_mutated(v)) for k, v in files.items()}
-    mutated_ = any(m for _, m in files.values())
-    check("tweets.js", {k: v for k, (v, _) in files.items()}, expect, ok and not mutated_, chunk)
-
-
-@pytest.mark.slow
-@FUZZ
-@given(st.data(), chunks)
-def test_fuzz_archive_zip(data, chunk):
-    files, expect, ok = data.draw(zip_file())
-    files = {k: data.draw(maybe_mutated(v)) for k, v in files.items()}  # the zip itself
-    mutated_ = any(m for _, m in files.values())
-    check("zip", {k: v for k, (v, _) in files.items()}, expect, ok and not mutated_, chunk)
+    check(label, {k: v for k, (v, _) in files.items()}, expect, ok and not mutated_, chunk)
 
 
 @FUZZ
@@ -506,7 +473,7 @@ def test_ingest_memory_stays_bounded_on_a_1gb_archive(tmp_path, capsys):
         summary, peak = proc.stdout.strip().splitlines()
         assert summary.startswith("ingest big: 920000 tweets from 1 file(s)"), summary
         peak = int(peak)
-        with capsys.disabled():  # the figure docs/robustness.md quotes
+        with capsys.disabled():  # the figure README's "Damaged and hostile raw tweets" quotes
             print(f"\ningest of a {size / 2**30:.2f} GiB tweets.js ({size:,} bytes, 920,000 "
                   f"tweets): peak RSS {peak / 2**20:.0f} MiB")
         assert peak < 1 << 30
