@@ -339,3 +339,14 @@ def test_a_declared_layout_leaves_an_archive_beside_it_alone(tmp_path):
     table, report = ig.ingest(raw, 64)
     assert table.num_rows == 8 + 3 and report.notes_joined == 3
     assert sorted(set(table.column("format").to_pylist())) == ["archive", "declared"]
+
+
+def test_a_tab_separated_dataset_reads_like_a_csv(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "tweets.tsv").write_text("id\ttext\tcreated_at\tis_retweet\n"
+                                    "1438000000000000001\thello there, marsh\t2021-09-15T08:53:00Z\tfalse\n"
+                                    "1438000000000000002\tRT @x: theirs\t2021-09-16T08:53:00Z\ttrue\n")
+    table, _ = ig.ingest(raw, 64)
+    assert table.column("text").to_pylist() == ["hello there, marsh", "RT @x: theirs"]
+    assert table.column("is_retweet").to_pylist() == [False, True]

@@ -39,15 +39,17 @@ GIVEN = {"is_retweet": ("retweetedstatus", "retweetedstatusid", "retweetid"),
          "is_quote": ("quotedstatus", "quotedstatusid", "quoteurl")}
 
 
-def header(head: bytes) -> list[str] | None:
-    """The column names of a CSV's first line, or None if it is no CSV header."""
+def header(head: bytes) -> tuple[list[str], str] | None:
+    """The column names of a CSV's first line and its delimiter (comma or tab), or None if it
+    is no CSV header."""
     line = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip("\r\ufeff")
     delimiter = "\t" if line.count("\t") > line.count(",") else ","
     if delimiter not in line:
         return None
     names = next(csv.reader(io.StringIO(line), delimiter=delimiter), [])
     # pandas' to_csv writes its index first, under no name
-    return names if len(names) > 1 and all(n.strip() for n in names[1:]) else None
+    ok = len(names) > 1 and all(n.strip() for n in names[1:])
+    return (names, delimiter) if ok else None
 
 
 def _key(name: str) -> str:
@@ -80,9 +82,8 @@ def plan(names: list[str], declared: Shape | None) -> dict[str, object] | None:
 EXPORTER_HEADER = ("id", "created_at", "full_text", "media", "screen_name", "name")
 
 
-def read_csv(f, names: list[str], columns: dict, shown: str) -> pa.Table:
-    """ROWS from a CSV file object whose header is `names`."""
-    delimiter = "\t" if "\t" in ",".join(names) or len(names) == 1 else ","
+def read_csv(f, names: list[str], delimiter: str, columns: dict, shown: str) -> pa.Table:
+    """ROWS from a CSV file object whose header is `names`, split at `delimiter`."""
     try:
         table = pv.read_csv(f, parse_options=pv.ParseOptions(delimiter=delimiter,
                                                              newlines_in_values=True),

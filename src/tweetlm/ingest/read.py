@@ -228,7 +228,7 @@ def _sniff(source: Source, head: bytes) -> tuple[str | None, int, bool]:
 
 def _read_csv(source: Source, head: bytes) -> Read:
     """A CSV file's tweets (csvfile.py)."""
-    names = csvfile.header(head.removeprefix(b"\xef\xbb\xbf"))
+    names, delimiter = csvfile.header(head.removeprefix(b"\xef\xbb\xbf"))
     columns = csvfile.plan(names, source.declared)
     if columns is None:
         raise TweetlmError(
@@ -237,7 +237,7 @@ def _read_csv(source: Source, head: bytes) -> Read:
             "needs an id column (id, tweet_id, id_str) and a text column (text, tweet, "
             f"full_text, content), or declare yours in {DECLARED_NAME} beside it (docs/inputs.md)")
     with source.open() as f:
-        rows = csvfile.read_csv(f, names, columns, source.shown)
+        rows = csvfile.read_csv(f, names, delimiter, columns, source.shown)
     if _ON_READ.get() is not None:
         _ON_READ.get()(source.size)
     rows, no_text, dated_by_id = _typed(rows, source)
