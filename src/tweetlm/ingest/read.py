@@ -210,13 +210,14 @@ def _sniff(source: Source, head: bytes) -> tuple[str | None, int, bool]:
     body = head[skip:].lstrip(WHITESPACE)
     first = body[:1]
     skip = len(head) - len(body)
-    if first == b"[" and not NOT_JSON_ARRAY_RE.match(body):
+    section = first == b"[" and NOT_JSON_ARRAY_RE.match(body)  # TOML/INI, not an array
+    if first == b"[" and not section:
         return "array", skip, archive
     if first == b"{" and not archive:
         return "lines", skip, archive
     if not body:
         raise TweetlmError(f"{source.shown}: is empty: remove it or download it again")
-    if first == b"[" and not archive and NOT_JSON_ARRAY_RE.match(body):  # `[section]`
+    if section:
         raise ParseError(skip, "not JSON: a TOML or INI file (it starts with a '[section]' "
                          "line); remove it from the folder")
     if not archive and csvfile.header(body) is not None:
