@@ -17,7 +17,7 @@
    - reference: the same rules as a plain Python loop over the same file: `json.load` of
      the archive (prefix stripped), `json.loads` per line, or `csv.DictReader` (the plain
      csv loop), de-duplication with a set,
-     text choice, and tweetlm.text's per-tweet reference functions for retweets,
+     text choice, and tweetlm.shared.text's per-tweet reference functions for retweets,
      cleaning and short tweets. It writes nothing, so the comparison flatters it.
    Both must report the same stats (downloaded, retweets, short, kept) or the run fails.
    Two ratios per input and size: of wall time, and of CPU time (user + system, all
@@ -69,7 +69,7 @@ print(json.dumps({"seconds": seconds, "cpu_s": cpu_s, "stats": stats,
 
 REFERENCE = r"""
 import csv, json, resource, sys, time
-from tweetlm.text import clean_text_reference, is_retweet_reference, is_short_reference
+from tweetlm.shared.text import clean_text_reference, is_retweet_reference, is_short_reference
 path, min_words, keep_newlines = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 
 def tweets(path):

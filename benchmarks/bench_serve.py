@@ -52,8 +52,8 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
 
-    from tweetlm.serve.app import talk
-    from tweetlm.serve.bots import Bots
+    from tweetlm.tools.serve.app import talk
+    from tweetlm.tools.serve.bots import Bots
 
     bots = Bots(Path("."), ["sample"])
     settings = bots.defaults("sample")

@@ -245,7 +245,7 @@ def bench_gpu_gpt2(batch: int, steps: int) -> dict:
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from tweetlm import pretrained
+    from tweetlm.shared import pretrained
     from tweetlm.core.errors import TweetlmError
 
     device = torch.device("cuda")

@@ -157,8 +157,8 @@ def _timed_edges(fn, category):
 
 # (module, function, category, wrapper); replaced wherever a tweetlm module holds it
 TARGETS = [
-    ("tweetlm.pretrained", "load_model", "load", _timed),
-    ("tweetlm.pretrained", "load_tokenizer", "load", _timed),
+    ("tweetlm.shared.pretrained", "load_model", "load", _timed),
+    ("tweetlm.shared.pretrained", "load_tokenizer", "load", _timed),
     ("tweetlm.train.model", "build_model", "load", _timed),
     ("tweetlm.predict", "load_model", "load", _timed),
     ("tweetlm.core.outputs", "atomic_path", "saving", _timed_block),
@@ -166,11 +166,11 @@ TARGETS = [
     ("tweetlm.train.save", "save_model", "saving", _timed),
     ("tweetlm.train.save", "save_plots", "saving", _timed),
     ("tweetlm.train.save", "save_adapter", "saving", _timed),
-    ("tweetlm.tracking", "stage_run", "tracking", _timed_edges),
-    ("tweetlm.tracking", "log_artifact", "tracking", _timed),
-    ("tweetlm.tracking", "use_artifact", "tracking", _timed),
-    ("tweetlm.tracking", "log", "tracking", _timed),
-    ("tweetlm.tracking", "log_summary", "tracking", _timed),
+    ("tweetlm.shared.tracking", "stage_run", "tracking", _timed_edges),
+    ("tweetlm.shared.tracking", "log_artifact", "tracking", _timed),
+    ("tweetlm.shared.tracking", "use_artifact", "tracking", _timed),
+    ("tweetlm.shared.tracking", "log", "tracking", _timed),
+    ("tweetlm.shared.tracking", "log_summary", "tracking", _timed),
 ]
 _wrapped: dict[int, object] = {}  # id(original) -> wrapper
 _seen: set[str] = set()

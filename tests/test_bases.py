@@ -13,7 +13,8 @@ from helpers.params import make_params
 from helpers.stages import read_splits, run_stages
 from helpers.tinymodel import ARCHITECTURES, save_tiny_causal_lm, tweets, write_tweets
 
-from tweetlm import card, predict, pretrained, tokenize, train
+from tweetlm import card, predict, tokenize, train
+from tweetlm.shared import pretrained
 from tweetlm.core import layout
 
 NAME = "alice"

@@ -17,7 +17,7 @@ from helpers.project import markdown_table, ran_stages
 from tweetlm import card, tokenize
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params, load_params
-from tweetlm.pretrained import Base
+from tweetlm.shared.pretrained import Base
 
 BLOCK = 32
 

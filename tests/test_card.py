@@ -16,7 +16,8 @@ from helpers.stages import (tokenize_meta, write_card_inputs, write_params,
 from huggingface_hub import ModelCard
 
 from helpers.project import markdown_table as table
-from tweetlm import card, identity
+from tweetlm import card
+from tweetlm.shared import identity
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
@@ -233,7 +234,7 @@ def test_a_local_base_is_named_by_its_folder_not_this_machines_path(tmp_path):
     text = render(base=str(folder))
     assert "local pre-trained model `my-gpt2`" in text
     assert str(tmp_path) not in text
-    from tweetlm import pretrained
+    from tweetlm.shared import pretrained
     from tweetlm.train import lora
 
     assert pretrained.shown_name(str(folder)) == "my-gpt2"
@@ -252,7 +253,7 @@ def test_the_adapter_note_of_a_model_trained_from_scratch_does_not_say_fine_tune
 
 def test_avatar_is_stable_and_distinct_per_handle():
     """The same colour in every process (Python's own str hash changes per process)."""
-    code = "from tweetlm import identity; print(identity.avatar_color('alice'))"
+    code = "from tweetlm.shared import identity; print(identity.avatar_color('alice'))"
     seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
             for seed in ("1", "2")}

@@ -7,7 +7,7 @@ import copy
 
 from helpers.params import shipped_raw
 
-from tweetlm import compare
+from tweetlm.tools import compare
 from tweetlm.core import layout
 
 HANDLES = ("alice", "bob")

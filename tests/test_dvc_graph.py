@@ -72,11 +72,17 @@ def dep_of(module: str) -> str | None:
     """The dvc.yaml dep that covers a tweetlm module: a top-level module -> its .py file,
     anything in a package (tweetlm.core.cli, tweetlm.ingest, tweetlm.ingest.parse) -> the
     package's folder (src/tweetlm/core, src/tweetlm/ingest); `tweetlm` itself -> none (its
-    __init__.py holds the version only, see test_the_package_init_holds_the_version_only)."""
+    __init__.py holds the version only, see test_the_package_init_holds_the_version_only).
+    In the shared/ folder each module is its own dep (tweetlm.shared.text ->
+    src/tweetlm/shared/text.py): it holds modules that several stages use one by one."""
     parts = module.split(".")[1:]
-    if not parts:
+    if not parts or parts == ["shared"]:  # __init__.py files that hold a docstring only
         return None
-    top = SRC / parts[0]
+    if parts[0] == "shared":
+        parts = parts[:2]
+    else:
+        parts = parts[:1]
+    top = SRC.joinpath(*parts)
     return (top if top.is_dir() else top.with_suffix(".py")).relative_to(ROOT).as_posix()
 
 
@@ -89,6 +95,8 @@ def test_dep_of_maps_modules_to_files_and_package_folders():
     assert dep_of("tweetlm.core") == dep_of("tweetlm.core.cli") == "src/tweetlm/core"
     assert dep_of("tweetlm.filter") == "src/tweetlm/filter.py"
     assert dep_of("tweetlm.ingest") == dep_of("tweetlm.ingest.anything") == "src/tweetlm/ingest"
+    assert dep_of("tweetlm.shared.text") == "src/tweetlm/shared/text.py"
+    assert dep_of("tweetlm.shared") is None
 
 
 def _type_checking_nodes(tree: ast.AST) -> set[int]:
@@ -248,6 +256,13 @@ def test_the_package_init_holds_the_version_only():
     users = sorted(p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")
                    if re.search(r"tweetlm\.__version__|import __version__", p.read_text()))
     assert users == ["core/cli.py"]  # `tweetlm --version`: nothing a stage writes
+
+
+def test_the_shared_folder_init_holds_a_docstring_only():
+    """shared/__init__.py is imported by every stage that uses a shared module, and no stage
+    depends on it (each depends on the shared modules it imports): code there would run unseen."""
+    tree = ast.parse((SRC / "shared" / "__init__.py").read_text(encoding="utf-8"))
+    assert len(tree.body) == 1 and isinstance(tree.body[0].value, ast.Constant)
 
 
 @pytest.mark.parametrize("name", STAGE_NAMES, ids=STAGE_NAMES)
@@ -479,10 +494,10 @@ def predict_run(tmp_path_factory) -> tuple[int, str, set[str]]:
 
 def test_running_predict_loads_exactly_its_deps_and_no_filter_code(predict_run, stages):
     """predict's memorization check cleans text by the filter's rules, from the shared
-    tweetlm.text: a run loads no filter code, so an edit to the filter reruns no predict."""
+    tweetlm.shared.text: a run loads no filter code, so an edit to the filter reruns no predict."""
     returncode, stderr, loaded = predict_run
     assert returncode == 0, stderr
-    assert "tweetlm.text" in loaded and "tweetlm.filter" not in loaded
+    assert "tweetlm.shared.text" in loaded and "tweetlm.filter" not in loaded
     for stage in instances(stages, "predict"):
         declared = code_deps(stage)
         assert declared == deps_of(loaded), (
@@ -559,7 +574,7 @@ def _changed_deps(entries: list) -> dict:
 # what is edited after a whole build -> the stages DVC's status must then list (no others)
 AFTER_A_BUILD = {
     "src/tweetlm/filter.py": {"filter@sample"},  # its Arrow code: no predict, no card
-    "src/tweetlm/text.py": {"filter@sample", "predict@sample"},  # the rules both apply
+    "src/tweetlm/shared/text.py": {"filter@sample", "predict@sample"},  # the rules both apply
 }
 
 

@@ -20,10 +20,10 @@ from helpers.params import make_params, shipped_raw
 from tweetlm import filter as flt
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
-from tweetlm import text as text_rules
+from tweetlm.shared import text as text_rules
 from tweetlm.filter import filter_tweets
 from tweetlm.ingest import SCHEMA
-from tweetlm.text import clean_text_reference, is_retweet_reference, is_short_reference
+from tweetlm.shared.text import clean_text_reference, is_retweet_reference, is_short_reference
 
 
 def tweets(texts, is_retweet=None, ids=None, text_type=pa.string()) -> pa.Table:

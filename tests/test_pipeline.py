@@ -16,7 +16,7 @@ from helpers.project import Project, clone, copy_project, ran_stages
 from helpers.tinymodel import tweets
 from tweetlm.core import layout
 from tweetlm.filter import language_code
-from tweetlm.text import clean_text_reference, is_retweet_reference, is_short_reference
+from tweetlm.shared.text import clean_text_reference, is_retweet_reference, is_short_reference
 
 pytestmark = pytest.mark.slow  # runs the data stages under DVC, several times
 

@@ -9,7 +9,8 @@ import pytest
 from helpers.params import make_params
 from helpers.tinymodel import save_tiny_gpt2, tweets, write_tweets
 
-from tweetlm import pretrained, tokenize, train
+from tweetlm.shared import pretrained
+from tweetlm import tokenize, train
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 
@@ -213,7 +214,7 @@ def test_a_base_says_what_kind_it_is(base_dir):
 
 
 def test_block_size_resolution():
-    from tweetlm.pretrained import AUTO_BLOCK_LIMIT, Base, block_size
+    from tweetlm.shared.pretrained import AUTO_BLOCK_LIMIT, Base, block_size
 
     assert AUTO_BLOCK_LIMIT == 1024
     assert block_size(Base("tiny"), "auto", 128) == 128

@@ -266,7 +266,7 @@ def test_a_declared_column_missing_from_the_csv_is_named(tmp_path):
 def test_ingest_notes_the_archives_display_name_and_avatar(tmp_path, monkeypatch):
     from PIL import Image
 
-    from tweetlm import identity
+    from tweetlm.shared import identity
     from tweetlm.core import layout
 
     monkeypatch.chdir(tmp_path)
@@ -299,7 +299,7 @@ def test_other_sources_give_the_display_name_their_user_objects_hold(tmp_path, m
 def test_the_picture_and_the_card_show_the_avatar(tmp_path):
     from PIL import Image
 
-    from tweetlm.identity import avatar_color
+    from tweetlm.shared.identity import avatar_color
     from tweetlm.predict import picture
 
     red = Image.new("RGB", (200, 200), (220, 20, 30))

@@ -20,7 +20,8 @@ import pytest
 import yaml
 from helpers.tinymodel import save_tiny_gpt2
 
-from tweetlm import predict, pretrained
+from tweetlm import predict
+from tweetlm.shared import pretrained
 from tweetlm.core import cli
 from tweetlm.core.errors import TweetlmError
 

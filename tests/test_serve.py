@@ -20,9 +20,9 @@ import pytest
 from helpers.served import BOT, EXP, HANDLE, browser, serving, watch_requests
 from tweetlm.core.cli import build_parser, main
 from tweetlm.core.errors import TweetlmError
-from tweetlm.serve import check_host, is_local
-from tweetlm.serve.app import talk
-from tweetlm.serve.bots import Bots, Settings, safe_file, safe_name
+from tweetlm.tools.serve import check_host, is_local
+from tweetlm.tools.serve.app import talk
+from tweetlm.tools.serve.bots import Bots, Settings, safe_file, safe_name
 
 # --- no model needed ---
 
@@ -206,7 +206,7 @@ def test_one_bot_under_two_experiments_side_by_side(bots_project, served, chromi
 def test_an_experiments_model_is_its_own(bots_project, monkeypatch):
     import torch
 
-    from tweetlm.serve.experiments import experiments
+    from tweetlm.tools.serve.experiments import experiments
 
     monkeypatch.chdir(bots_project.root)
     bots = Bots(Path("."), [HANDLE, BOT], runs=experiments(Path(".")))
@@ -291,7 +291,7 @@ def test_the_space_folder_runs_the_prompt_box_on_its_own(bots_project, tmp_path)
     port = free_port()
     env.update(GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
     where = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, '.'); "
-                            "import tweetlm.serve; print(tweetlm.serve.__file__)"],
+                            "import tweetlm.tools.serve; print(tweetlm.tools.serve.__file__)"],
                            cwd=out, env=env, capture_output=True, text=True, check=True)
     assert Path(where.stdout.strip()).is_relative_to(out)  # its own copy, as on the Hub
     with running([sys.executable, "app.py"], out, env, f"http://127.0.0.1:{port}/") as url:

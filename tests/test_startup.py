@@ -23,7 +23,7 @@ def imported_after(code: str, cwd, *modules: str) -> dict:
 def test_a_named_tokenizer_loads_without_torch_and_as_autotokenizer_does(tmp_path):
     from transformers import AutoTokenizer
 
-    from tweetlm import pretrained
+    from tweetlm.shared import pretrained
 
     tiny_tokenizer().save_pretrained(tmp_path)  # tokenizer_config.json: GPT2Tokenizer
     got = pretrained.load_tokenizer(tmp_path)
@@ -31,7 +31,7 @@ def test_a_named_tokenizer_loads_without_torch_and_as_autotokenizer_does(tmp_pat
     assert type(got) is type(want) and got.eos_token_id == want.eos_token_id
     for text in [*tweets(50, seed=3), "Hello @world, #tweets 🙂 https://t.co/x\n<|endoftext|>"]:
         assert got(text)["input_ids"] == want(text)["input_ids"]
-    code = f"from pathlib import Path\nfrom tweetlm import pretrained\npretrained.load_tokenizer(Path({str(tmp_path)!r}))"
+    code = f"from pathlib import Path\nfrom tweetlm.shared import pretrained\npretrained.load_tokenizer(Path({str(tmp_path)!r}))"
     assert imported_after(code, tmp_path, "torch") == {"torch": False}
 
 

@@ -16,7 +16,7 @@ from helpers.tinymodel import save_tiny_gpt2, tweets, write_tweets
 from tweetlm import tokenize
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
-from tweetlm.pretrained import Base
+from tweetlm.shared.pretrained import Base
 
 BLOCK = 32
 # handles alice and bob, and their bot

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from helpers.params import make_params
-from tweetlm import tracking
+from tweetlm.shared import tracking
 
 
 @pytest.fixture

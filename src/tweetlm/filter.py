@@ -47,7 +47,7 @@ from tweetlm.core import arrays, layout
 from tweetlm.core.errors import TweetlmError, first_line, warn
 from tweetlm.core.outputs import atomic_path, write_json
 from tweetlm.core.params import Params
-from tweetlm.text import LINE_BREAKS, RETWEET_PREFIX, WHITESPACE
+from tweetlm.shared.text import LINE_BREAKS, RETWEET_PREFIX, WHITESPACE
 
 CHUNK_ROWS = 1 << 17  # rows per slice: cleaned by one thread, and what memory holds a few of
 SEPARATOR = "<|endoftext|>"  # kept text is measured as huggingtweets did: tweets joined by it

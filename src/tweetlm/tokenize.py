@@ -47,8 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tweetlm import pretrained, tracking
-from tweetlm.balance import balance, oversampling_warnings
+from tweetlm.shared import pretrained, tracking
+from tweetlm.shared.balance import balance, oversampling_warnings
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError, warn
 from tweetlm.core.outputs import atomic_path, read_json, write_json

@@ -14,7 +14,8 @@ from helpers.params import shipped_raw
 from PIL import Image
 from safetensors.numpy import save_file
 
-from tweetlm import pretrained, tokenize
+from tweetlm.shared import pretrained
+from tweetlm import tokenize
 from tweetlm.core import layout
 
 

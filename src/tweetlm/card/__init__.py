@@ -15,12 +15,12 @@ import shutil
 import struct
 from pathlib import Path
 
-from tweetlm import pretrained, tracking
+from tweetlm.shared import pretrained, tracking
 from tweetlm.core import layout, outputs
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.outputs import atomic_path
 from tweetlm.core.params import Params
-from tweetlm.identity import SYNTHETIC_HANDLES, avatar, avatar_color, display_name, initials
+from tweetlm.shared.identity import SYNTHETIC_HANDLES, avatar, avatar_color, display_name, initials
 
 TEMPLATE = Path(__file__).with_name("template.md")
 # stats.json key -> the row huggingtweets' cards show, in their order

@@ -147,7 +147,7 @@ def run(argv: list[str] | None = None) -> None:
     """Parse `argv` and run one command; raises TweetlmError on bad input."""
     args = build_parser().parse_args(argv)
     if args.command == "compare":  # reads DVC's records, not params.yaml
-        from tweetlm import compare
+        from tweetlm.tools import compare
 
         compare.main(args.width, args.dvc_args)
         return
@@ -175,7 +175,7 @@ def run(argv: list[str] | None = None) -> None:
             write_json(layout.params_stamp(stage), values_of(params, keys))
         return
     if args.command == "serve":
-        from tweetlm.serve import main as serve
+        from tweetlm.tools.serve import main as serve
 
         serve(params, args.host, args.port, args.allow_remote)
         return
@@ -186,7 +186,7 @@ def run(argv: list[str] | None = None) -> None:
     if what == "bot":
         params.bot_handles(name)  # raises unless NAME is a handle or a bot
     if args.command == "space":
-        from tweetlm.serve.space import main as space
+        from tweetlm.tools.serve.space import main as space
 
         space(name, params, args.out, args.with_tweets)
         return

@@ -20,7 +20,7 @@ from tweetlm.core.errors import TweetlmError
 from tweetlm.core.outputs import atomic_path, read_json, write_json
 from tweetlm.core.params import Params
 from tweetlm.gallery.page import page
-from tweetlm.identity import SYNTHETIC_HANDLES, avatar_color, initials, name_of
+from tweetlm.shared.identity import SYNTHETIC_HANDLES, avatar_color, initials, name_of
 
 CURVE_POINTS = 200  # a curve on the page needs no more; a long run logs thousands of steps
 TRAIN_KEYS = ("eval_loss", "perplexity", "initial_eval_loss", "base", "finetuning", "epochs",

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import torch
 
-from tweetlm import pretrained
+from tweetlm.shared import pretrained
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.outputs import atomic_path, read_json, write_json
 from tweetlm.core.params import MemorizationParams, Params, PredictParams
-from tweetlm.identity import SYNTHETIC_HANDLES, avatar_image, display_name
+from tweetlm.shared.identity import SYNTHETIC_HANDLES, avatar_image, display_name
 from tweetlm.predict import memorization, picture
 
 

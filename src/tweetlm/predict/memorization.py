@@ -1,6 +1,6 @@
 """Memorization: does a sampled tweet copy one of the bot's training tweets?
 
-Both sides are compared after the filter's cleaning (tweetlm.text, the rules the filter
+Both sides are compared after the filter's cleaning (tweetlm.shared.text, the rules the filter
 stage applies: HTML unescaped, links dropped, whitespace collapsed), casefolded. A sample copies a training tweet when it IS that tweet
 (verbatim), or when more than `threshold` of its word n-grams (`ngram` words each) occur in
 that one tweet: a stitched-together near copy. A sample shorter than `ngram` words counts as
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from tweetlm.text import clean_text_reference
+from tweetlm.shared.text import clean_text_reference
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from tweetlm.identity import avatar_color, initials
+from tweetlm.shared.identity import avatar_color, initials
 
 WIDTH, HEIGHT = 1200, 630  # an Open Graph image
 MARGIN = 48

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from tweetlm import tracking
+from tweetlm.shared import tracking
 from tweetlm.core import layout
 from tweetlm.core.params import Params
 from tweetlm.train.dist import launched

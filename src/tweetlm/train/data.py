@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tweetlm import pretrained
+from tweetlm.shared import pretrained
 from tweetlm.core import arrays, layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params

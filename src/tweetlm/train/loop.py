@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from tweetlm import tracking
+from tweetlm.shared import tracking
 from tweetlm.core.errors import TweetlmError, warn
 from tweetlm.core.layout import BotPaths
 from tweetlm.core.outputs import write_json

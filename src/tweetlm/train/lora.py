@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 
-from tweetlm import pretrained
+from tweetlm.shared import pretrained
 from tweetlm.core.errors import TweetlmError, first_line
 from tweetlm.core.params import LoraParams
 

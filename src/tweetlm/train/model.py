@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from tweetlm import pretrained
+from tweetlm.shared import pretrained
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
 

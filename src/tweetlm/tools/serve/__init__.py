@@ -43,9 +43,9 @@ def main(params: Params, host: str = "127.0.0.1", port: int = 7860,
     check_host(host, allow_remote)
     import uvicorn
 
-    from tweetlm.serve.app import app
-    from tweetlm.serve.bots import Bots
-    from tweetlm.serve.experiments import experiments
+    from tweetlm.tools.serve.app import app
+    from tweetlm.tools.serve.bots import Bots
+    from tweetlm.tools.serve.experiments import experiments
 
     names = [*params.handles, *params.bots]
     bots = Bots(Path("."), names, params.card.display_names, runs=experiments(Path(".")))

@@ -21,7 +21,7 @@ from tweetlm.core.errors import TweetlmError, first_line  # noqa: E402
 from tweetlm.gallery import entry  # noqa: E402
 from tweetlm.gallery.page import SECTION_CSS, section, tweets_list  # noqa: E402
 from tweetlm.predict import picture  # noqa: E402
-from tweetlm.serve.bots import MAX_TWEETS, Bot, Bots, Settings, Tweet, safe_file  # noqa: E402
+from tweetlm.tools.serve.bots import MAX_TWEETS, Bot, Bots, Settings, Tweet, safe_file  # noqa: E402
 
 FILES = "/files/"  # the route of safe_file: cards and reports
 CSS = SECTION_CSS + """

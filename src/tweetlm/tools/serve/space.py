@@ -17,7 +17,7 @@ from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
 
-# What the Space's page imports (tweetlm.serve and what it reads); the pipeline's DVC, W&B,
+# What the Space's page imports (tweetlm.tools.serve and what it reads); the pipeline's DVC, W&B,
 # datasets and peft stay home. torch: the Space's CPU gets the default wheel.
 REQUIREMENTS = ("torch", "transformers>=4.46", "tokenizers>=0.20", "safetensors>=0.4",
                 "huggingface_hub>=0.26", "pillow>=10", "pydantic>=2.6", "pyyaml>=6",
@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the copy of tweetlm next to this file
 
-from tweetlm.serve.space import launch  # noqa: E402
+from tweetlm.tools.serve.space import launch  # noqa: E402
 
 launch(HERE, {bot!r}, {names!r})
 '''
@@ -39,8 +39,8 @@ def launch(root: Path, name: str, display_names: dict[str, str]) -> None:
     """The page of `tweetlm serve` for the one bot in `root` (no card link: the Space has
     no /files/), on Gradio's own server: 127.0.0.1 unless GRADIO_SERVER_NAME says (a Space
     does)."""
-    from tweetlm.serve.app import CSS, build, theme
-    from tweetlm.serve.bots import Bots
+    from tweetlm.tools.serve.app import CSS, build, theme
+    from tweetlm.tools.serve.bots import Bots
 
     build(Bots(Path(root), [name], display_names), title=f"{name} bot",
           card_prefix=None).launch(theme=theme(), css=CSS, footer_links=[])

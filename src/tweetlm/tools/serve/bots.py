@@ -26,7 +26,7 @@ MAX_PROMPT_CHARS = 1000  # before tokenizing: a pasted novel is refused without 
 def safe_name(name: object, known: list[str]) -> str:
     """`name` if it is one of the `known` bots, BOT or BOT@EXP (each part checked as a path
     part first), else an error."""
-    from tweetlm.serve.experiments import split
+    from tweetlm.tools.serve.experiments import split
 
     if not isinstance(name, str):
         check_name(name, "bot")
@@ -125,7 +125,7 @@ class Bot:
                  label: str | None = None):
         from transformers.utils import logging
 
-        from tweetlm.identity import SYNTHETIC_HANDLES, name_of
+        from tweetlm.shared.identity import SYNTHETIC_HANDLES, name_of
         from tweetlm.predict import load_model
 
         logging.disable_progress_bar()  # "Loading weights" bars would fill the server's log
@@ -151,7 +151,7 @@ class Bot:
 
         from tweetlm.predict import decode, generate_ids, prompt_ids
         from tweetlm.predict.memorization import check
-        from tweetlm.pretrained import context_length
+        from tweetlm.shared.pretrained import context_length
 
         s = settings.checked()
         prompt = " ".join(str(prompt or "").split())
@@ -197,7 +197,7 @@ class Bots:
 
     def __init__(self, root: Path, names: list[str], display_names: dict[str, str] | None = None,
                  runs: dict[str, str] | None = None):
-        from tweetlm.serve.experiments import with_model
+        from tweetlm.tools.serve.experiments import with_model
 
         self.root = Path(root)
         self.bots = built(self.root, names)  # the workspace's: the gallery shows these
@@ -209,7 +209,7 @@ class Bots:
         self._fetched = None  # a temporary folder for experiments' files, made on first use
 
     def get(self, name: object) -> Bot:
-        from tweetlm.serve.experiments import split
+        from tweetlm.tools.serve.experiments import split
 
         name = safe_name(name, self.names)
         with self._locks[name]:
@@ -222,7 +222,7 @@ class Bots:
     def _experiment(self, bot: str, exp: str) -> Path:
         import tempfile
 
-        from tweetlm.serve.experiments import fetch
+        from tweetlm.tools.serve.experiments import fetch
 
         if self._fetched is None:
             self._fetched = tempfile.TemporaryDirectory(prefix="tweetlm-serve-")
@@ -230,7 +230,7 @@ class Bots:
 
     def defaults(self, name: object) -> Settings:
         """The bot's own temperature and top_p, without loading its model."""
-        from tweetlm.serve.experiments import split
+        from tweetlm.tools.serve.experiments import split
 
         bot, _ = split(safe_name(name, self.names))  # BOT@EXP starts from BOT's own
         return settings_of(own_config(self.root, bot))
