@@ -1,4 +1,4 @@
-"""Many handles at once in one workspace, the README's way ("Many handles"), with DVC's own
+"""Many handles at once in one workspace, the docs' way (docs/many-handles.md), with DVC's own
 locks: after `dvc repro validate`, one `dvc --wait-for-lock repro --single-item` per handle
 over its own stages, side by side.
 
@@ -32,7 +32,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:_NoneStep.value:DeprecationWarni
 
 # ann2 has ann's tweets: their ingest and filter write the same bytes, the same cache objects.
 HANDLES = ["ann", "bob", "ann2"]
-# A handle's stages in the order they run: the README's per-handle command lists them.
+# A handle's stages in the order they run: docs/many-handles.md's per-handle command lists
+# them.
 CHAIN = ("ingest", "filter", "tokenize", "train", "predict", "card", "gallery")
 # The stages the concurrent runs build here: every kind of DVC output and dep a handle has up
 # to its token blocks (file and folder outs, a metric, folder deps), without minutes of
@@ -140,8 +141,8 @@ def test_a_stage_of_another_handle_blocks_the_plain_repro_not_a_handle_chain(val
 
 
 def test_a_handle_chain_is_its_stages_in_the_order_dvc_runs_them():
-    """The README's per-handle command lists CHAIN: every stage dvc.yaml runs for a handle,
-    upstream first, so `--single-item` (no upstream check) runs them in a valid order."""
+    """docs/many-handles.md's per-handle command lists CHAIN: every stage dvc.yaml runs for a
+    handle, upstream first, so `--single-item` (no upstream check) runs them in a valid order."""
     import networkx as nx
     from dvc.repo import Repo
 
@@ -153,5 +154,5 @@ def test_a_handle_chain_is_its_stages_in_the_order_dvc_runs_them():
         mine = [s for s in repo.index.stages if s.name.endswith(f"@{handle}")]
         order = [s.name for s in reversed(list(nx.topological_sort(graph))) if s in mine]
     assert order == chain(handle, CHAIN)
-    readme = (ROOT / "README.md").read_text()
-    assert " ".join(f"{stage}@{{}}" for stage in CHAIN) in readme
+    page = (ROOT / "docs/many-handles.md").read_text()
+    assert " ".join(f"{stage}@{{}}" for stage in CHAIN) in page

@@ -233,13 +233,14 @@ def test_misspelt_param_is_refused_by_dvc_itself(project):
 
 
 def readme_set_params() -> list[str]:
-    """Every `-S` value of a `dvc exp run` in the README's bash blocks (the text blocks show
-    failures on purpose)."""
+    """Every `-S` value of a `dvc exp run` in the bash blocks of the README and docs/ (the
+    text blocks show failures on purpose)."""
     import shlex
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
     found = []
-    for block in re.findall(r"```bash\n(.*?)```", readme, re.S):
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
         for line in block.splitlines():
             if line.startswith("dvc exp run"):
                 args = shlex.split(line, comments=True)
@@ -250,7 +251,7 @@ def readme_set_params() -> list[str]:
 @pytest.mark.parametrize("override", readme_set_params())
 def test_every_set_param_in_the_readme_works_in_dvc_and_validates(override, tmp_path):
     """DVC's own override parser (Hydra) takes it, and tweetlm validate accepts the result:
-    the README's `-S` forms work as written."""
+    the docs' `-S` forms work as written."""
     import shutil
 
     from dvc.utils.hydra import apply_overrides

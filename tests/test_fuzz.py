@@ -473,7 +473,7 @@ def test_ingest_memory_stays_bounded_on_a_1gb_archive(tmp_path, capsys):
         summary, peak = proc.stdout.strip().splitlines()
         assert summary.startswith("ingest big: 920000 tweets from 1 file(s)"), summary
         peak = int(peak)
-        with capsys.disabled():  # the figure README's "Damaged and hostile raw tweets" quotes
+        with capsys.disabled():  # the figure docs/robustness.md quotes
             print(f"\ningest of a {size / 2**30:.2f} GiB tweets.js ({size:,} bytes, 920,000 "
                   f"tweets): peak RSS {peak / 2**20:.0f} MiB")
         assert peak < 1 << 30

@@ -74,7 +74,7 @@ def test_no_credential_reaches_any_file_or_output(planted, capsys):
     searched = Counter()
     leaks = find_markers(planted, [planted.sandbox], set(config_local), searched)
     assert leaks == [], "\n".join(leaks)
-    with capsys.disabled():  # the figure the README quotes
+    with capsys.disabled():  # the figure docs/robustness.md quotes
         print(f"\nsearched {searched['places']} files, git object dumps and command outputs "
               f"({searched['bytes'] / 2**20:.0f} MiB) for {len(planted.markers)} planted "
               "credentials: none found")

@@ -1,7 +1,8 @@
 """git holds code and small metadata only: no pipeline output is ever untracked and
 unignored -- after a failed `dvc repro`, `--keep-going`, `dvc checkout`, `dvc exp apply` --
-so the README's `git add -A && git commit` commits no data or model file; and after a failed
-`dvc exp run`, `dvc exp apply HEAD` (the README's one command) restores the workspace exactly.
+so docs/sharing.md's `git add -A && git commit` commits no data or model file; and after a
+failed `dvc exp run`, `dvc exp apply HEAD` (docs/experiments.md's one command) restores the
+workspace exactly.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ def dvc_clean(project: Project) -> bool:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Project:
-    """The README's flows on handles `sample` and `carol` (a cut file: ingest fails):
-    a failed `dvc repro`, `--keep-going`, the fix, and `git add -A && git commit`."""
+    """The docs' flows (docs/sharing.md, docs/robustness.md) on handles `sample` and `carol`
+    (a cut file: ingest fails): a failed `dvc repro`, `--keep-going`, the fix, and
+    `git add -A && git commit`."""
     project = copy_project(tmp_path_factory.mktemp("workspace") / "project")
     raw = project.root / "data/raw/carol"
     raw.mkdir(parents=True)
@@ -49,11 +51,11 @@ def built(tmp_path_factory) -> Project:
     assert (project.root / "models/sample/model.safetensors").is_file()
     assert untracked_outputs(project) == []
 
-    project.set_params(handles=["sample"])  # take the broken handle out, as the README says
+    project.set_params(handles=["sample"])  # the broken handle out, as docs/robustness.md says
     shutil.rmtree(raw)
     project.dvc("repro")
     project.git("add", "-A")
-    project.git("commit", "-q", "-m", "Train on sample")  # the README's commit flow
+    project.git("commit", "-q", "-m", "Train on sample")  # docs/sharing.md's commit flow
     return project
 
 
