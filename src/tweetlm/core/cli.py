@@ -72,18 +72,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="params file every command but `sample` reads (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 help="`tweetlm COMMAND --help` says what it reads and writes")
-    stamps = ", ".join(str(layout.params_stamp(s)) for s in layout.STAGE_PARAMS)
-    sub.add_parser("validate", help="check params.yaml and the handles' raw folders "
-                                    "(the pipeline's first stage)",
+    _pipeline_commands(sub)
+    _handle_commands(sub)
+    _tools(sub)
+    return parser
+
+
+def _pipeline_commands(sub) -> None:
+    """The commands dvc.yaml and the pipeline files run: one per stage."""
+    stamps = layout.params_stamp("STAGE", _H)
+    sub.add_parser("validate", help="check params.yaml, the handles' raw folders and the "
+                                    "pipeline files (the pipeline's first stage)",
                    description=_describe(
                        f"params.yaml (every key, type and range) and, for each handle but "
-                       f"{layout.SAMPLE_HANDLE!r}, that {layout.raw_dir(_H)}/ exists",
-                       f"each stage's params.yaml keys: {stamps}"), epilog=GLOBAL)
-    for stage, (what, short, reads, writes) in STAGES.items():
-        keys = ", ".join(layout.STAGE_PARAMS[stage])  # as validate stamps them
-        p = sub.add_parser(stage, help=short, epilog=GLOBAL, description=_describe(
-            f"{reads}; from params.yaml: {keys}", writes))
-        p.add_argument("name", metavar=what.upper(), help=NAMES[what])
+                       f"{layout.SAMPLE_HANDLE!r}, that {layout.raw_dir(_H)}/ exists; that "
+                       f"each pipeline file ({layout.pipeline_file(_H)}, "
+                       f"{layout.pipeline_file('BOT', bot=True)}) is what `tweetlm sync` writes",
+                       f"each stage's params.yaml keys for each handle and bot: {stamps}"),
+                   epilog=GLOBAL)
     out = layout.raw_dir(layout.SAMPLE_HANDLE)
     sample = sub.add_parser("sample", help="write the synthetic sample handle's raw files",
                             description=_describe("nothing (no params)", f"--out: a made-up "
@@ -94,6 +100,52 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0,
                         help="seed of the generator: the same seed writes the same files "
                              "(default: %(default)s)")
+    for stage, (what, short, reads, writes) in STAGES.items():
+        keys = ", ".join(layout.STAGE_PARAMS[stage])  # as validate stamps them
+        p = sub.add_parser(stage, help=short, epilog=GLOBAL, description=_describe(
+            f"{reads}; from params.yaml: {keys} (with NAME's overrides)", writes))
+        p.add_argument("name", metavar=what.upper(), help=NAMES[what])
+    sub.add_parser("gallery-page", help="every bot on one static page",
+                   description=_describe(f"{layout.GALLERY}/*.json (no params)",
+                                         f"{layout.GALLERY_PAGE}, which opens from disk"))
+
+
+def _handle_commands(sub) -> None:
+    """Handles in and out of the project, and the pipeline files that follow params.yaml."""
+    add = sub.add_parser(
+        "add", help="a new handle: its tweet files, versioned, listed, with its pipeline file",
+        epilog=GLOBAL, description=_describe(
+            "PATH: the account archive .zip, tweet files or a folder of them",
+            f"{layout.raw_dir(_H)}/ (a copy), {layout.raw_dvc_file(_H)} (`dvc add`), HANDLE "
+            f"under `handles` in params.yaml, {layout.pipeline_file(_H)}"))
+    add.add_argument("name", metavar="HANDLE", help="the new handle's name (its folder's)")
+    add.add_argument("paths", nargs="*", metavar="PATH",
+                     help=f"files or folders to copy into {layout.raw_dir(_H)}/ (none: the "
+                          "folder is there already)")
+    remove = sub.add_parser(
+        "remove", help="take a handle out: params.yaml, its pipeline file, its raw record",
+        epilog=GLOBAL, description=_describe(
+            "params.yaml", f"params.yaml without HANDLE (and its overrides); removes "
+                           f"{layout.pipeline_file(_H)} and {layout.raw_dvc_file(_H)} "
+                           "(`dvc remove`); the raw files stay on disk"))
+    remove.add_argument("name", metavar="HANDLE", help=NAMES["handle"])
+    for command in (add, remove):
+        command.add_argument("--no-dvc", action="store_true",
+                             help="leave the raw folder's DVC record (.dvc file) alone")
+    sub.add_parser("sync", help="write the pipeline files params.yaml asks for", epilog=GLOBAL,
+                   description=_describe("params.yaml (handles, bots)",
+                                         f"{layout.pipeline_file(_H)} for each handle, "
+                                         f"{layout.pipeline_file('BOT', bot=True)} for each bot;"
+                                         " removes the others"))
+    sub.add_parser("migrate", help="move a project built with one dvc.yaml for all handles "
+                                   "to the pipeline files, without rerunning anything",
+                   epilog=GLOBAL, description=_describe(
+                       "dvc.lock (stages such as train@alice), their outputs",
+                       "the pipeline files; dvc.lock entries under them (`dvc commit`)"))
+
+
+def _tools(sub) -> None:
+    """Commands outside the pipeline: they read what it wrote."""
     compare = sub.add_parser(
         "compare", help="experiments side by side in the terminal's width",
         description=_describe(
@@ -105,9 +157,6 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("dvc_args", nargs=argparse.REMAINDER, metavar="DVC_EXP_SHOW_ARGS",
                          help="passed on to `dvc exp show`, e.g. -A (every commit) or "
                               "--rev main")
-    sub.add_parser("gallery-page", help="every bot on one static page",
-                   description=_describe(f"{layout.GALLERY}/*.json (no params)",
-                                         f"{layout.GALLERY_PAGE}, which opens from disk"))
     serve = sub.add_parser(
         "serve", help="a local web page of every built bot, to talk to them", epilog=GLOBAL,
         description=_describe("models/ and reports/ (nothing else); params.yaml",
@@ -127,20 +176,21 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--out", help="folder to write (default: spaces/BOT)")
     space.add_argument("--with-tweets", action="store_true",
                        help="include the training tweets, so the Space marks copies of them")
-    return parser
 
 
-def check_raw_folders(params, params_file) -> None:
-    """Each handle's raw folder exists (or DVC tracks it, to be pulled): else DVC would stop
-    at ingest with its own error. The sample handle's is written by the `sample` stage."""
-    for handle in params.handles:
-        raw = layout.raw_dir(handle)
-        if handle == layout.SAMPLE_HANDLE or raw.is_dir() or layout.raw_dvc_file(handle).is_file():
-            continue
-        what = "is not a folder" if raw.exists() else "not found"
-        raise TweetlmError(f"{params_file}: handles: {handle}: {raw}/ {what}: put the account's "
-                           f"tweet files there (README: Bring tweets), or take "
-                           f"{handle} out of `handles`")
+def _handles_command(args) -> bool:
+    """add, remove, sync, migrate: project edits that print what they did."""
+    if args.command not in ("add", "remove", "sync", "migrate"):
+        return False
+    from tweetlm.tools import handles, migrate
+
+    done = {"add": lambda: handles.add(args.name, args.paths, args.params, not args.no_dvc),
+            "remove": lambda: handles.remove(args.name, args.params, not args.no_dvc),
+            "sync": lambda: handles.sync(args.params),
+            "migrate": lambda: migrate.main(args.params)}[args.command]()
+    for line in done:
+        print(f"tweetlm: {line}")
+    return True
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -161,18 +211,15 @@ def run(argv: list[str] | None = None) -> None:
 
         page_main()
         return
+    if _handles_command(args):
+        return
     from tweetlm.core.params import check_name, load_params
 
     params = load_params(args.params)
     if args.command == "validate":
-        from tweetlm.core.outputs import write_json
-        from tweetlm.core.params import values_of
+        from tweetlm import validate
 
-        check_raw_folders(params, args.params)
-        # Each stage's keys: a stage reruns when its own stamp's hash changes, never
-        # because validation ran.
-        for stage, keys in layout.STAGE_PARAMS.items():
-            write_json(layout.params_stamp(stage), values_of(params, keys))
+        validate.main(params, args.params)
         return
     if args.command == "serve":
         from tweetlm.tools.serve import main as serve
@@ -188,9 +235,9 @@ def run(argv: list[str] | None = None) -> None:
     if args.command == "space":
         from tweetlm.tools.serve.space import main as space
 
-        space(name, params, args.out, args.with_tweets)
+        space(name, params.for_name(name), args.out, args.with_tweets)
         return
-    importlib.import_module(f"tweetlm.{args.command}").main(name, params)
+    importlib.import_module(f"tweetlm.{args.command}").main(name, params.for_name(name))
 
 
 def main(argv: list[str] | None = None) -> int:

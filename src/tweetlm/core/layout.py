@@ -55,15 +55,34 @@ GALLERY = Path("reports/gallery")
 GALLERY_PAGE = Path("reports/index.html")
 
 
-PARAMS_STAMPS = Path("reports/params")
+PARAMS_STAMPS = Path("reports/params")  # validate's output: one folder of stamps per name
 BENCHMARKS = Path("reports/benchmarks")  # measured figures, committed to git
 # reports/<name>/ is a bot's: no handle or bot may take a name these folders already use
 RESERVED_NAMES = (PARAMS_STAMPS.name, BENCHMARKS.name, GALLERY.name)
 
 
-def params_stamp(stage: str) -> Path:
-    """`validate`'s copy of the STAGE_PARAMS keys of `stage` (ingest, ..., card)."""
-    return PARAMS_STAMPS / f"{stage}.json"
+def params_stamp(stage: str, name: str) -> Path:
+    """`validate`'s copy of the STAGE_PARAMS keys of `stage` (ingest, ..., gallery) as they
+    are for one handle or bot (its `overrides` applied): its stage's one params dependency."""
+    return PARAMS_STAMPS / name / f"{stage}.json"
+
+
+# Each handle's and bot's own pipeline file (shared/pipelines.py writes them): DVC addresses
+# their stages as `handles/alice/dvc.yaml:train`.
+HANDLE_PIPELINES = Path("handles")
+BOT_PIPELINES = Path("bots")
+HANDLE_STAGES = ("ingest", "filter", "tokenize", "train", "predict", "card", "gallery")
+BOT_STAGES = HANDLE_STAGES[2:]  # a bot of several handles trains on their filtered tweets
+
+
+def pipeline_file(name: str, bot: bool = False) -> Path:
+    """handles/<handle>/dvc.yaml, or bots/<bot>/dvc.yaml for a bot of several handles."""
+    return (BOT_PIPELINES if bot else HANDLE_PIPELINES) / name / "dvc.yaml"
+
+
+def stage_id(stage: str, name: str, bot: bool = False) -> str:
+    """How DVC names one handle's or bot's stage: `handles/alice/dvc.yaml:train`."""
+    return f"{pipeline_file(name, bot).as_posix()}:{stage}"
 
 
 def raw_dir(handle: str) -> Path:

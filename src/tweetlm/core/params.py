@@ -46,6 +46,7 @@ def check_name(name: object, what: str = "handle") -> str:
 class ParamError(TweetlmError):
     def __init__(self, file, key: str, problem: str):
         super().__init__(f"{file}: {key}: {problem}")
+        self.file, self.key, self.problem = file, key, problem
 
 
 def _rule(test, text: str):
@@ -226,6 +227,9 @@ class WandbParams:
 class Params:
     handles: Annotated[list[Str], Field(min_length=1)]
     bots: Annotated[dict[str, list[Str]], BeforeValidator(_empty)]  # name -> its handles
+    # handle or bot -> its own values of any keys below ({train: {learning_rate: 1e-4}})
+    overrides: Annotated[dict[str, Annotated[dict, BeforeValidator(_empty)]],
+                         BeforeValidator(_empty)]
     ingest: IngestParams
     filter: FilterParams
     tokenize: TokenizeParams
@@ -244,6 +248,31 @@ class Params:
         raise TweetlmError(
             f"{bot!r} is neither in `handles` nor in `bots` of params.yaml: add it to one of them"
         )
+
+    def for_name(self, name: str) -> Params:
+        """The params one handle's or bot's stages run with: its `overrides` entry applied
+        (validated with the rest when params.yaml was read)."""
+        extra = self.overrides.get(name)
+        return _with_overrides(self, extra) if extra else self
+
+
+# The sections an `overrides` entry may set; a bot has no ingest or filter of its own
+PER_NAME = ("ingest", "filter", "tokenize", "model", "train", "predict", "card", "wandb")
+HANDLE_ONLY = ("ingest", "filter")
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = (_merge(base[key], value) if isinstance(value, dict)
+                    and isinstance(base.get(key), dict) else value)
+    return out
+
+
+def _with_overrides(params: Params, extra: dict) -> Params:
+    values = (getattr(params, f.name) for f in fields(params))
+    raw = {f.name: asdict(v) if is_dataclass(v) else v for f, v in zip(fields(params), values)}
+    return _ADAPTER.validate_python(_merge(raw, extra) | {"overrides": {}})
 
 
 _ADAPTER = TypeAdapter(Params)
@@ -272,7 +301,35 @@ def parse_params(raw, path=PARAMS_FILE) -> Params:
     except ValidationError as e:
         raise _one_line(e, path) from None
     _check_across(params, path)
+    _check_overrides(params, path)
     return params
+
+
+def _check_overrides(params: Params, path) -> None:
+    """Each `overrides` entry names a handle or bot, sets known sections, and yields valid
+    params: its problems are reported at overrides.<name>.<key>, like any other key's."""
+    for name, extra in params.overrides.items():
+        where = f"overrides.{name}"
+        is_bot = name in params.bots
+        if not is_bot and name not in params.handles:
+            raise ParamError(path, where, "not in `handles` or `bots`: add it there, or take "
+                                          "it out of `overrides`")
+        for section in extra:
+            if section not in PER_NAME:
+                raise ParamError(path, f"{where}.{section}", "not a per-handle setting; valid "
+                                 f"keys: {', '.join(PER_NAME)}")
+            if is_bot and section in HANDLE_ONLY:
+                raise ParamError(path, f"{where}.{section}", "a bot trains on its handles' "
+                                 f"filtered tweets: set {section} under overrides.<handle>")
+        try:
+            merged = _with_overrides(params, extra)
+        except ValidationError as e:
+            error = _one_line(e, path)
+            raise ParamError(path, f"{where}.{error.key}", error.problem) from None
+        try:
+            _check_across(merged, path)
+        except ParamError as error:
+            raise ParamError(path, f"{where}.{error.key}", error.problem) from None
 
 
 def values_of(params: Params, keys) -> dict:
