@@ -30,8 +30,8 @@ remote: $(VENV)/.installed
 	  [ "$$(dvc config --project remote.storage.url 2>/dev/null)" != "$(STORAGE)" ] || \
 	  dvc remote modify --local storage url "$(STORAGE)"
 
-# validate first: DVC names stages after the handles (ingest@alice) before any stage runs, so
-# a handle such as @alice would get DVC's "Stage 'ingest@@alice' not found", not tweetlm's line.
+# validate first: a pipeline file out of step with params.yaml, or a handle such as @alice,
+# is tweetlm's one line before DVC loads any stage.
 run: $(VENV)/.installed remote
 	tweetlm validate
 	dvc repro

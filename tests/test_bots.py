@@ -13,11 +13,13 @@ from helpers.params import make_params
 from helpers.stages import write_card_inputs, write_params
 from helpers.tinymodel import tweets, write_tweets
 
-from helpers.project import markdown_table, ran_stages
+from helpers.project import lock_entries, markdown_table, ran_stages
 from tweetlm import card, tokenize
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params, load_params
 from tweetlm.shared.pretrained import Base
+from tweetlm.core import layout
+from tweetlm.core.layout import stage_id
 
 BLOCK = 32
 
@@ -207,12 +209,17 @@ def test_a_bot_cannot_take_a_handles_name(tmp_path):
 MODEL_STAGES = ("tokenize", "train", "predict", "card")
 
 
+def address(stage, root: Path) -> str:
+    rel = Path(stage.path).relative_to(root).as_posix()
+    return stage.name if rel == "dvc.yaml" else f"{rel}:{stage.name}"
+
+
 def resolved(root: Path) -> dict:
     """Stage name -> (cmd, deps, outs, params), as DVC resolves dvc.yaml."""
     from dvc.repo import Repo
 
     with Repo(str(root)) as repo:
-        return {s.name: (s.cmd,
+        return {address(s, root): (s.cmd,
                          {d.def_path for d in s.deps if type(d).__name__ != "ParamsDependency"},
                          {o.def_path for o in s.outs},
                          {k for p in s.params for k in p.params})
@@ -224,22 +231,24 @@ def test_bot_stages_mirror_the_handle_stages(project):
     tests/test_dvc_graph.py proves exact), the bot's name in place of the handle's."""
     project.set_params(handles=["alice", "bob"], bots={"duo": ["alice", "bob"]})
     stages = resolved(project.root)
-    assert not {"tokenize@duo", "card@duo"} & set(stages)
+    assert not {stage_id("tokenize", "duo"), stage_id("card", "duo")} & set(stages)
     for stage in MODEL_STAGES:
-        cmd, deps, outs, params = stages[f"bot-{stage}@duo"]
-        h_cmd, h_deps, h_outs, h_params = stages[f"{stage}@alice"]
+        cmd, deps, outs, params = stages[stage_id(stage, "duo", bot=True)]
+        h_cmd, h_deps, h_outs, h_params = stages[stage_id(stage, "alice")]
         assert cmd == h_cmd.replace("alice", "duo")
         assert outs == {o.replace("/alice/", "/duo/").replace("/alice", "/duo") for o in h_outs} \
             | ({"reports/duo/stats.json"} if stage == "tokenize" else set())
         assert params == h_params
         same = {d.replace("/alice/", "/duo/").replace("/alice", "/duo") for d in h_deps}
-        if stage == "tokenize":  # every handle's data, not one file per handle
-            same = same - {"data/processed/duo/tweets.parquet"} | {"data/interim",
-                                                                    "data/processed"}
-        if stage in ("predict", "card"):  # every handle's name and face: their folder
-            same = same - {"data/accounts/duo.json"} | {"data/accounts"}
+        if stage == "tokenize":  # exactly its handles' kept tweets and counts
+            same = same - {"data/processed/duo/tweets.parquet"} | {
+                str(path) for h in ("alice", "bob") for path in (layout.processed(h),
+                                                                   layout.stats(h))}
+        if stage in ("predict", "card", "gallery"):  # its handles' names and faces
+            same = same - {"data/accounts/duo.json"} | {
+                str(layout.account(h)) for h in ("alice", "bob")}
         assert deps == same, stage
-    assert "reports/duo/stats.json" in stages["bot-card@duo"][1]
+    assert "reports/duo/stats.json" in stages[stage_id("card", "duo", bot=True)][1]
 
 
 @pytest.mark.slow
@@ -253,11 +262,11 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
         "train.batch_size": 16, "predict.prompts": ["My dream is", "Today"],
         "predict.num_sequences": 2, "predict.max_length": 32,
     })
-    targets = ("bot-card@alice-bob", "tokenize@alice")  # a handle's model stages are test_*'s
+    targets = (stage_id("card", "alice-bob", bot=True), stage_id("tokenize", "alice"))  # a handle's model stages are test_*'s
     out = project.dvc("repro", *targets).stdout
-    assert ran_stages(out) == {"validate", "ingest@alice", "ingest@bob", "filter@alice",
-                               "filter@bob", "tokenize@alice",
-                               *(f"bot-{s}@alice-bob" for s in MODEL_STAGES)}, out
+    assert ran_stages(out) == {"validate", stage_id("ingest", "alice"), stage_id("ingest", "bob"), stage_id("filter", "alice"),
+                               stage_id("filter", "bob"), stage_id("tokenize", "alice"),
+                               *(stage_id(s, "alice-bob", bot=True) for s in MODEL_STAGES)}, out
 
     root = project.root
     from transformers import pipeline
@@ -276,10 +285,11 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
     assert meta["balance"]["bob"]["balanced_tweets"] == meta["balance"]["bob"]["train_tweets"]
     assert meta["balance"]["alice"]["balanced_tweets"] > meta["balance"]["alice"]["train_tweets"]
     # the single handle: its own file deps, no balancing
-    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
-    data_deps = {d["path"] for d in lock["tokenize@alice"]["deps"]
+    lock = lock_entries(root)
+    data_deps = {d["path"] for d in lock[stage_id("tokenize", "alice")]["deps"]
                  if not d["path"].startswith("src/")}
-    assert data_deps == {"reports/params/tokenize.json", "data/processed/alice/tweets.parquet"}
+    assert data_deps == {str(layout.params_stamp("tokenize", "alice")),
+                         str(layout.processed("alice"))}
     assert "balance" not in json.loads((root / "data/tokenized/alice/meta.json").read_text())
 
     # bob gains a retweet: his kept tweets are the same, his counts are not. The bot's tokenize
@@ -289,8 +299,8 @@ def test_dvc_repro_builds_a_cyborg_and_reruns_only_what_changed(project):
         "full_text": "RT @carol: not bob's words", "retweeted_status": {"id_str": "1"},
         "lang": "en"}]))
     again = project.dvc("repro", *targets).stdout
-    assert ran_stages(again) == {"ingest@bob", "filter@bob", "bot-tokenize@alice-bob",
-                                 "bot-card@alice-bob"}, again
+    assert ran_stages(again) == {stage_id("ingest", "bob"), stage_id("filter", "bob"), stage_id("tokenize", "alice-bob", bot=True),
+                                 stage_id("card", "alice-bob", bot=True)}, again
     readme = (root / "models/alice-bob/README.md").read_text()
     assert markdown_table(readme, "Data")[2] == ["Tweets downloaded", str(stats["alice"]["downloaded"]),
                                       str(stats["bob"]["downloaded"] + 1)]

@@ -25,7 +25,8 @@ FENCE = re.compile(r"^([ \t]*)(`{3,})(\w*)[^\n]*\n(.*?)^\1\2[ \t]*$", re.M | re.
 LINK = re.compile(r"!?\[(?:[^\]\[]|\[[^\]]*\])*\]\(([^()\s]+)(?:\s+\"[^\"]*\")?\)")
 # Programs a bash block may call; a name outside this list is a typo (`dcv repro`).
 PROGRAMS = {"tweetlm", "dvc", "make", "python", "python3", "pytest", "bash", "torchrun", "git",
-            "cp", "mkdir", "cd", "source", "printf", "xargs", "pip", "hf", "wandb", "apt-get"}
+            "cp", "mkdir", "cd", "source", "printf", "xargs", "pip", "hf", "wandb", "apt-get",
+            "ls", "parallel"}
 SEPARATORS = {"&&", "||", ";", "|"}
 
 
@@ -137,7 +138,7 @@ def problem(words: list[str]) -> str | None:
     program, args = Path(words[0]).name, words[1:]
     if program not in PROGRAMS:
         return f"unknown program {words[0]!r}"
-    if program == "xargs":  # `... | xargs -P 2 -I{} dvc ...`: the command it runs
+    if program in ("xargs", "parallel"):  # `... | xargs -P 2 -I{} dvc ...`: what it runs
         inner = next((i for i, w in enumerate(args) if w in ("dvc", "tweetlm")), None)
         return problem(args[inner:]) if inner is not None else "xargs runs no known command"
     if program == "tweetlm":

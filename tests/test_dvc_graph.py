@@ -34,20 +34,22 @@ from helpers.project import ROOT, clone, copy_project
 from tweetlm.core import layout
 
 
+SAMPLE = {stage: layout.stage_id(stage, layout.SAMPLE_HANDLE) for stage in layout.HANDLE_STAGES}
+
 # DVC's own graph code warns about pygtrie internals; nothing of ours
 pytestmark = pytest.mark.filterwarnings("ignore:_NoneStep.value:DeprecationWarning")
 
 SRC = ROOT / "src" / "tweetlm"
 # Stage -> the module its command runs (validate is cli.py itself).
 STAGE_MODULES = {
-    "validate": None, "sample": "sample", "ingest": "ingest", "filter": "filter",
+    "validate": "validate", "sample": "sample", "ingest": "ingest", "filter": "filter",
     "tokenize": "tokenize", "train": "train", "predict": "predict", "card": "card",
     "gallery": "gallery", "gallery-page": "gallery",
 }
 # Params that are not a stage's input: `handles`/`bots` shape the graph (foreach) itself, and
 # `wandb` only says where a stage logs metrics, never what it writes (a stage whose outputs do
 # show it, like the card, declares it and is checked like any other).
-STRUCTURAL = {"handles", "bots", "bot_handles"}
+STRUCTURAL = {"handles", "bots", "bot_handles", "overrides", "for_name"}
 OUTPUT_NEUTRAL = {"wandb"}
 # The stage modules: a stage's entry point is `main(name, params)` in its module's top level.
 STAGE_PACKAGES = {f"tweetlm.{m}" for m in STAGE_MODULES.values() if m}
@@ -159,19 +161,28 @@ def import_closure(module: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def stages() -> dict:
-    """Stage name (`filter@sample`) -> {name: `filter`, src deps, params}, resolved by DVC."""
+    """Stage (`handles/sample/dvc.yaml:filter`) -> {name: `filter`, src deps, params}, as DVC
+    resolves the root dvc.yaml and every generated pipeline file."""
     from dvc.repo import Repo
 
     with Repo(str(ROOT)) as repo:
         resolved = {}
         for stage in repo.index.stages:
             deps = [d.def_path for d in stage.deps if type(d).__name__ != "ParamsDependency"]
-            resolved[stage.name] = {
+            resolved[address(stage)] = {
                 "name": stage.name.split("@")[0],
                 "src": {d for d in deps if d.startswith("src/tweetlm/")},
                 "params": {(p.def_path, key) for p in stage.params for key in (p.params or [""])},
             }
     return resolved
+
+
+def address(stage) -> str:
+    """How DVC names a stage from the project root: `validate`, `handles/h/dvc.yaml:train`
+    (its own `addressing` is relative to the current directory)."""
+    path = Path(stage.path)
+    rel = path.relative_to(Path(stage.repo.root_dir)).as_posix()
+    return stage.name if rel == "dvc.yaml" else f"{rel}:{stage.name}"
 
 
 def instances(stages: dict, name: str) -> list[dict]:
@@ -196,7 +207,7 @@ def code_deps(stage: dict) -> set[str]:
 PROBE = r"""
 import json, sys, types
 stage, args = sys.argv[1], sys.argv[2:]
-if stage != "validate":  # the stage's own code is what the static walk covers
+if True:  # the stage's own code is what the static walk covers
     stub = types.ModuleType(f"tweetlm.{stage}")
     stub.main = lambda *a, **k: None
     sys.modules[stub.__name__] = stub
@@ -433,6 +444,8 @@ def data_stage_runs(tmp_path_factory) -> tuple[Path, dict]:
     raw = work / "data/raw/someone"
     raw.mkdir(parents=True)
     (raw / "tweets.json").write_text(json.dumps(V1_TWEETS))
+    subprocess.run([sys.executable, "-m", "tweetlm.core.cli", "sync"], cwd=work, check=True,
+                   env=_env(), capture_output=True)  # the pipeline files validate checks
     commands = {"validate": ["validate"], "ingest": ["ingest", "someone"],
                 "filter": ["filter", "someone"],
                 "sample": ["sample", "--out", "data/raw/sample", "--tweets", "200"]}
@@ -511,7 +524,7 @@ def test_running_predict_loads_exactly_its_deps_and_no_filter_code(predict_run, 
 def data_built(tmp_path_factory):
     """A project copy where the data stages ran and are up to date (shared, never modified)."""
     project = copy_project(tmp_path_factory.mktemp("edits") / "project")
-    targets = ["validate", "sample", "ingest@sample", "filter@sample"]
+    targets = ["validate", "sample", SAMPLE["ingest"], SAMPLE["filter"]]
     project.dvc("repro", *targets)
     assert json.loads(project.dvc("status", "--json", *targets).stdout) == {}
     return project
@@ -550,15 +563,17 @@ def test_an_edit_changes_only_its_stages_and_downstream(case, data_built, tmp_pa
 
     with Repo(str(project.root)) as repo:
         graph = repo.index.graph
-        importing = [s for s in repo.index.stages if name in (None, s.name.split("@")[0])]
-        downstream = {s.name for f in importing for s in nx.ancestors(graph, f)}
-        upstream = {s.name for f in importing for s in nx.descendants(graph, f)} - downstream
-    allowed = {s.name for s in importing} | downstream
-    ran = {"validate", "sample", "ingest@sample", "filter@sample"}  # up to date before the edit
-    for stage in ran & {s.name for s in importing}:
+        importing = [s for s in repo.index.stages if name in (None, s.name)]
+        downstream = {address(s) for f in importing for s in nx.ancestors(graph, f)}
+        upstream = {address(s) for f in importing for s in nx.descendants(graph, f)} - downstream
+        importing = {address(s) for s in importing}
+    allowed = importing | downstream
+    # up to date before the edit
+    ran = {"validate", "sample", SAMPLE["ingest"], SAMPLE["filter"]}
+    for stage in ran & importing:
         assert _changed_deps(changed.get(stage, [])).get(dep) == "modified", (stage, changed)
     assert set(changed) <= allowed, f"not downstream of {name}: {sorted(set(changed) - allowed)}"
-    assert not (upstream - {s.name for s in importing}) & set(changed)
+    assert not (upstream - importing) & set(changed)
     if name:  # what ran before and does not depend on the edited code stays up to date
         assert ran - allowed and not (ran - allowed) & set(changed), (ran - allowed, changed)
 
@@ -573,8 +588,8 @@ def _changed_deps(entries: list) -> dict:
 
 # what is edited after a whole build -> the stages DVC's status must then list (no others)
 AFTER_A_BUILD = {
-    "src/tweetlm/filter.py": {"filter@sample"},  # its Arrow code: no predict, no card
-    "src/tweetlm/shared/text.py": {"filter@sample", "predict@sample"},  # the rules both apply
+    "src/tweetlm/filter.py": {SAMPLE["filter"]},  # its Arrow code: no predict, no card
+    "src/tweetlm/shared/text.py": {SAMPLE["filter"], SAMPLE["predict"]},  # the rules both apply
 }
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from helpers.project import BIN, Project, copy_project, ran_stages
 from tweetlm.core import layout
+from tweetlm.core.layout import stage_id
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDLE = layout.SAMPLE_HANDLE
@@ -77,11 +78,11 @@ def compared(tmp_path_factory):
     # Queue first: a queued run snapshots the workspace, which must still be the checkout.
     # (Queued runs stop at train: predict and card would only add minutes here.)
     for name, overrides in QUEUED_RUNS.items():
-        project.dvc("exp", "run", "--queue", f"train@{HANDLE}", *exp_args(name, overrides))
+        project.dvc("exp", "run", "--queue", stage_id("train", HANDLE), *exp_args(name, overrides))
     started = time.monotonic()
     run = project.dvc("exp", "run", *exp_args(*WORKSPACE_RUN))
     print(f"dvc exp run (whole pipeline, {WORKSPACE_RUN[1]}): {time.monotonic() - started:.0f}s")
-    assert {"validate", f"train@{HANDLE}"} <= ran_stages(run.stdout), run.stdout
+    assert {"validate", stage_id("train", HANDLE)} <= ran_stages(run.stdout), run.stdout
     started = time.monotonic()
     try:
         project.dvc("queue", "start", "-j", "1")
@@ -93,7 +94,7 @@ def compared(tmp_path_factory):
         log = project.dvc("queue", "logs", name, check=False).stdout
         assert re.search(rf"\b{name}\b.*\bSuccess\b", status), f"{name} failed:\n{status}\n{log}"
         # Each queued run took what the workspace run had already done from the run-cache.
-        assert f"Stage 'ingest@{HANDLE}' is cached - skipping run" in log, log
+        assert f"Stage '{stage_id('ingest', HANDLE)}' is cached - skipping run" in log, log
     show = json.loads(project.dvc("exp", "show", "--json").stdout)
     return project, show
 

@@ -22,7 +22,7 @@ import psutil
 import pytest
 import yaml
 
-from helpers.project import BIN, Project, clone, ran_stages
+from helpers.project import lock_entries, BIN, Project, clone, ran_stages
 from tweetlm.core.layout import MODEL_FILES
 
 TIMINGS = ("train_runtime_s", "tokens_per_s")  # wall-clock figures: the only ones that may differ
@@ -41,7 +41,8 @@ def snapshot(project: Project) -> dict:
     """What an interrupted `dvc repro train@sample` must leave exactly as it found it."""
     root = project.root
     return {
-        "dvc.lock": (root / "dvc.lock").read_bytes(),
+        "dvc.lock": {p.relative_to(root).as_posix(): p.read_bytes()
+                     for p in [root / "dvc.lock", *root.glob("handles/*/dvc.lock")] if p.is_file()},
         "outputs": files_under(root, "models", "reports", "data"),
         "cache": sorted(str(p.relative_to(root)) for p in (root / ".dvc/cache").rglob("*")),
     }
@@ -49,7 +50,7 @@ def snapshot(project: Project) -> dict:
 
 def train_lock(project: Project) -> dict:
     """dvc.lock's train@sample entry without the metrics file's hash (it holds timings)."""
-    entry = yaml.safe_load((project.root / "dvc.lock").read_text())["stages"]["train@sample"]
+    entry = lock_entries(project.root)[stage_id("train", "sample")]
     entry["outs"] = [o for o in entry["outs"] if not o["path"].endswith("train_metrics.json")]
     return entry
 
@@ -69,7 +70,7 @@ def assert_same_result(project: Project, reference: Project) -> None:
     loss = "reports/sample/train/plots/metrics"
     assert files_under(project.root, loss) == files_under(reference.root, loss)
     assert not (project.root / "checkpoints").exists()  # removed after success
-    assert json.loads(project.dvc("status", "--json", "train@sample").stdout) == {}
+    assert json.loads(project.dvc("status", "--json", stage_id("train", "sample")).stdout) == {}
 
 
 @contextmanager
@@ -88,7 +89,7 @@ def cleanup(*procs: subprocess.Popen):
 def start_repro(project: Project, log: Path) -> subprocess.Popen:
     """`dvc repro train@sample` in its own process group, as a shell would start it."""
     with log.open("wb") as out:
-        return subprocess.Popen([str(BIN / "dvc"), "repro", "train@sample"], cwd=project.root,
+        return subprocess.Popen([str(BIN / "dvc"), "repro", stage_id("train", "sample")], cwd=project.root,
                                 env=project.env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
@@ -161,7 +162,7 @@ def test_training_interrupted_half_way_resumes_to_the_same_result(planted, tmp_p
         # train finishes the step it is in, saves it, says so; DVC reports the failed stage
         stopped = re.search(r"tweetlm: train: stopped at step (\d+)/(\d+)", output)
         assert stopped, output
-        assert "failed to reproduce 'train@sample'" in output and "Traceback" not in output
+        assert f"failed to reproduce '{stage_id('train', 'sample')}'" in output and "Traceback" not in output
     after = snapshot(project)
     assert after["dvc.lock"] == before["dvc.lock"]  # no train@sample entry
     assert after["outputs"] == before["outputs"]  # no model files, metrics, plots, temporaries
@@ -179,8 +180,8 @@ def test_training_interrupted_half_way_resumes_to_the_same_result(planted, tmp_p
     assert stale == (set() if sig == signal.SIGINT else {proc.pid}), stale
     assert_dvc_locks_free(project)  # so the next run needs no cleanup
 
-    again = project.dvc("repro", "train@sample")
-    assert ran_stages(again.stdout) == {"train@sample"}
+    again = project.dvc("repro", stage_id("train", "sample"))
+    assert ran_stages(again.stdout) == {stage_id("train", "sample")}
     resumed = re.search(r"train sample: resuming at step (\d+)/(\d+)", again.stdout)
     assert resumed, again.stdout
     step, total = map(int, resumed.groups())
@@ -216,9 +217,9 @@ def test_two_repros_at_once_one_runs_the_other_is_refused(planted, tmp_path):
     else:
         assert re.search(r"ERROR: failed to reproduce '[^']+': '[^']+' is busy, it is being "
                          rf"blocked by:\n  \(PID {procs[winner].pid}\): \S*dvc repro "
-                         r"train@sample\n", refused), refused
+                         rf"{re.escape(stage_id('train', 'sample'))}\n", refused), refused
     assert "Running stage" not in refused and "Traceback" not in refused
-    assert ran_stages(outputs[winner]) == {"train@sample"}, outputs[winner]
+    assert ran_stages(outputs[winner]) == {stage_id("train", "sample")}, outputs[winner]
     assert "resuming" not in outputs[winner]
     assert_same_result(project, planted.reference)
     assert_dvc_locks_free(project)
@@ -276,6 +277,7 @@ def test_a_killed_write_leaves_a_temporary_that_the_next_write_removes(tmp_path)
     child = '''
 import os, signal, sys
 from tweetlm.core.outputs import atomic_path
+from tweetlm.core.layout import stage_id
 with atomic_path(sys.argv[1], directory=sys.argv[2] == "dir") as tmp:
     (tmp / "x").write_text("half") if sys.argv[2] == "dir" else tmp.write_text("half")
     os.kill(os.getpid(), signal.SIGKILL)

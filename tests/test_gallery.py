@@ -15,6 +15,7 @@ from helpers.served import BOT, HANDLE, browser, watch_requests
 from tweetlm.core import layout
 from tweetlm.gallery import CURVE_POINTS, handle_stats, read_curve
 from tweetlm.gallery.page import CSP, page
+from tweetlm.core.layout import stage_id
 
 HOSTILE = '<script>alert("x")</script>'
 
@@ -102,8 +103,8 @@ def test_the_page_reruns_only_when_a_bots_outputs_change(bots_project, tmp_path)
     metrics = project.root / layout.bot(BOT).predict_metrics
     metrics.write_text(metrics.read_text().replace('"copy_share": 0.0', '"copy_share": 0.5'))
     status = json.loads(project.dvc("status", "--json").stdout)
-    assert f"gallery@{HANDLE}" not in status and f"bot-gallery@{BOT}" in status
-    out = project.dvc("repro", "--single-item", f"bot-gallery@{BOT}", f"gallery@{HANDLE}",
+    assert stage_id("gallery", HANDLE) not in status and stage_id("gallery", BOT, bot=True) in status
+    out = project.dvc("repro", "--single-item", stage_id("gallery", BOT, bot=True), stage_id("gallery", HANDLE),
                       "gallery-page")
-    assert ran_stages(out.stdout) == {f"bot-gallery@{BOT}", "gallery-page"}
+    assert ran_stages(out.stdout) == {stage_id("gallery", BOT, bot=True), "gallery-page"}
     assert "50% of" in (project.root / layout.GALLERY_PAGE).read_text()

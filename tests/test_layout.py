@@ -1,14 +1,18 @@
-"""dvc.yaml spells every path that src/tweetlm/core/layout.py builds: the two must agree.
+"""dvc.yaml and the pipeline files spell every path that src/tweetlm/core/layout.py builds.
 
-The stages write where layout says; DVC tracks, caches and hands on what dvc.yaml names. If
-the two drifted, DVC would cache an empty or stale output and skip a stage that should run.
-Here DVC itself resolves dvc.yaml (foreach expanded) for a handle and a bot of two handles,
-and each stage's outs, metrics, plots and data deps must be exactly the paths layout builds.
+The stages write where layout says; DVC tracks, caches and hands on what the pipeline files
+name. If the two drifted, DVC would cache an empty or stale output and skip a stage that
+should run. Here DVC itself resolves the root dvc.yaml and the files `tweetlm sync` writes
+for two handles and a bot of both, and each stage's outs, metrics, plots and data deps must
+be exactly the paths layout builds (a bot's: exactly its own handles' files).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,9 +27,6 @@ from tweetlm.core.cli import build_parser
 pytestmark = pytest.mark.filterwarnings("ignore:_NoneStep.value:DeprecationWarning")
 
 HANDLE, OTHER, BOT = "alice", "bob", "alice-bob"
-
-
-stamp = layout.params_stamp  # a stage's params dependency, written by validate
 
 
 def paths(*items) -> set[str]:
@@ -46,12 +47,15 @@ def resolved(tmp_path_factory) -> dict[str, dict]:
     shutil.copy(ROOT / "dvc.yaml", work / "dvc.yaml")
     params = shipped_raw() | {"handles": [HANDLE, OTHER], "bots": {BOT: [HANDLE, OTHER]}}
     (work / "params.yaml").write_text(yaml.safe_dump(params))
+    subprocess.run([sys.executable, "-m", "tweetlm.core.cli", "sync"], cwd=work, check=True,
+                   capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     Repo.init(str(work), no_scm=True)
     stages = {}
     with Repo(str(work)) as repo:
         for stage in repo.index.stages:
             outs = stage.outs
-            stages[stage.name] = {
+            rel = Path(stage.path).relative_to(work).as_posix()
+            stages[stage.name if rel == "dvc.yaml" else f"{rel}:{stage.name}"] = {
                 "cmd": stage.cmd,
                 "outs": {o.def_path for o in outs if not o.metric and not o.plot},
                 "metrics": {o.def_path for o in outs if o.metric},
@@ -63,10 +67,14 @@ def resolved(tmp_path_factory) -> dict[str, dict]:
     return stages
 
 
-def model_stages(name: str, accounts: Path) -> dict[str, dict]:
+def model_stages(name: str, accounts: list[Path]) -> dict[str, dict]:
     """What layout says the model stages of a handle or a bot write and read (`accounts`:
-    the handle's data/accounts/<h>.json, or for a bot that folder)."""
+    the data/accounts/<h>.json of its handles)."""
     b = layout.bot(name)
+
+    def stamp(stage: str) -> Path:
+        return layout.params_stamp(stage, name)
+
     return {
         "train": {"outs": paths(b.model_files, b.adapter), "metrics": paths(b.train_metrics),
                   "plots": paths(b.train_plots), "deps": paths(stamp("train"), b.tokenized)},
@@ -87,30 +95,39 @@ def expected_for(h: str) -> dict[str, dict]:
     """Stage name -> its outs, metrics, plots and data deps, built from layout alone, for
     the stages of handle `h`, the bot's and the two that run once."""
     b = layout.bot(h)
+
+    def stamp(stage: str) -> Path:  # a stage's params dependency, written by validate
+        return layout.params_stamp(stage, h)
+
+    def at(stage: str, name: str = h) -> str:
+        return layout.stage_id(stage, name, bot=name == BOT)
+
     stages = {
-        "validate": {"outs": paths(*map(stamp, layout.STAGE_PARAMS)), "metrics": set(), "plots": set(),
+        "validate": {"outs": paths(layout.PARAMS_STAMPS), "metrics": set(), "plots": set(),
                      "deps": set()},
         "sample": {"outs": paths(layout.raw_dir(layout.SAMPLE_HANDLE)), "metrics": set(),
                    "plots": set(), "deps": set()},
         "gallery-page": {"outs": paths(layout.GALLERY_PAGE), "metrics": set(), "plots": set(),
                          "deps": paths(layout.GALLERY)},
-        f"ingest@{h}": {"outs": paths(layout.interim(h), layout.account(h)), "metrics": set(),
-                        "plots": set(),
-                        "deps": paths(stamp("ingest"), layout.raw_dir(h))},
-        f"filter@{h}": {"outs": paths(layout.processed(h)), "metrics": paths(layout.stats(h)),
-                        "plots": set(), "deps": paths(stamp("filter"), layout.interim(h))},
-        f"tokenize@{h}": {"outs": paths(b.tokenized), "metrics": set(), "plots": set(),
-                          "deps": paths(stamp("tokenize"), layout.processed(h))},
+        at("ingest"): {"outs": paths(layout.interim(h), layout.account(h)), "metrics": set(),
+                       "plots": set(), "deps": paths(stamp("ingest"), layout.raw_dir(h))},
+        at("filter"): {"outs": paths(layout.processed(h)), "metrics": paths(layout.stats(h)),
+                       "plots": set(), "deps": paths(stamp("filter"), layout.interim(h))},
+        at("tokenize"): {"outs": paths(b.tokenized), "metrics": set(), "plots": set(),
+                         "deps": paths(stamp("tokenize"), layout.processed(h))},
     }
-    stages.update({f"{stage}@{h}": spec for stage, spec in model_stages(h, layout.account(h)).items()})
+    stages.update({at(stage): spec
+                   for stage, spec in model_stages(h, [layout.account(h)]).items()})
     bot = layout.bot(BOT)
-    # a bot's tokenize reads every handle's data: the folders that hold them (see dvc.yaml)
-    stages[f"bot-tokenize@{BOT}"] = {
+    members = (HANDLE, OTHER)
+    # a bot's tokenize reads exactly its handles' kept tweets and counts
+    stages[at("tokenize", BOT)] = {
         "outs": paths(bot.tokenized), "metrics": paths(bot.stats), "plots": set(),
-        "deps": paths(stamp("tokenize"), layout.interim(h).parents[1], layout.processed(h).parents[1]),
+        "deps": paths(layout.params_stamp("tokenize", BOT), *map(layout.processed, members),
+                      *map(layout.stats, members)),
     }
-    stages.update({f"bot-{stage}@{BOT}": spec
-                   for stage, spec in model_stages(BOT, layout.ACCOUNTS).items()})
+    stages.update({at(stage, BOT): spec for stage, spec in
+                   model_stages(BOT, list(map(layout.account, members))).items()})
     return stages
 
 
@@ -136,9 +153,9 @@ def test_stage_commands_name_the_layouts_paths(resolved):
     """Each stage's command is `tweetlm STAGE NAME`; the sample stage writes where its out is,
     which is also the CLI's default."""
     for stage, spec in resolved.items():
-        if "@" in stage:
-            kind, name = stage.split("@")
-            assert spec["cmd"] == f"tweetlm {kind.removeprefix('bot-')} {name}", stage
+        if ":" in stage:  # handles/<name>/dvc.yaml:<stage>, bots/<name>/dvc.yaml:<stage>
+            path, kind = stage.split(":")
+            assert spec["cmd"] == f"tweetlm {kind} {Path(path).parent.name}", stage
     raw = layout.raw_dir(layout.SAMPLE_HANDLE).as_posix()
     assert resolved["sample"]["cmd"] == f"tweetlm sample --out {raw}"
     assert build_parser().parse_args(["sample"]).out == raw

@@ -17,6 +17,7 @@ from tweetlm import tokenize, train
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.train import lora
+from tweetlm.core.layout import stage_id
 
 NAME = "alice"
 
@@ -214,15 +215,15 @@ def test_dvc_outs_hold_with_lora_on_or_off_and_the_run_cache_restores_either(pro
     project.set_params(**{"model.base": str(base), "train.epochs": 0.3,
                           "predict.num_sequences": 1, "predict.max_length": 24,
                           "train.lora.enabled": True})
-    out = project.dvc("repro", "train@sample").stdout
-    assert "train@sample" in ran_stages(out)
+    out = project.dvc("repro", stage_id("train", "sample")).stdout
+    assert stage_id("train", "sample") in ran_stages(out)
     adapter = project.root / "models/sample/adapter"
     lora_files = {p.name: p.read_bytes() for p in adapter.iterdir()}
     assert set(lora_files) == {*layout.ADAPTER_FILES, "README.md"}
     project.set_params(**{"train.lora.enabled": False})
-    assert "train@sample" in ran_stages(project.dvc("repro", "train@sample").stdout)
+    assert stage_id("train", "sample") in ran_stages(project.dvc("repro", stage_id("train", "sample")).stdout)
     assert [p.name for p in adapter.iterdir()] == ["README.md"]
     project.set_params(**{"train.lora.enabled": True})
-    out = project.dvc("repro", "train@sample").stdout
-    assert "Stage 'train@sample' is cached - skipping run" in out, out
+    out = project.dvc("repro", stage_id("train", "sample")).stdout
+    assert f"Stage '{stage_id('train', 'sample')}' is cached - skipping run" in out, out
     assert {p.name: p.read_bytes() for p in adapter.iterdir()} == lora_files

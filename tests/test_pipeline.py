@@ -12,22 +12,23 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from helpers.project import Project, clone, copy_project, ran_stages
+from helpers.project import lock_entries, Project, clone, copy_project, ran_stages
 from helpers.tinymodel import tweets
 from tweetlm.core import layout
 from tweetlm.filter import language_code
 from tweetlm.shared.text import clean_text_reference, is_retweet_reference, is_short_reference
+from tweetlm.core.layout import stage_id
 
 pytestmark = pytest.mark.slow  # runs the data stages under DVC, several times
 
-DATA_STAGES = ["validate", "sample", "ingest@sample", "filter@sample"]
+DATA_STAGES = ["validate", "sample", stage_id("ingest", "sample"), stage_id("filter", "sample")]
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Project:
     """A project copy where `dvc repro filter@sample` has run once (shared, never modified)."""
     project = copy_project(tmp_path_factory.mktemp("built") / "project")
-    out = project.dvc("repro", "filter@sample")
+    out = project.dvc("repro", stage_id("filter", "sample"))
     assert ran_stages(out.stdout) == set(DATA_STAGES), out.stdout
     return project
 
@@ -39,7 +40,13 @@ def project_built(built, tmp_path) -> Project:
 
 
 def lock(project: Project) -> dict:
-    return yaml.safe_load((project.root / "dvc.lock").read_text())["stages"]
+    return lock_entries(project.root)
+
+
+def stamp_files(project: Project) -> dict[str, bytes]:
+    """validate's output folder: each stamp's bytes."""
+    return {p.relative_to(project.root).as_posix(): p.read_bytes()
+            for p in (project.root / layout.PARAMS_STAMPS).rglob("*.json")}
 
 
 def status(project: Project, *targets: str) -> dict:
@@ -84,12 +91,13 @@ def test_repro_runs_the_data_stages_then_nothing(project_built):
     assert any(t and not f for f, t in zip(flagged, by_text))  # archive retweets: text only
     assert status(project_built, *DATA_STAGES) == {}
 
-    again = project_built.dvc("repro", "filter@sample")
+    again = project_built.dvc("repro", stage_id("filter", "sample"))
     assert ran_stages(again.stdout) == set(), again.stdout
 
 
 def test_changing_min_words_reruns_only_validate_and_filter(project_built):
     before_lock, before_stats = lock(project_built), stats(project_built)
+    before_stamps = stamp_files(project_built)
     project_built.set_params(**{"filter.min_words": 6})
 
     # DVC names the key; validate is the one stage that reads params.yaml itself
@@ -98,23 +106,23 @@ def test_changing_min_words_reruns_only_validate_and_filter(project_built):
     project_built.dvc("repro", "validate")
     # ... and its stamps say which stages read it: filter's changed, ingest's did not
     changed = status(project_built, *DATA_STAGES)
-    assert changed == {"filter@sample": [
-        {"changed deps": {str(layout.params_stamp("filter")): "modified"}}]}, changed
+    assert changed == {stage_id("filter", "sample"): [
+        {"changed deps": {str(layout.params_stamp("filter", "sample")): "modified"}}]}, changed
 
-    out = project_built.dvc("repro", "filter@sample")
-    assert ran_stages(out.stdout) == {"filter@sample"}, out.stdout
+    out = project_built.dvc("repro", stage_id("filter", "sample"))
+    assert ran_stages(out.stdout) == {stage_id("filter", "sample")}, out.stdout
 
     after_lock = lock(project_built)
-    for stage in ("sample", "ingest@sample"):
+    for stage in ("sample", stage_id("ingest", "sample")):
         assert after_lock[stage] == before_lock[stage]
-    stamp = json.loads((project_built.root / layout.params_stamp("filter")).read_text())
+    stamp = json.loads((project_built.root / layout.params_stamp("filter", "sample")).read_text())
     assert stamp["filter"]["min_words"] == 6
-    assert after_lock["filter@sample"]["outs"] != before_lock["filter@sample"]["outs"]
+    assert after_lock[stage_id("filter", "sample")]["outs"] != before_lock[stage_id("filter", "sample")]["outs"]
     # validate rewrote every stamp; only those of the stages reading filter.min_words changed
-    hashes = {o["path"]: o["md5"] for o in after_lock["validate"]["outs"]}
-    old = {o["path"]: o["md5"] for o in before_lock["validate"]["outs"]}
-    assert {p for p in hashes if hashes[p] != old[p]} == {
-        str(layout.params_stamp(s)) for s in ("filter", "card")}
+    after_stamps = stamp_files(project_built)
+    assert after_stamps.keys() == before_stamps.keys()
+    assert {p for p in after_stamps if after_stamps[p] != before_stamps[p]} == {
+        str(layout.params_stamp(s, "sample")) for s in ("filter", "card")}
 
     after = check_stats(project_built, "sample", min_words=6)
     assert after["downloaded"] == before_stats["downloaded"]
@@ -147,13 +155,13 @@ def test_adding_a_handle_runs_only_its_stages(project_built):
     (raw / "timeline.json").write_text(json.dumps(ALICE_TWEETS))
     project_built.set_params(handles=["sample", "alice"])
 
-    targets = [*DATA_STAGES, "ingest@alice", "filter@alice"]
-    assert set(status(project_built, *targets)) == {"validate", "ingest@alice", "filter@alice"}
-    out = project_built.dvc("repro", "filter@sample", "filter@alice")
-    assert ran_stages(out.stdout) == {"validate", "ingest@alice", "filter@alice"}, out.stdout
+    targets = [*DATA_STAGES, stage_id("ingest", "alice"), stage_id("filter", "alice")]
+    assert set(status(project_built, *targets)) == {"validate", stage_id("ingest", "alice"), stage_id("filter", "alice")}
+    out = project_built.dvc("repro", stage_id("filter", "sample"), stage_id("filter", "alice"))
+    assert ran_stages(out.stdout) == {"validate", stage_id("ingest", "alice"), stage_id("filter", "alice")}, out.stdout
 
     after = lock(project_built)
-    for stage in ("sample", "ingest@sample", "filter@sample"):
+    for stage in ("sample", stage_id("ingest", "sample"), stage_id("filter", "sample")):
         assert after[stage] == before[stage]
     assert check_stats(project_built, "alice", 3) == {
         "downloaded": 3 + ALICE_OWN, "retweets": 1, "short": 1, "kept": 1 + ALICE_OWN
@@ -167,7 +175,7 @@ def test_bad_raw_json_fails_in_one_line_and_keeps_earlier_outputs(project_built)
     (raw / "tweets.json").write_text('[{"id_str": "1", "full_text": "cut off here",\n  "lang": ')
     project_built.set_params(handles=["sample", "bad"])
 
-    proc = project_built.dvc("repro", "ingest@bad", check=False)
+    proc = project_built.dvc("repro", stage_id("ingest", "bad"), check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     errors = [line for line in output.splitlines() if line.startswith("tweetlm: error: ")]
@@ -176,9 +184,9 @@ def test_bad_raw_json_fails_in_one_line_and_keeps_earlier_outputs(project_built)
     assert not (project_built.root / "data/interim/bad").exists()
 
     after = lock(project_built)
-    assert "ingest@bad" not in after
+    assert stage_id("ingest", "bad") not in after
     # (validate did rerun and pass: adding the handle changed params.yaml)
-    for stage in ("sample", "ingest@sample", "filter@sample"):
+    for stage in ("sample", stage_id("ingest", "sample"), stage_id("filter", "sample")):
         assert after[stage] == before[stage]
 
     # the good outputs are still in DVC's cache: delete them and check them out again
@@ -187,5 +195,5 @@ def test_bad_raw_json_fails_in_one_line_and_keeps_earlier_outputs(project_built)
     saved = {p: (project_built.root / p).read_bytes() for p in outputs}
     for p in outputs:
         (project_built.root / p).unlink()
-    project_built.dvc("checkout", "ingest@sample", "filter@sample")
+    project_built.dvc("checkout", stage_id("ingest", "sample"), stage_id("filter", "sample"))
     assert {p: (project_built.root / p).read_bytes() for p in outputs} == saved

@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.project import BIN, Project, copy_project, ran_stages
+from helpers.project import lock_entries, BIN, Project, copy_project, ran_stages
 from helpers.s3server import HOST, S3Server, closed_port, s3_server  # noqa: F401 (fixture)
+from tweetlm.core.layout import stage_id
 
 pytestmark = pytest.mark.slow
 
@@ -33,20 +34,19 @@ QUICK = {"train.epochs": 0.5, "predict.num_sequences": 2, "predict.max_length": 
 # A teammate's earlier run with other params: pushed, never committed, so only the
 # run-cache leads to it.
 VARIANT = {"filter.min_words": 5}
-VARIANT_TARGET = "filter@sample"
+VARIANT_TARGET = stage_id("filter", "sample")
 
 
 # ---------------------------------------------------------------------------- helpers
 
 def lock_outs(root: Path) -> dict[str, str]:
     """{path: md5} of every output recorded in dvc.lock (a directory's md5 ends in .dir)."""
-    lock = yaml.safe_load((root / "dvc.lock").read_text())
-    return {out["path"]: out["md5"] for stage in lock["stages"].values()
+    return {out["path"]: out["md5"] for stage in lock_entries(root).values()
             for out in stage.get("outs", [])}
 
 
 def lock_stages(root: Path) -> set[str]:
-    return set(yaml.safe_load((root / "dvc.lock").read_text())["stages"])
+    return set(lock_entries(root))
 
 
 def md5(path: Path) -> str:
@@ -155,7 +155,7 @@ def built(tmp_path_factory) -> Project:
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "dvc repro")
     assert project.git("status", "--porcelain").stdout == ""
-    assert {"train@sample", "predict@sample", "card@sample"} <= lock_stages(project.root)
+    assert {stage_id("train", "sample"), stage_id("predict", "sample"), stage_id("card", "sample")} <= lock_stages(project.root)
     assert project.variant_stats != (project.root / "reports/sample/stats.json").read_text()
     return project
 

@@ -13,6 +13,7 @@ import pytest
 
 from helpers.pipeline import SMALL
 from helpers.project import Project, copy_project, is_run_output, ran_stages
+from tweetlm.core.layout import stage_id
 
 OUTPUT_FOLDERS = ("data/", "models/", "reports/")
 
@@ -42,7 +43,7 @@ def built(tmp_path_factory) -> Project:
     project.set_params(handles=["sample", "carol"], **SMALL)
 
     failed = project.dvc("repro", check=False)
-    assert failed.returncode != 0 and "ingest@carol" in failed.stderr, failed.stderr
+    assert failed.returncode != 0 and stage_id("ingest", "carol") in failed.stderr, failed.stderr
     assert ran_stages(failed.stdout) >= {"validate", "sample"}, failed.stdout
     assert untracked_outputs(project) == []
 
@@ -74,7 +75,7 @@ def test_checkout_and_exp_apply_leave_outputs_out_of_git(built):
     assert (built.root / "models/sample/model.safetensors").is_file()
     assert porcelain(built) == []
 
-    built.dvc("exp", "run", "-n", "words4", "filter@sample", "-S", "filter.min_words=4")
+    built.dvc("exp", "run", "-n", "words4", stage_id("filter", "sample"), "-S", "filter.min_words=4")
     built.dvc("exp", "apply", "words4")
     assert untracked_outputs(built) == []
     built.dvc("exp", "apply", "HEAD")

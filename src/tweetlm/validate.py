@@ -28,8 +28,8 @@ def check_raw_folders(params: Params, params_file) -> None:
             continue
         what = "is not a folder" if raw.exists() else "not found"
         raise TweetlmError(f"{params_file}: handles: {handle}: {raw}/ {what}: put the account's "
-                           f"tweet files there (`tweetlm add {handle} PATH`, docs/inputs.md), "
-                           f"or take {handle} out of `handles`")
+                           f"tweet files there (README: Bring tweets), or take "
+                           f"{handle} out of `handles`")
 
 
 def check_pipelines(params: Params, params_file) -> None:
@@ -53,9 +53,8 @@ def stamps(params: Params) -> dict[Path, dict]:
     return found
 
 
-def main(params: Params, params_file) -> None:
-    check_raw_folders(params, params_file)
-    check_pipelines(params, params_file)
+def write_stamps(params: Params) -> None:
+    """Each stamp whose values changed; the folder then holds exactly the wanted ones."""
     wanted = stamps(params)
     for path, values in wanted.items():
         if not path.is_file() or json.loads(path.read_text(encoding="utf-8")) != values:
@@ -66,3 +65,9 @@ def main(params: Params, params_file) -> None:
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
+
+
+def main(params: Params, params_file) -> None:
+    check_raw_folders(params, params_file)
+    check_pipelines(params, params_file)
+    write_stamps(params)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers.project import Project, clone, copy_project, ran_stages
+from tweetlm.core.layout import stage_id
 
 # Small enough that a training run takes seconds on 2 CPU cores, large enough to checkpoint
 # several times (63 steps, a checkpoint every 10). tests/test_faults.py relies on these.
@@ -86,11 +87,11 @@ def planted_pipeline(sandbox: Path) -> Planted:
 
     # config.local is really read: the remote it names is the default
     assert run(base, "remote", "default").stdout.strip() == "vault"
-    out = run(base, "repro", "tokenize@sample")
-    assert ran_stages(out.stdout) == {"validate", "sample", "ingest@sample", "filter@sample",
-                                      "tokenize@sample"}, out.stdout
+    out = run(base, "repro", stage_id("tokenize", "sample"))
+    assert ran_stages(out.stdout) == {"validate", "sample", stage_id("ingest", "sample"), stage_id("filter", "sample"),
+                                      stage_id("tokenize", "sample")}, out.stdout
     planted.reference = clone(base, sandbox / "reference")
     out = run(planted.reference, "repro")
-    assert ran_stages(out.stdout) == {"train@sample", "predict@sample", "card@sample",
-                                      "gallery@sample", "gallery-page"}, out.stdout
+    assert ran_stages(out.stdout) == {stage_id("train", "sample"), stage_id("predict", "sample"), stage_id("card", "sample"),
+                                      stage_id("gallery", "sample"), "gallery-page"}, out.stdout
     return planted

@@ -2,7 +2,7 @@
 
     from helpers.project import copy_project, ran_stages
     project = copy_project(tmp_path / "project")
-    out = project.dvc("repro", "filter@sample")
+    out = project.dvc("repro", layout.stage_id("filter", "sample"))
     assert ran_stages(out.stdout) == {...}
 
 The copy is the project as git knows it -- what it tracks, with the working tree's content
@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -28,13 +29,29 @@ NEW_FILE_FOLDERS = ("src", "tests", "benchmarks")
 # What `dvc repro` and training write into the checkout: dvc.lock and the outputs, with the
 # .gitignore files DVC writes next to them (and, with `core.autostage`, stages in git).
 RUN_FOLDERS = ("data", "models", "reports", "checkpoints")
-RUN_FILES = ("dvc.lock",)
+RUN_FILES = ("dvc.lock",)  # the root's, and each pipeline file's (handles/<h>/dvc.lock)
 
 
 def is_run_output(name: str) -> bool:
     """True for a path (relative, POSIX) that a pipeline run writes, never the project's own."""
     path = PurePosixPath(name)
-    return name in RUN_FILES or path.parts[0] in RUN_FOLDERS
+    return path.name in RUN_FILES or path.parts[0] in RUN_FOLDERS
+
+
+def lock_entries(root: Path) -> dict:
+    """Every dvc.lock entry of the project (the root's and each pipeline file's), by the
+    stage's name as DVC prints it: `validate`, `handles/sample/dvc.yaml:train`."""
+    import yaml
+
+    entries = {}
+    for lock in sorted([root / "dvc.lock", *root.glob("handles/*/dvc.lock"),
+                        *root.glob("bots/*/dvc.lock")]):
+        if not lock.is_file():
+            continue
+        prefix = "" if lock.parent == root else f"{lock.parent.relative_to(root).as_posix()}/dvc.yaml:"
+        for name, entry in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).items():
+            entries[prefix + name] = entry
+    return entries
 
 
 def project_files(root: Path = ROOT) -> list[str]:
@@ -94,6 +111,10 @@ class Project:
                 node = node.setdefault(part, {})
             node[last] = value
         path.write_text(yaml.safe_dump(data, sort_keys=False))
+        if {key.split(".")[0] for key in updates} & {"handles", "bots"}:
+            # the pipeline files follow the handles, as `tweetlm add` does (a bad name: the
+            # test's own command then meets validate's line)
+            self.tweetlm("sync", check=False)
 
 
 def project_env(root: Path) -> dict:

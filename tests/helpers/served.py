@@ -21,6 +21,7 @@ from pathlib import Path
 
 from helpers.pipeline import SMALL
 from helpers.project import BIN, Project, copy_project
+from tweetlm.core.layout import stage_id
 
 BOT, HANDLE = "echo", "sample"  # echo: a bot of the one handle, so the page has two bots
 EXP = "lowlr"  # a DVC experiment of the built project: the bots retrained at a lower rate
@@ -42,7 +43,7 @@ def build_bots(dest: Path) -> Project:
     project.git("commit", "-qm", "built")
     # train@sample only: a model is what the page compares (its other stages: a minute more)
     project.dvc("exp", "run", "--temp", "-n", EXP, "-S", "train.learning_rate=0.0005",
-                f"train@{HANDLE}")
+                stage_id("train", HANDLE))
     return project
 
 

@@ -10,8 +10,6 @@ stops the migration with one line, and nothing is written.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import subprocess
 from pathlib import Path
 
@@ -25,31 +23,22 @@ from tweetlm.shared import pipelines
 LOCK = Path("dvc.lock")
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+class Hasher:
+    """DVC's own hash of a file or folder (its .dvcignore applied), as dvc.lock records it."""
 
+    def __init__(self):
+        from dvc.repo import Repo
 
-def _cache_dir() -> Path:
-    proc = subprocess.run(["dvc", "cache", "dir"], capture_output=True, text=True)
-    return Path(proc.stdout.strip() or ".dvc/cache")
+        self.repo = Repo(".")
 
+    def matches(self, path: Path, md5: str) -> bool:
+        from dvc_data.hashfile.build import build
 
-def _matches(path: Path, md5: str, cache: Path) -> bool:
-    """Whether the file or folder at `path` is what DVC recorded as `md5` (a folder's record
-    is its listing in the cache: `<md5>.dir`, each file's relative path and md5)."""
-    if not md5.endswith(".dir"):
-        return path.is_file() and _md5(path) == md5
-    listing = cache / "files" / "md5" / md5[:2] / md5[2:]
-    if not path.is_dir() or not listing.is_file():
-        return False
-    recorded = {e["relpath"]: e["md5"] for e in json.loads(listing.read_text())}
-    found = {p.relative_to(path).as_posix(): p for p in path.rglob("*") if p.is_file()}
-    return recorded.keys() == found.keys() and all(
-        _md5(found[rel]) == md5_ for rel, md5_ in recorded.items())
+        if not path.exists():
+            return False
+        _, _, obj = build(self.repo.cache.local, str(path.resolve()), self.repo.fs, "md5",
+                          ignore=self.repo.dvcignore, dry_run=True)
+        return obj.hash_info.value == md5
 
 
 def new_stage(old: str) -> str:
@@ -67,7 +56,7 @@ def old_entries() -> dict:
     return {name: entry for name, entry in stages.items() if "@" in name}
 
 
-def check(entries: dict, cache: Path) -> None:
+def check(entries: dict, hasher: Hasher) -> None:
     """Each old stage's recorded outputs and the inputs still at the same path match."""
     for name, entry in entries.items():
         for kind in ("outs", "deps"):
@@ -75,7 +64,7 @@ def check(entries: dict, cache: Path) -> None:
                 path = Path(item["path"])
                 if kind == "deps" and not path.exists():
                     continue  # a stamp or code file the new layout keeps elsewhere
-                if "md5" in item and not _matches(path, item["md5"], cache):
+                if "md5" in item and not hasher.matches(path, item["md5"]):
                     raise TweetlmError(
                         f"{LOCK}: {name}: {path} is not what was recorded ({kind[:-1]} changed "
                         f"or missing): the stage is stale; build it with `dvc repro` instead "
@@ -88,7 +77,7 @@ def main(params_file) -> list[str]:
         raise TweetlmError(f"{LOCK}: no stage of the one-file layout (ingest@<handle>, ...): "
                            "nothing to migrate")
     params = load_params(params_file)
-    check(entries, _cache_dir())
+    check(entries, Hasher())
     done = pipelines.sync(params)
     stages = yaml.safe_load(LOCK.read_text(encoding="utf-8"))
     stages["stages"] = {k: v for k, v in stages["stages"].items() if "@" not in k}
