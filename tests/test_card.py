@@ -297,23 +297,26 @@ def test_main_writes_a_self_contained_model_folder(tmp_path, monkeypatch):
     assert weights["sha256"] in loaded.text
 
 
-@pytest.mark.parametrize("broken, message", [
-    ("reports/alice/stats.json", "reports/alice/stats.json: not found: run the filter stage"),
-    ("reports/alice/train_metrics.json", "reports/alice/train_metrics.json: not found"),
-    ("reports/alice/predictions.json", "reports/alice/predictions.json: not found"),
-    ("reports/alice/predictions.png", "reports/alice/predictions.png: not found"),
-    ("models/alice/model.safetensors", "models/alice/model.safetensors: not found"),
+ALICE = layout.bot("alice")
+
+
+@pytest.mark.parametrize("broken, stage", [
+    (ALICE.stats, "filter@alice"),
+    (ALICE.train_metrics, "train@alice"),
+    (ALICE.predictions, "predict@alice"),
+    (ALICE.picture, "predict@alice"),
+    (ALICE.model / "model.safetensors", "train@alice"),
 ], ids=["stats", "train-metrics", "predictions", "picture", "weights"])
-def test_missing_input_is_one_line_error_and_keeps_the_old_card(tmp_path, broken, message):
+def test_missing_input_is_one_line_error_and_keeps_the_old_card(tmp_path, broken, stage):
     write_project(tmp_path)
     subprocess.run([TWEETLM, "card", "alice"], cwd=tmp_path, check=True, capture_output=True)
-    old = (tmp_path / "models/alice/README.md").read_bytes()
+    old = (tmp_path / ALICE.card).read_bytes()
     (tmp_path / broken).unlink()
     proc = subprocess.run([TWEETLM, "card", "alice"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"tweetlm: error: {message}")
-    assert (tmp_path / "models/alice/README.md").read_bytes() == old
+    assert proc.stderr == f"tweetlm: error: {broken}: not found: run `dvc repro {stage}` first\n"
+    assert (tmp_path / ALICE.card).read_bytes() == old
 
 
 def test_auto_block_size_and_lora_are_on_the_card():
@@ -413,5 +416,6 @@ def test_a_card_from_an_older_tokenize_says_to_rerun_it(tmp_path, monkeypatch):
                                            r"older tweetlm: rerun `dvc repro -f tokenize@alice`$"):
         card.main("alice", card_params())
     meta.unlink()
-    with pytest.raises(TweetlmError, match="not found: run the tokenize stage first"):
+    with pytest.raises(TweetlmError, match=r"^data/tokenized/alice/meta.json: not found: "
+                                           r"run `dvc repro tokenize@alice` first$"):
         card.main("alice", card_params())

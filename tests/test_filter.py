@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from helpers.params import make_params, shipped_raw
 from tweetlm import filter as flt
+from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
 from tweetlm.shared import text as text_rules
@@ -378,8 +379,7 @@ def rules(**overrides):
 
 
 def counts(downloaded, retweets, short):
-    return {"downloaded": downloaded, "retweets": retweets, "short": short,
-            "kept": downloaded - retweets - short}
+    return layout.FilterCounts(downloaded, retweets, short, downloaded - retweets - short)
 
 
 def test_under_min_kept_chars_is_an_error_that_says_what_to_do():
@@ -407,7 +407,7 @@ def test_warnings_name_the_param_to_change(chars, stats, expected):
     assert all(w.startswith("data/raw/alice: ") and "\n" not in w for w in warnings)
     if "min_words" in expected:
         assert warnings[0] == (
-            f"data/raw/alice: {stats['short']:,} of {stats['downloaded'] - stats['retweets']:,} "
+            f"data/raw/alice: {stats.short:,} of {stats.downloaded - stats.retweets:,} "
             "tweets were dropped as short (fewer than filter.min_words=3 words; words are counted "
             "by spaces, so a Japanese or Chinese tweet is one word): lower filter.min_words in "
             "params.yaml (0 keeps every tweet) if these are the account's real tweets")
@@ -441,7 +441,7 @@ def test_the_shipped_sample_handle_passes_both_thresholds(tmp_path):
     kept, stats = filter_tweets(table, shipped.min_words, shipped.keep_newlines)
     chars = flt.kept_chars(kept["text"])
     assert chars >= shipped.warn_kept_chars >= shipped.min_kept_chars == 6000
-    assert flt.check_kept("sample", stats, chars, shipped) == []
+    assert flt.check_kept("sample", layout.FilterCounts.of(stats), chars, shipped) == []
 
 
 @pytest.mark.parametrize("lang, code", [
