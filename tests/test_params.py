@@ -34,14 +34,41 @@ def shipped(**replaced) -> dict:
     return {**shipped_raw(), **replaced}
 
 
-def test_shipped_params_load_into_typed_objects():
+def leaves(node, prefix=""):
+    """(dotted key, value) of every value params.yaml sets; a mapping of names (bots,
+    card.display_names) or a list is one value."""
+    for key, value in node.items():
+        if isinstance(value, dict) and key not in ("bots", "display_names"):
+            yield from leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def test_shipped_params_load_as_written_into_typed_objects():
+    """Every value the shipped params.yaml sets reaches Params as written, with the type its
+    field declares (a float where the YAML writes 1 or 2e-3): whatever the values are, so a
+    retune of params.yaml loads the same way."""
+    import dataclasses
+    import typing
+
     params = load_params(ROOT / "params.yaml")
     assert isinstance(params, Params)
-    assert params.handles == ["sample"]
-    assert isinstance(params.train.learning_rate, float)
-    assert params.train.learning_rate == pytest.approx(2.0e-3)  # the tiny preset's peak
-    assert params.train.lr_scheduler == "cosine" and params.train.warmup_steps == 0
-    assert params.filter.min_words == 3
+    found = list(leaves(shipped_raw()))
+    assert len(found) > 30  # every section walked
+    floats = 0
+    for dotted, value in found:
+        *parents, last = dotted.split(".")
+        node = params
+        for part in parents:
+            node = getattr(node, part)
+        hint = typing.get_type_hints(type(node))[last]
+        assert last in {f.name for f in dataclasses.fields(node)}, dotted
+        got = getattr(node, last)
+        assert got == value, dotted
+        if hint is float:  # an int in the YAML becomes a float, a float stays one
+            assert type(got) is float, dotted
+            floats += 1
+    assert floats > 3
 
 
 MISSING = "missing: every key is required (see the shipped params.yaml)"
@@ -224,14 +251,15 @@ def test_cli_validate_writes_each_stages_params(tmp_path):
     assert set(tokenize) == set(layout.STAGE_PARAMS["tokenize"])
 
     data = shipped()
-    data["train"]["epochs"] = 2
+    epochs = data["train"]["epochs"] + 1  # another value than the shipped one, whatever it is
+    data["train"]["epochs"] = epochs
     write(tmp_path, data)
     second = stamps()
     assert {s for s in first if first[s] != second[s]} == {"train", "card"}
-    assert json.loads(second["card"])["train"]["epochs"] == 2
+    assert json.loads(second["card"])["train"]["epochs"] == epochs
 
-    data["model"]["tiny"]["n_layer"] = 3  # train reads all of model; tokenize not n_layer
-    data["handles"] = ["sample", "someone"]  # what the graph holds, no stage's input
+    data["model"]["tiny"]["n_layer"] += 1  # train reads all of model; tokenize not n_layer
+    data["handles"] = [*data["handles"], "someone"]  # what the graph holds, no stage's input
     (tmp_path / "data/raw/someone").mkdir(parents=True)
     write(tmp_path, data)
     third = stamps()
