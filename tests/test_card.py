@@ -274,8 +274,8 @@ def test_template_edit_changes_the_card(tmp_path):
 
 def write_project(root: Path, handle="alice") -> None:
     """What filter, train and predict leave for the card of `handle`, and a params.yaml."""
-    (root / "reports" / handle).mkdir(parents=True)
-    (root / "reports" / handle / "stats.json").write_text(json.dumps(STATS[handle]))
+    (root / layout.bot(handle).reports).mkdir(parents=True)
+    (root / layout.bot(handle).stats).write_text(json.dumps(STATS[handle]))
     write_card_inputs(root, handle, METRICS, PREDICTIONS)
     write_tokenize_meta(root, handle, "gpt2")  # card_params' base
     write_params(root, handles=[handle])
@@ -289,7 +289,7 @@ def test_main_writes_a_self_contained_model_folder(tmp_path, monkeypatch):
     loaded = ModelCard.load(model / "README.md")
     assert loaded.data.thumbnail == "predictions.png"
     assert (model / "predictions.png").read_bytes() == \
-        (tmp_path / "reports/alice/predictions.png").read_bytes()
+        (tmp_path / layout.bot("alice").picture).read_bytes()
     weights = card.describe_weights(model)
     assert weights["parameters"] == 10 * 8 + 16 * 8
     assert weights["sha256"] == hashlib.sha256((model / "model.safetensors").read_bytes()) \

@@ -55,7 +55,7 @@ def train_lock(project: Project) -> dict:
 
 
 def metrics(project: Project) -> dict:
-    m = json.loads((project.root / "reports/sample/train_metrics.json").read_text())
+    m = json.loads((project.root / layout.bot("sample").train_metrics).read_text())
     return {k: v for k, v in m.items() if k not in TIMINGS}
 
 
@@ -63,8 +63,8 @@ def assert_same_result(project: Project, reference: Project) -> None:
     """The run ended exactly as the uninterrupted reference run did."""
     assert metrics(project) == metrics(reference)
     for name in MODEL_FILES:
-        got = (project.root / "models/sample" / name).read_bytes()
-        assert got == (reference.root / "models/sample" / name).read_bytes(), name
+        got = (project.root / layout.bot("sample").model / name).read_bytes()
+        assert got == (reference.root / layout.bot("sample").model / name).read_bytes(), name
     assert train_lock(project) == train_lock(reference)
     loss = "reports/sample/train/plots/metrics"
     assert files_under(project.root, loss) == files_under(reference.root, loss)
@@ -231,7 +231,7 @@ def test_predict_max_length_past_the_model_context(planted):
     from helpers.params import make_params
     from tweetlm import predict
 
-    model, tokenizer = predict.load_model(planted.reference.root / "models/sample")
+    model, tokenizer = predict.load_model(planted.reference.root / layout.bot("sample").model)
     context = model.config.n_positions
     p = replace(make_params().predict, prompts=["Today", "The best thing about my"], num_sequences=3,
                 max_length=5 * context, top_p=1.0)
@@ -276,6 +276,7 @@ def test_a_killed_write_leaves_a_temporary_that_the_next_write_removes(tmp_path)
     child = '''
 import os, signal, sys
 from tweetlm.core.outputs import atomic_path
+from tweetlm.core import layout
 with atomic_path(sys.argv[1], directory=sys.argv[2] == "dir") as tmp:
     (tmp / "x").write_text("half") if sys.argv[2] == "dir" else tmp.write_text("half")
     os.kill(os.getpid(), signal.SIGKILL)

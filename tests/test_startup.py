@@ -87,7 +87,7 @@ def test_ingest_and_filter_run_without_pandas(tmp_path):
             "        kept, stats = filter.filter_tweets(table, 3, keep_newlines)\n"
             "        assert stats['kept'] == kept.num_rows > 0, folder")
     assert imported_after(code, tmp_path, "pandas") == {"pandas": False}
-    assert json.loads((tmp_path / "reports/sample/stats.json").read_text())["kept"] > 2000
+    assert json.loads((tmp_path / layout.bot("sample").stats).read_text())["kept"] > 2000
 
 
 def test_arrays_convert_as_pyarrow_does():
