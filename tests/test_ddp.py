@@ -20,6 +20,7 @@ from helpers.tinymodel import tweets, write_tweets
 
 from tweetlm import tokenize
 from tweetlm.core.params import load_params, parse_params
+from tweetlm.core import layout
 
 NAME = "alice"
 SMALL = {  # as tests/test_train.py: a tiny GPT-2 that learns in seconds

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from helpers.project import BIN, Project, clone, ran_stages
+from tweetlm.core import layout
 from tweetlm.core.layout import MODEL_FILES
 
 TIMINGS = ("train_runtime_s", "tokens_per_s")  # wall-clock figures: the only ones that may differ

@@ -9,6 +9,7 @@ import sys
 
 from helpers.project import ROOT
 from helpers.tinymodel import tiny_tokenizer, tweets
+from tweetlm.core import layout
 
 
 def imported_after(code: str, cwd, *modules: str) -> dict:
@@ -39,7 +40,6 @@ def test_train_reads_tokenized_data_without_datasets_or_pandas(tmp_path):
     import numpy as np
     import pyarrow as pa
 
-    from tweetlm.core import layout
     from tweetlm.train.data import load
 
     rows = [[1, 2, 3], [4, 5], [6, 7, 8, 9]] * 20
