@@ -162,7 +162,7 @@ def test_card_has_one_column_per_handle_from_its_stats(bot, members, tmp_path, m
     assert rows[2:] == [[label, *(str(stats[h][key]) for h in members)]
                         for key, label in card.STATS_ROWS.items()]
     assert text.count("border-radius: 50%") == len(members)  # one avatar each
-    assert f"`dvc repro bot-card@{bot}` rebuilds this card" in text  # its stage's real name
+    assert f"`dvc repro {stage_id('card', bot, bot=True)}` rebuilds this card" in text  # its stage's real name
     assert f"Trained from scratch on {sum(stats[h]['kept'] for h in members):,} tweets" in text
     if len(members) == 1:  # a bot of one handle is a bot, as a handle's own is
         assert "balance" not in meta and rows[0] == ["Data", "Quantity"]
@@ -182,7 +182,7 @@ def test_missing_handle_stats_are_a_one_line_error(tmp_path, monkeypatch):
     (tmp_path / "reports/bob/stats.json").unlink()
     with pytest.raises(TweetlmError) as e:
         tokenize.main("duo", bot_params({"duo": ["alice", "bob"]}))
-    assert str(e.value) == "reports/bob/stats.json: not found: run `dvc repro filter@bob` first"
+    assert str(e.value) == "reports/bob/stats.json: not found: run `dvc repro handles/bob/dvc.yaml:filter` first"
     assert not (tmp_path / "data/tokenized/duo").exists()
 
 
@@ -195,7 +195,7 @@ def test_card_of_a_bot_whose_handles_changed_since_tokenize_says_so(tmp_path, mo
     with pytest.raises(TweetlmError) as e:
         card.main("duo", bot_params({"duo": ["alice", "bob"]}))
     assert str(e.value) == ("reports/duo/stats.json: no counts for bob: "
-                            "rerun `dvc repro -f bot-tokenize@duo`")
+                            "rerun `dvc repro -f bots/duo/dvc.yaml:tokenize`")
 
 
 def test_a_bot_cannot_take_a_handles_name(tmp_path):

@@ -274,8 +274,8 @@ def test_template_edit_changes_the_card(tmp_path):
 
 def write_project(root: Path, handle="alice") -> None:
     """What filter, train and predict leave for the card of `handle`, and a params.yaml."""
-    (root / "reports" / handle).mkdir(parents=True)
-    (root / "reports" / handle / "stats.json").write_text(json.dumps(STATS[handle]))
+    (root / layout.bot(handle).reports).mkdir(parents=True)
+    (root / layout.bot(handle).stats).write_text(json.dumps(STATS[handle]))
     write_card_inputs(root, handle, METRICS, PREDICTIONS)
     write_tokenize_meta(root, handle, "gpt2")  # card_params' base
     write_params(root, handles=[handle])
@@ -289,7 +289,7 @@ def test_main_writes_a_self_contained_model_folder(tmp_path, monkeypatch):
     loaded = ModelCard.load(model / "README.md")
     assert loaded.data.thumbnail == "predictions.png"
     assert (model / "predictions.png").read_bytes() == \
-        (tmp_path / "reports/alice/predictions.png").read_bytes()
+        (tmp_path / layout.bot("alice").picture).read_bytes()
     weights = card.describe_weights(model)
     assert weights["parameters"] == 10 * 8 + 16 * 8
     assert weights["sha256"] == hashlib.sha256((model / "model.safetensors").read_bytes()) \
@@ -297,23 +297,26 @@ def test_main_writes_a_self_contained_model_folder(tmp_path, monkeypatch):
     assert weights["sha256"] in loaded.text
 
 
-@pytest.mark.parametrize("broken, message", [
-    ("reports/alice/stats.json", "reports/alice/stats.json: not found: run the filter stage"),
-    ("reports/alice/train_metrics.json", "reports/alice/train_metrics.json: not found"),
-    ("reports/alice/predictions.json", "reports/alice/predictions.json: not found"),
-    ("reports/alice/predictions.png", "reports/alice/predictions.png: not found"),
-    ("models/alice/model.safetensors", "models/alice/model.safetensors: not found"),
+ALICE = layout.bot("alice")
+
+
+@pytest.mark.parametrize("broken, stage", [
+    (ALICE.stats, "handles/alice/dvc.yaml:filter"),
+    (ALICE.train_metrics, "handles/alice/dvc.yaml:train"),
+    (ALICE.predictions, "handles/alice/dvc.yaml:predict"),
+    (ALICE.picture, "handles/alice/dvc.yaml:predict"),
+    (ALICE.model / "model.safetensors", "handles/alice/dvc.yaml:train"),
 ], ids=["stats", "train-metrics", "predictions", "picture", "weights"])
-def test_missing_input_is_one_line_error_and_keeps_the_old_card(tmp_path, broken, message):
+def test_missing_input_is_one_line_error_and_keeps_the_old_card(tmp_path, broken, stage):
     write_project(tmp_path)
     subprocess.run([TWEETLM, "card", "alice"], cwd=tmp_path, check=True, capture_output=True)
-    old = (tmp_path / "models/alice/README.md").read_bytes()
+    old = (tmp_path / ALICE.card).read_bytes()
     (tmp_path / broken).unlink()
     proc = subprocess.run([TWEETLM, "card", "alice"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"tweetlm: error: {message}")
-    assert (tmp_path / "models/alice/README.md").read_bytes() == old
+    assert proc.stderr == f"tweetlm: error: {broken}: not found: run `dvc repro {stage}` first\n"
+    assert (tmp_path / ALICE.card).read_bytes() == old
 
 
 def test_auto_block_size_and_lora_are_on_the_card():
@@ -410,8 +413,9 @@ def test_a_card_from_an_older_tokenize_says_to_rerun_it(tmp_path, monkeypatch):
     meta.write_text(json.dumps({"base": "gpt2", "base_revision": None}))  # no base_kind
     monkeypatch.chdir(tmp_path)
     with pytest.raises(TweetlmError, match=r"^data/tokenized/alice/meta.json: written by an "
-                                           r"older tweetlm: rerun `dvc repro -f tokenize@alice`$"):
+                                           r"older tweetlm: rerun `dvc repro -f handles/alice/dvc.yaml:tokenize`$"):
         card.main("alice", card_params())
     meta.unlink()
-    with pytest.raises(TweetlmError, match="not found: run the tokenize stage first"):
+    with pytest.raises(TweetlmError, match=r"^data/tokenized/alice/meta.json: not found: "
+                                           r"run `dvc repro handles/alice/dvc.yaml:tokenize` first$"):
         card.main("alice", card_params())

@@ -20,6 +20,7 @@ from helpers.tinymodel import tweets, write_tweets
 
 from tweetlm import tokenize
 from tweetlm.core.params import load_params, parse_params
+from tweetlm.core import layout
 
 NAME = "alice"
 SMALL = {  # as tests/test_train.py: a tiny GPT-2 that learns in seconds
@@ -43,6 +44,7 @@ def crashing(params, paths, on_step=None, run=None):
 
 stage.train = crashing
 from tweetlm.core import cli
+from tweetlm.core import layout
 sys.exit(cli.main(sys.argv[1:]))
 """
 
@@ -64,15 +66,15 @@ def write_params(folder: Path, **train) -> None:
 @pytest.fixture(scope="module")
 def tokenized(tmp_path_factory):
     root = tmp_path_factory.mktemp("ddp-data")
-    write_tweets(root / "data/processed" / NAME / "tweets.parquet", tweets(400, seed=11))
+    write_tweets(root / layout.processed(NAME), tweets(400, seed=11))
     write_params(root)
     run_stages(root, NAME, load_params(root / "params.yaml"), tokenize)
-    return root / "data/tokenized" / NAME
+    return root / layout.bot(NAME).tokenized
 
 
 def workdir(base: Path, tokenized: Path, **train) -> Path:
     base.mkdir(parents=True)
-    shutil.copytree(tokenized, base / "data/tokenized" / NAME)
+    shutil.copytree(tokenized, base / layout.bot(NAME).tokenized)
     write_params(base, **train)
     return base
 
@@ -94,7 +96,7 @@ def launch(folder: Path, nproc: int, script: list[str] | None = None, check: boo
 
 
 def metrics(folder: Path) -> dict:
-    return json.loads((folder / "reports" / NAME / "train_metrics.json").read_text())
+    return json.loads((folder / layout.bot(NAME).train_metrics).read_text())
 
 
 @pytest.mark.slow
@@ -116,10 +118,10 @@ def test_two_processes_train_as_one_with_the_same_global_batch(tmp_path, tokeniz
         assert b[key] == pytest.approx(a[key], rel=1e-4), key
     # rank 0 alone prints and writes
     assert out.stdout.count("eval loss") == len(
-        [h for h in (two / "reports" / NAME / "train/plots/metrics/eval/loss.tsv")
+        [h for h in (two / layout.bot(NAME).train_plots / "eval/loss.tsv")
          .read_text().splitlines()[1:]]) + 1  # + the final summary line
-    assert sorted(p.name for p in (two / "models" / NAME).iterdir()) == sorted(
-        p.name for p in (one / "models" / NAME).iterdir())
+    assert sorted(p.name for p in (two / layout.bot(NAME).model).iterdir()) == sorted(
+        p.name for p in (one / layout.bot(NAME).model).iterdir())
     assert not (two / "checkpoints").exists()
 
     # the lean GPT-2 (train.fast_gpt2, what a GPU gets) under torchrun: the same run again

@@ -195,7 +195,7 @@ def test_bad_param_fails_in_validate_before_any_work(project, case):
 
 
 def test_a_handle_without_raw_files_fails_in_validate_before_any_work(project):
-    """Not DVC's `failed to reproduce 'ingest@nobody': [Errno 2] ...` after other stages
+    """Not DVC's `failed to reproduce` of nobody's ingest ([Errno 2] ...) after other stages
     ran: validate names the handle, the folder and what to do."""
     project.set_params(handles=[HANDLE, "nobody"])
     proc = project.dvc("repro", check=False)
@@ -210,7 +210,7 @@ def test_a_handle_without_raw_files_fails_in_validate_before_any_work(project):
 
 
 def test_make_run_names_a_handle_written_with_an_at_before_dvc(project):
-    """DVC builds stage names from `handles` before any stage runs (`ingest@@alice`: not
+    """A bad handle name never reaches DVC (its pipeline file cannot be written: not
     found); `make run` validates first, so the user reads tweetlm's line instead."""
     venv = BIN.parent
     project.set_params(handles=[HANDLE, "@alice"])

@@ -23,6 +23,8 @@ import pytest
 import yaml
 
 from helpers.project import lock_entries, BIN, Project, clone, ran_stages
+from tweetlm.core import layout
+from tweetlm.core.layout import stage_id
 from tweetlm.core.layout import MODEL_FILES
 
 TIMINGS = ("train_runtime_s", "tokens_per_s")  # wall-clock figures: the only ones that may differ
@@ -38,7 +40,7 @@ def files_under(root: Path, *folders: str) -> dict[str, bytes]:
 
 
 def snapshot(project: Project) -> dict:
-    """What an interrupted `dvc repro train@sample` must leave exactly as it found it."""
+    """What an interrupted `dvc repro` of sample's train must leave exactly as it found it."""
     root = project.root
     return {
         "dvc.lock": {p.relative_to(root).as_posix(): p.read_bytes()
@@ -49,14 +51,14 @@ def snapshot(project: Project) -> dict:
 
 
 def train_lock(project: Project) -> dict:
-    """dvc.lock's train@sample entry without the metrics file's hash (it holds timings)."""
+    """handles/sample/dvc.lock's train entry without the metrics file's hash (it holds timings)."""
     entry = lock_entries(project.root)[stage_id("train", "sample")]
     entry["outs"] = [o for o in entry["outs"] if not o["path"].endswith("train_metrics.json")]
     return entry
 
 
 def metrics(project: Project) -> dict:
-    m = json.loads((project.root / "reports/sample/train_metrics.json").read_text())
+    m = json.loads((project.root / layout.bot("sample").train_metrics).read_text())
     return {k: v for k, v in m.items() if k not in TIMINGS}
 
 
@@ -64,8 +66,8 @@ def assert_same_result(project: Project, reference: Project) -> None:
     """The run ended exactly as the uninterrupted reference run did."""
     assert metrics(project) == metrics(reference)
     for name in MODEL_FILES:
-        got = (project.root / "models/sample" / name).read_bytes()
-        assert got == (reference.root / "models/sample" / name).read_bytes(), name
+        got = (project.root / layout.bot("sample").model / name).read_bytes()
+        assert got == (reference.root / layout.bot("sample").model / name).read_bytes(), name
     assert train_lock(project) == train_lock(reference)
     loss = "reports/sample/train/plots/metrics"
     assert files_under(project.root, loss) == files_under(reference.root, loss)
@@ -87,7 +89,7 @@ def cleanup(*procs: subprocess.Popen):
 
 
 def start_repro(project: Project, log: Path) -> subprocess.Popen:
-    """`dvc repro train@sample` in its own process group, as a shell would start it."""
+    """`dvc repro` of sample's train in its own process group, as a shell would start it."""
     with log.open("wb") as out:
         return subprocess.Popen([str(BIN / "dvc"), "repro", stage_id("train", "sample")], cwd=project.root,
                                 env=project.env, stdout=out, stderr=subprocess.STDOUT,
@@ -164,7 +166,7 @@ def test_training_interrupted_half_way_resumes_to_the_same_result(planted, tmp_p
         assert stopped, output
         assert f"failed to reproduce '{stage_id('train', 'sample')}'" in output and "Traceback" not in output
     after = snapshot(project)
-    assert after["dvc.lock"] == before["dvc.lock"]  # no train@sample entry
+    assert after["dvc.lock"] == before["dvc.lock"]  # no train entry
     assert after["outputs"] == before["outputs"]  # no model files, metrics, plots, temporaries
     assert after["cache"] == before["cache"]  # no object, no run-cache entry
     # in particular, no object of train's outputs (the tokenizer files' objects are there
@@ -232,7 +234,7 @@ def test_predict_max_length_past_the_model_context(planted):
     from helpers.params import make_params
     from tweetlm import predict
 
-    model, tokenizer = predict.load_model(planted.reference.root / "models/sample")
+    model, tokenizer = predict.load_model(planted.reference.root / layout.bot("sample").model)
     context = model.config.n_positions
     p = replace(make_params().predict, prompts=["Today", "The best thing about my"], num_sequences=3,
                 max_length=5 * context, top_p=1.0)
@@ -277,7 +279,6 @@ def test_a_killed_write_leaves_a_temporary_that_the_next_write_removes(tmp_path)
     child = '''
 import os, signal, sys
 from tweetlm.core.outputs import atomic_path
-from tweetlm.core.layout import stage_id
 with atomic_path(sys.argv[1], directory=sys.argv[2] == "dir") as tmp:
     (tmp / "x").write_text("half") if sys.argv[2] == "dir" else tmp.write_text("half")
     os.kill(os.getpid(), signal.SIGKILL)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from helpers.params import make_params, shipped_raw
 from tweetlm import filter as flt
+from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
 from tweetlm.shared import text as text_rules
@@ -296,14 +297,14 @@ def params(**filter_params) -> Params:
 def test_main_writes_processed_tweets_and_stats(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     texts = ["RT @a: b c d", "one two three four", "one two", "line one\nline two"]
-    interim = tmp_path / "data/interim/someone/tweets.parquet"
+    interim = tmp_path / layout.interim("someone")
     interim.parent.mkdir(parents=True)
     pq.write_table(tweets(texts), interim)
 
     flt.main("someone", params(min_words=3, keep_newlines=True))
-    stats = json.loads((tmp_path / "reports/someone/stats.json").read_text())
+    stats = json.loads((tmp_path / layout.bot("someone").stats).read_text())
     assert stats == {"downloaded": 4, "retweets": 1, "short": 1, "kept": 2, "languages": {"en": 2}}
-    out = pq.read_table(tmp_path / "data/processed/someone/tweets.parquet")
+    out = pq.read_table(tmp_path / layout.processed("someone"))
     assert out.column("text").to_pylist() == ["one two three four", "line one\nline two"]
     assert out.schema == tweets([]).schema
     line = capsys.readouterr().out.strip()
@@ -316,15 +317,15 @@ def test_main_streams_row_groups_to_the_same_rows_as_the_whole_table(tmp_path, m
     texts = [" ".join(rng.choice(["word", "@a", "#b", "https://t.co/x", "&amp;", "RT @c"])
                       for _ in range(rng.randint(0, 6))) for _ in range(1000)]
     table = tweets(texts, is_retweet=[i % 11 == 0 for i in range(len(texts))])
-    interim = tmp_path / "data/interim/someone/tweets.parquet"
+    interim = tmp_path / layout.interim("someone")
     interim.parent.mkdir(parents=True)
     pq.write_table(table, interim, row_group_size=70)  # many row groups, each cut in slices
     monkeypatch.setattr(flt, "CHUNK_ROWS", 32)
     flt.main("someone", params(min_words=2))
     whole, stats = filter_tweets(table, 2, False)
-    out = pq.read_table(tmp_path / "data/processed/someone/tweets.parquet")
+    out = pq.read_table(tmp_path / layout.processed("someone"))
     assert out.equals(whole) and out.num_rows > 100  # same rows, same order
-    assert json.loads((tmp_path / "reports/someone/stats.json").read_text()) == {
+    assert json.loads((tmp_path / layout.bot("someone").stats).read_text()) == {
         **stats, "languages": {"en": stats["kept"]}}  # tweets(): every tweet's lang is en
     assert f"({flt.kept_chars(whole['text']):,} characters)" in capsys.readouterr().out
 
@@ -339,7 +340,7 @@ def test_main_without_interim_says_run_ingest_first(tmp_path, monkeypatch):
 
 def test_main_rejects_an_unreadable_interim_file_in_one_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    interim = tmp_path / "data/interim/someone/tweets.parquet"
+    interim = tmp_path / layout.interim("someone")
     interim.parent.mkdir(parents=True)
     interim.write_bytes(b"PAR1 not really parquet")
     with pytest.raises(TweetlmError) as e:
@@ -378,8 +379,7 @@ def rules(**overrides):
 
 
 def counts(downloaded, retweets, short):
-    return {"downloaded": downloaded, "retweets": retweets, "short": short,
-            "kept": downloaded - retweets - short}
+    return layout.FilterCounts(downloaded, retweets, short, downloaded - retweets - short)
 
 
 def test_under_min_kept_chars_is_an_error_that_says_what_to_do():
@@ -407,7 +407,7 @@ def test_warnings_name_the_param_to_change(chars, stats, expected):
     assert all(w.startswith("data/raw/alice: ") and "\n" not in w for w in warnings)
     if "min_words" in expected:
         assert warnings[0] == (
-            f"data/raw/alice: {stats['short']:,} of {stats['downloaded'] - stats['retweets']:,} "
+            f"data/raw/alice: {stats.short:,} of {stats.downloaded - stats.retweets:,} "
             "tweets were dropped as short (fewer than filter.min_words=3 words; words are counted "
             "by spaces, so a Japanese or Chinese tweet is one word): lower filter.min_words in "
             "params.yaml (0 keeps every tweet) if these are the account's real tweets")
@@ -421,7 +421,7 @@ def test_too_little_text_when_most_tweets_are_short_names_min_words():
 
 def test_the_stage_fails_before_writing_anything(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    interim = tmp_path / "data/interim/someone/tweets.parquet"
+    interim = tmp_path / layout.interim("someone")
     interim.parent.mkdir(parents=True)
     pq.write_table(tweets(["one two three four", "five six seven eight"]), interim)
     with pytest.raises(TweetlmError, match=r"^data/raw/someone: only 51 characters"):
@@ -441,7 +441,7 @@ def test_the_shipped_sample_handle_passes_both_thresholds(tmp_path):
     kept, stats = filter_tweets(table, shipped.min_words, shipped.keep_newlines)
     chars = flt.kept_chars(kept["text"])
     assert chars >= shipped.warn_kept_chars >= shipped.min_kept_chars == 6000
-    assert flt.check_kept("sample", stats, chars, shipped) == []
+    assert flt.check_kept("sample", layout.FilterCounts.of(stats), chars, shipped) == []
 
 
 @pytest.mark.parametrize("lang, code", [

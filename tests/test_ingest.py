@@ -23,6 +23,7 @@ from helpers.params import shipped_raw
 from tweetlm import ingest as ig
 from tweetlm.core.errors import TweetlmError
 from tweetlm.ingest import read, scan
+from tweetlm.core import layout
 
 ROOT = Path(__file__).resolve().parents[1]
 BIG = 2**53 + 1  # not representable as a float
@@ -345,7 +346,7 @@ def workspace(tmp_path):
     (tmp_path / "data/raw/alice").mkdir(parents=True)
     table, _ = ig.ingest(write(tmp_path / "earlier", {"a.json": json.dumps([v1(1)])}), 64)
     (tmp_path / "data/interim/alice").mkdir(parents=True)
-    pq.write_table(table, tmp_path / "data/interim/alice/tweets.parquet")
+    pq.write_table(table, tmp_path / layout.interim("alice"))
     return tmp_path
 
 
@@ -359,7 +360,7 @@ def run_cli(cwd: Path, check: bool = False) -> subprocess.CompletedProcess:
 
 
 def assert_refused(cwd: Path, *in_message: str) -> str:
-    out = cwd / "data/interim/alice/tweets.parquet"
+    out = cwd / layout.interim("alice")
     before = out.read_bytes()
     proc = run_cli(cwd)
     err = proc.stderr
@@ -494,7 +495,7 @@ def test_summary_line_and_output(workspace):
     proc = run_cli(workspace, check=True)
     assert proc.stdout.strip() == ("ingest alice: 2 tweets from 2 file(s) (1 duplicates) -> "
                                    "data/interim/alice/tweets.parquet")
-    table = pq.read_table(workspace / "data/interim/alice/tweets.parquet")
+    table = pq.read_table(workspace / layout.interim("alice"))
     assert table.schema.equals(ig.SCHEMA, check_metadata=False)
     assert table.column("id").to_pylist() == [1, 2]
 

@@ -217,7 +217,7 @@ def test_dvc_outs_hold_with_lora_on_or_off_and_the_run_cache_restores_either(pro
                           "train.lora.enabled": True})
     out = project.dvc("repro", stage_id("train", "sample")).stdout
     assert stage_id("train", "sample") in ran_stages(out)
-    adapter = project.root / "models/sample/adapter"
+    adapter = project.root / layout.bot("sample").adapter
     lora_files = {p.name: p.read_bytes() for p in adapter.iterdir()}
     assert set(lora_files) == {*layout.ADAPTER_FILES, "README.md"}
     project.set_params(**{"train.lora.enabled": False})

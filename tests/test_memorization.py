@@ -12,6 +12,7 @@ from helpers.tinymodel import save_tiny_gpt2
 from tweetlm import predict
 from tweetlm.core.errors import TweetlmError
 from tweetlm.predict.memorization import check
+from tweetlm.core import layout
 
 TWEETS = [
     "My dream is to see the sea before I turn thirty and then live there",  # 15 words
@@ -130,30 +131,30 @@ def test_resampling_gives_up_after_max_tries(loaded):
 
 
 def test_predict_without_training_tweets_is_a_one_line_error(tmp_path, monkeypatch):
-    folder = save_tiny_gpt2(tmp_path / "models/alice", n_positions=64)
+    folder = save_tiny_gpt2(tmp_path / layout.bot("alice").model, n_positions=64)
     assert folder.is_dir()
     monkeypatch.chdir(tmp_path)
     with pytest.raises(TweetlmError) as e:
         predict.main("alice", make_params(handles=["alice"]))
     assert str(e.value).startswith("data/tokenized/alice/train_tweets.json: not found: run "
-                                   "`dvc repro tokenize@alice`")
+                                   "`dvc repro handles/alice/dvc.yaml:tokenize`")
     assert not (tmp_path / "reports").exists()
 
 
 def test_predict_writes_the_dvc_metric(tmp_path, monkeypatch):
-    save_tiny_gpt2(tmp_path / "models/alice", n_positions=64)
-    (tmp_path / "data/tokenized/alice").mkdir(parents=True)
-    (tmp_path / "data/tokenized/alice/train_tweets.json").write_text(json.dumps(["Today"]))
+    save_tiny_gpt2(tmp_path / layout.bot("alice").model, n_positions=64)
+    (tmp_path / layout.bot("alice").tokenized).mkdir(parents=True)
+    (tmp_path / layout.bot("alice").train_tweets).write_text(json.dumps(["Today"]))
     monkeypatch.chdir(tmp_path)
     params = make_params(handles=["alice"], **{"predict.prompts": ["Today"],
                                                "predict.num_sequences": 2,
                                                "predict.max_length": 16})
     predict.main("alice", params)
-    metrics = json.loads((tmp_path / "reports/alice/predict_metrics.json").read_text())
+    metrics = json.loads((tmp_path / layout.bot("alice").predict_metrics).read_text())
     assert set(metrics) == {"copy_share", "verbatim_share", "copy_share_shown", "samples",
                             "resampled"}
     assert metrics["samples"] == 2
-    out = json.loads((tmp_path / "reports/alice/predictions.json").read_text())
+    out = json.loads((tmp_path / layout.bot("alice").predictions).read_text())
     assert out["memorization"]["copy_share"] == metrics["copy_share"]
 
 

@@ -34,14 +34,41 @@ def shipped(**replaced) -> dict:
     return {**shipped_raw(), **replaced}
 
 
-def test_shipped_params_load_into_typed_objects():
+def leaves(node, prefix=""):
+    """(dotted key, value) of every value params.yaml sets; a mapping of names (bots,
+    card.display_names) or a list is one value."""
+    for key, value in node.items():
+        if isinstance(value, dict) and key not in ("bots", "display_names"):
+            yield from leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def test_shipped_params_load_as_written_into_typed_objects():
+    """Every value the shipped params.yaml sets reaches Params as written, with the type its
+    field declares (a float where the YAML writes 1 or 2e-3): whatever the values are, so a
+    retune of params.yaml loads the same way."""
+    import dataclasses
+    import typing
+
     params = load_params(ROOT / "params.yaml")
     assert isinstance(params, Params)
-    assert params.handles == ["sample"]
-    assert isinstance(params.train.learning_rate, float)
-    assert params.train.learning_rate == pytest.approx(2.0e-3)  # the tiny preset's peak
-    assert params.train.lr_scheduler == "cosine" and params.train.warmup_steps == 0
-    assert params.filter.min_words == 3
+    found = list(leaves(shipped_raw()))
+    assert len(found) > 30  # every section walked
+    floats = 0
+    for dotted, value in found:
+        *parents, last = dotted.split(".")
+        node = params
+        for part in parents:
+            node = getattr(node, part)
+        hint = typing.get_type_hints(type(node))[last]
+        assert last in {f.name for f in dataclasses.fields(node)}, dotted
+        got = getattr(node, last)
+        assert got == value, dotted
+        if hint is float:  # an int in the YAML becomes a float, a float stays one
+            assert type(got) is float, dotted
+            floats += 1
+    assert floats > 3
 
 
 MISSING = "missing: every key is required (see the shipped params.yaml)"
@@ -171,7 +198,7 @@ def test_names_that_reports_already_uses_are_refused(tmp_path, name):
         load_params(write(tmp_path, shipped(handles=[name])))
     with pytest.raises(TweetlmError, match=rf"bots\.{name}: invalid bot name"):
         load_params(write(tmp_path, shipped(handles=["alice"], bots={name: ["alice"]})))
-    assert {layout.params_stamp("train").parent.name, "benchmarks", layout.GALLERY.name} == \
+    assert {layout.PARAMS_STAMPS.name, "benchmarks", layout.GALLERY.name} == \
         set(layout.RESERVED_NAMES)
 
 
@@ -208,12 +235,15 @@ def test_cli_rejects_bad_params_in_a_second_without_traceback(tmp_path):
 
 
 def test_cli_validate_writes_each_stages_params(tmp_path):
-    """reports/params/<stage>.json: the stage's keys as validated. Changing a key changes the
-    stamps of the stages that read it and leaves the others byte for byte (DVC reruns a stage
-    when its stamp's hash changes)."""
+    """reports/params/<name>/<stage>.json: the stage's keys as validated. Changing a key
+    changes the stamps of the stages that read it and leaves the others byte for byte (DVC
+    reruns a stage when its stamp's hash changes)."""
+    handle = shipped()["handles"][0]
+
     def stamps() -> dict[str, bytes]:
+        subprocess.run([TWEETLM, "sync"], cwd=tmp_path, check=True, capture_output=True)
         subprocess.run([TWEETLM, "validate"], cwd=tmp_path, check=True)
-        return {stage: (tmp_path / layout.params_stamp(stage)).read_bytes()
+        return {stage: (tmp_path / layout.params_stamp(stage, handle)).read_bytes()
                 for stage in layout.STAGE_PARAMS}
 
     write(tmp_path, shipped())
@@ -224,14 +254,15 @@ def test_cli_validate_writes_each_stages_params(tmp_path):
     assert set(tokenize) == set(layout.STAGE_PARAMS["tokenize"])
 
     data = shipped()
-    data["train"]["epochs"] = 2
+    epochs = data["train"]["epochs"] + 1  # another value than the shipped one, whatever it is
+    data["train"]["epochs"] = epochs
     write(tmp_path, data)
     second = stamps()
     assert {s for s in first if first[s] != second[s]} == {"train", "card"}
-    assert json.loads(second["card"])["train"]["epochs"] == 2
+    assert json.loads(second["card"])["train"]["epochs"] == epochs
 
-    data["model"]["tiny"]["n_layer"] = 3  # train reads all of model; tokenize not n_layer
-    data["handles"] = ["sample", "someone"]  # what the graph holds, no stage's input
+    data["model"]["tiny"]["n_layer"] += 1  # train reads all of model; tokenize not n_layer
+    data["handles"] = [*data["handles"], "someone"]  # what the graph holds, no stage's input
     (tmp_path / "data/raw/someone").mkdir(parents=True)
     write(tmp_path, data)
     third = stamps()
@@ -308,7 +339,7 @@ def test_every_command_says_what_it_reads_writes_and_each_option():
     for path in (bot.predictions, bot.predict_metrics, bot.picture, bot.generation_config):
         assert str(path) in helps["predict"].split("Writes: ")[1], path
     assert str(bot.card) in helps["card"].split("Writes: ")[1]
-    assert all(str(layout.params_stamp(s)) in helps["validate"] for s in layout.STAGE_PARAMS)
+    assert str(layout.params_stamp("STAGE", "HANDLE")) in helps["validate"]
     assert "--seed SEED seed of the generator" in helps["sample"]
     for stage, keys in layout.STAGE_PARAMS.items():  # the keys it reads, from their one home
         assert f"from params.yaml: {', '.join(keys)}." in helps[stage], stage
@@ -317,9 +348,9 @@ def test_every_command_says_what_it_reads_writes_and_each_option():
 
 
 def test_the_readmes_own_tweets_params_are_the_gpt2_recipe(tmp_path):
-    """"Bring tweets" step 2: what it sets is valid, and is the recipe for a
+    """"Bring tweets" step 3: what it sets is valid, and is, for alice only, the recipe for a
     pretrained GPT-2 (huggingtweets' learning rate, one 1024-token block a step), not the
-    tiny preset's 2e-3 x 8 blocks; and it does not keep `sample` to be retrained on gpt2."""
+    tiny preset's 2e-3 x 8 blocks; `sample` keeps the tiny preset (it is not retrained)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Bring tweets")[1].split("\n## ")[0]
     block = yaml.safe_load(section.split("```yaml")[1].split("```")[0].replace("\n   ", "\n"))
@@ -329,10 +360,13 @@ def test_the_readmes_own_tweets_params_are_the_gpt2_recipe(tmp_path):
             into[key] = merge(into[key], value) if isinstance(value, dict) else value
         return into
 
-    params = load_params(write(tmp_path, merge(shipped(), block)))
-    assert params.model.base == "gpt2"
-    assert params.train.learning_rate == 1.372e-4 and params.train.batch_size == 1
-    assert params.handles == ["alice"]
+    (tmp_path / "data/raw/alice").mkdir(parents=True)  # what `tweetlm add alice` leaves
+    params = load_params(write(tmp_path, merge(shipped(handles=["sample", "alice"]), block)))
+    alice = params.for_name("alice")
+    assert alice.model.base == "gpt2"
+    assert alice.train.learning_rate == 1.372e-4 and alice.train.batch_size == 1
+    assert params.for_name("sample").model.base == shipped()["model"]["base"]
+    assert params.for_name("sample").train == load_params(write(tmp_path, shipped())).train
 
 
 def test_the_installed_package_is_this_version():

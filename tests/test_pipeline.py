@@ -1,4 +1,4 @@
-"""The data stages end to end under DVC: validate -> sample -> ingest@sample -> filter@sample.
+"""The data stages end to end under DVC: validate -> sample -> sample's ingest -> filter.
 
 Each claim is read back from DVC's own records: the "Running stage" lines of `dvc repro`,
 `dvc status --json`, and dvc.lock before and after. Model stages are never run here.
@@ -26,7 +26,7 @@ DATA_STAGES = ["validate", "sample", stage_id("ingest", "sample"), stage_id("fil
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Project:
-    """A project copy where `dvc repro filter@sample` has run once (shared, never modified)."""
+    """A project copy where `dvc repro` of sample's filter has run once (shared, never modified)."""
     project = copy_project(tmp_path_factory.mktemp("built") / "project")
     out = project.dvc("repro", stage_id("filter", "sample"))
     assert ran_stages(out.stdout) == set(DATA_STAGES), out.stdout

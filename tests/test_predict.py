@@ -17,6 +17,7 @@ from tweetlm import predict
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
 from tweetlm.predict import picture
+from tweetlm.core import layout
 
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")
 PROMPTS = ["My dream is", "I think that the weather", "Today", "Ünïcode 🤖 prompt"]
@@ -84,7 +85,7 @@ def test_predictions_json_has_every_prompt_with_n_generations(ran):
             assert check["copy"] is False and check["tries"] == 1  # a random model copies nothing
     m = out["memorization"]
     assert (m["samples"], m["copies"], m["copy_share"], m["training_tweets"]) == (12, 0, 0.0, 2)
-    metrics = json.loads((root / "reports/alice/predict_metrics.json").read_text())
+    metrics = json.loads((root / layout.bot("alice").predict_metrics).read_text())
     assert metrics == {"copy_share": 0.0, "verbatim_share": 0.0, "copy_share_shown": 0.0,
                        "samples": 12, "resampled": 0}
 
@@ -171,9 +172,9 @@ def test_generation_config_makes_pipeline_sample_like_predict(ran):
 
 def test_png_is_the_card_picture(ran):
     root, runs = ran
-    with Image.open(root / "reports/alice/predictions.png") as img:
+    with Image.open(root / layout.bot("alice").picture) as img:
         img.verify()
-    with Image.open(root / "reports/alice/predictions.png") as img:
+    with Image.open(root / layout.bot("alice").picture) as img:
         assert img.format == "PNG" and img.size == (picture.WIDTH, picture.HEIGHT)
         assert img.mode == "RGB"
         assert len(img.getcolors(1 << 16)) > 10  # text and avatar drawn, not a blank page
@@ -254,7 +255,7 @@ def test_missing_model_is_one_line_error(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("tweetlm: error: models/alice: no trained model")
-    assert "dvc repro train@alice" in proc.stderr
+    assert "dvc repro handles/alice/dvc.yaml:train" in proc.stderr
     assert not (tmp_path / "reports").exists()
 
 
@@ -263,17 +264,17 @@ def test_card_reads_what_predict_writes(ran, monkeypatch):
 
     root, runs = ran
     monkeypatch.chdir(root)
-    (root / "reports/alice/stats.json").write_text(
+    (root / layout.bot("alice").stats).write_text(
         json.dumps({"downloaded": 10, "retweets": 2, "short": 1, "kept": 7}))
-    (root / "reports/alice/train_metrics.json").write_text(
+    (root / layout.bot("alice").train_metrics).write_text(
         json.dumps({"eval_loss": 5.0, "perplexity": 148.4}))
     write_tokenize_meta(root, "alice", predict_params().model.base)
     card.main("alice", predict_params())
-    text = (root / "models/alice/README.md").read_text()
+    text = (root / layout.bot("alice").card).read_text()
     first = json.loads(runs[0]["reports/alice/predictions.json"])["predictions"][0]
     assert f"> {card.markdown_text(first['generations'][0])}\n" in text
     assert "(top-p 0.95, temperature 1.0, at most 40 tokens, at least 10 new)" in text
-    assert (root / "models/alice/predictions.png").read_bytes() == \
+    assert (root / layout.bot("alice").thumbnail).read_bytes() == \
         runs[0]["reports/alice/predictions.png"]
     assert "## Memorization" in text and "**0%** (0) copy one of the 2 training tweets" in text
 

@@ -25,7 +25,7 @@ def base_dir(tmp_path_factory) -> Path:
 def test_local_folder_base_is_fine_tuned_and_loads_in_a_pipeline(base_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_MODE", "disabled")
-    write_tweets(tmp_path / "data/processed" / NAME / "tweets.parquet", tweets(300, seed=21))
+    write_tweets(tmp_path / layout.processed(NAME), tweets(300, seed=21))
     params = make_params(handles=[NAME], **{
         "tokenize.val_fraction": 0.1, "model.base": str(base_dir), "train.block_size": 32,
         "train.epochs": 1, "train.batch_size": 8, "train.learning_rate": 1e-3,
@@ -33,15 +33,15 @@ def test_local_folder_base_is_fine_tuned_and_loads_in_a_pipeline(base_dir, tmp_p
     tokenize.main(NAME, params)
     train.main(NAME, params)
 
-    model_dir = tmp_path / "models" / NAME
+    model_dir = tmp_path / layout.bot(NAME).model
     assert sorted(p.name for p in model_dir.iterdir()) == sorted([*layout.MODEL_FILES, "adapter"])
     assert [p.name for p in (model_dir / "adapter").iterdir()] == ["README.md"]  # no LoRA
     # the base's own tokenizer, byte for byte, and its architecture
     assert (model_dir / "tokenizer.json").read_bytes() == \
-        (tmp_path / "data/tokenized" / NAME / "tokenizer/tokenizer.json").read_bytes()
+        (tmp_path / layout.bot(NAME).tokenized / "tokenizer/tokenizer.json").read_bytes()
     config = json.loads((model_dir / "config.json").read_text())
     assert config["n_embd"] == 32 and config["n_positions"] == 256
-    metrics = json.loads((tmp_path / "reports" / NAME / "train_metrics.json").read_text())
+    metrics = json.loads((tmp_path / layout.bot(NAME).train_metrics).read_text())
     assert metrics["base"] == str(base_dir) and metrics["learning_rate"] == 1e-3
     assert metrics["eval_loss"] < metrics["initial_eval_loss"]
 

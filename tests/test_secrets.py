@@ -4,7 +4,7 @@ cache, git objects, logs, stdout/stderr -- nor in the home, temp and cache folde
 
 The `planted` fixture (tests/helpers/pipeline.py, built once per test session) is a project
 copy whose environment and .dvc/config.local hold fake credentials (unique random markers),
-with a small training setup: `dvc repro tokenize@sample` (the base, which tests/test_faults.py
+with a small training setup: `dvc repro` up to sample's tokenize (the base, which tests/test_faults.py
 copies) and then the whole pipeline in a copy (the reference run test_faults.py compares
 resumed runs against). Every file under that sandbox is then searched for the markers.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from helpers.pipeline import Planted
+from tweetlm.core import layout
 
 
 def find_markers(planted: Planted, roots: list[Path], skip: set[Path],
@@ -63,8 +64,8 @@ def test_no_credential_reaches_any_file_or_output(planted, capsys):
         # offline, the config and the system metadata (program, host...) are in the run log
         (log,) = run.glob("run-*.wandb")
         assert b'"block_size"' in log.read_bytes() and b"bin/tweetlm" in log.read_bytes()
-    assert (root / "reports/sample/train/plots/metrics/train/loss.tsv").is_file()
-    assert (root / "models/sample/README.md").is_file()
+    assert (root / layout.bot("sample").train_plots / "train/loss.tsv").is_file()
+    assert (root / layout.bot("sample").card).is_file()
     assert any((root / ".dvc/cache/files/md5").rglob("*"))
     assert any((planted.sandbox / "dvc-site-cache").rglob("*"))
 

@@ -24,6 +24,7 @@ from tweetlm import predict
 from tweetlm.shared import pretrained
 from tweetlm.core import cli
 from tweetlm.core.errors import TweetlmError
+from tweetlm.core import layout
 
 ROOT = Path(__file__).resolve().parents[1]
 TWEETLM = str(Path(sys.executable).parent / "tweetlm")
@@ -101,7 +102,7 @@ def test_pickle_next_to_safetensors_is_never_loaded(good, tmp_path, marker):
 
 
 def test_predict_refuses_a_model_folder_with_pickle_weights(good, tmp_path, marker):
-    model_dir = variant(good, tmp_path / "models/alice", drop=("model.safetensors",))
+    model_dir = variant(good, tmp_path / layout.bot("alice").model, drop=("model.safetensors",))
     assert_payload_is_live(pickle_weights(model_dir, marker), marker)
     with pytest.raises(TweetlmError, match=r"models/alice: no trained model \(model.safetensors"):
         predict.load_model(model_dir)

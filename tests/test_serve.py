@@ -23,6 +23,7 @@ from tweetlm.core.errors import TweetlmError
 from tweetlm.tools.serve import check_host, is_local
 from tweetlm.tools.serve.app import talk
 from tweetlm.tools.serve.bots import Bots, Settings, safe_file, safe_name
+from tweetlm.core import layout
 
 # --- no model needed ---
 
@@ -30,13 +31,13 @@ from tweetlm.tools.serve.bots import Bots, Settings, safe_file, safe_name
 @pytest.fixture
 def tree(tmp_path) -> Path:
     """A project-like folder: a card, a report, a secret beside them, and links out."""
-    (tmp_path / "models/alice").mkdir(parents=True)
-    (tmp_path / "models/alice/README.md").write_text("the card")
-    (tmp_path / "reports/alice").mkdir(parents=True)
-    (tmp_path / "reports/alice/stats.json").write_text("{}")
+    (tmp_path / layout.bot("alice").model).mkdir(parents=True)
+    (tmp_path / layout.bot("alice").card).write_text("the card")
+    (tmp_path / layout.bot("alice").reports).mkdir(parents=True)
+    (tmp_path / layout.bot("alice").stats).write_text("{}")
     (tmp_path / "params.yaml").write_text("secret: 1")
-    (tmp_path / "reports/alice/leak.yaml").symlink_to(tmp_path / "params.yaml")
-    (tmp_path / "reports/linked").symlink_to(tmp_path / "models/alice")
+    (tmp_path / layout.bot("alice").reports / "leak.yaml").symlink_to(tmp_path / "params.yaml")
+    (tmp_path / "reports/linked").symlink_to(tmp_path / layout.bot("alice").model)
     return tmp_path
 
 
@@ -53,7 +54,7 @@ def test_file_requests_outside_models_and_reports_are_refused(tree, request_path
 
 def test_file_requests_inside_models_and_reports_are_served(tree):
     assert safe_file(tree, "models/alice/README.md").read_text() == "the card"
-    assert safe_file(tree, "reports/alice/stats.json") == tree / "reports/alice/stats.json"
+    assert safe_file(tree, "reports/alice/stats.json") == tree / layout.bot("alice").stats
 
 
 @pytest.mark.parametrize("name", ["../sample", "/sample", "sample/..", "..", "a/b", "", None,

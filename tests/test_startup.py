@@ -9,6 +9,7 @@ import sys
 
 from helpers.project import ROOT
 from helpers.tinymodel import tiny_tokenizer, tweets
+from tweetlm.core import layout
 
 
 def imported_after(code: str, cwd, *modules: str) -> dict:
@@ -39,7 +40,6 @@ def test_train_reads_tokenized_data_without_datasets_or_pandas(tmp_path):
     import numpy as np
     import pyarrow as pa
 
-    from tweetlm.core import layout
     from tweetlm.train.data import load
 
     rows = [[1, 2, 3], [4, 5], [6, 7, 8, 9]] * 20
@@ -87,7 +87,7 @@ def test_ingest_and_filter_run_without_pandas(tmp_path):
             "        kept, stats = filter.filter_tweets(table, 3, keep_newlines)\n"
             "        assert stats['kept'] == kept.num_rows > 0, folder")
     assert imported_after(code, tmp_path, "pandas") == {"pandas": False}
-    assert json.loads((tmp_path / "reports/sample/stats.json").read_text())["kept"] > 2000
+    assert json.loads((tmp_path / layout.bot("sample").stats).read_text())["kept"] > 2000
 
 
 def test_arrays_convert_as_pyarrow_does():

@@ -17,6 +17,7 @@ from tweetlm import tokenize
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params
 from tweetlm.shared.pretrained import Base
+from tweetlm.core import layout
 
 BLOCK = 32
 # handles alice and bob, and their bot
@@ -37,13 +38,13 @@ def workdir(tmp_path, monkeypatch):
 
 
 def tokenized(name="alice", root=Path(".")):
-    return read_splits(root / "data/tokenized" / name)
+    return read_splits(root / layout.bot(name).tokenized)
 
 
 def load_tok(root=Path("."), name="alice"):
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(root / "data/tokenized" / name / "tokenizer")
+    return AutoTokenizer.from_pretrained(root / layout.bot(name).tokenizer)
 
 
 def test_encode_puts_eos_after_every_tweet_and_keeps_literal_eos_text():
@@ -72,10 +73,10 @@ def test_pack_makes_exact_blocks_and_conserves_tokens():
 
 def test_tokenize_stage_writes_blocks_tokenizer_and_meta(workdir):
     texts = tweets(400, seed=1)
-    write_tweets(workdir / "data/processed/alice/tweets.parquet", texts)
+    write_tweets(workdir / layout.processed("alice"), texts)
     tokenize.main("alice", duo_params())
 
-    out = workdir / "data/tokenized/alice"
+    out = workdir / layout.bot("alice").tokenized
     data = tokenized()
     meta = json.loads((out / "meta.json").read_text())
     tok = load_tok()
@@ -112,14 +113,15 @@ def test_validation_tweets_never_reach_training_blocks(workdir):
     texts = tweets(300, seed=2)
     texts.append("good morning everyone")  # a repeated tweet stays on one side
     texts.append("good morning everyone")
-    write_tweets(workdir / "data/processed/alice/tweets.parquet", texts)
+    write_tweets(workdir / layout.processed("alice"), texts)
     tokenize.main("alice", duo_params())
     data, tok = tokenized(), load_tok()
     train_text = tok.decode(np.concatenate(data["train"]["input_ids"]))
     val_text = tok.decode(np.concatenate(data["validation"]["input_ids"]))
     val_tweets = [t for t in val_text.split("<|endoftext|>") if t]
     assert len(val_tweets) == json.loads(
-        (workdir / "data/tokenized/alice/meta.json").read_text())["splits"]["validation"]["tweets"]
+        (workdir / layout.bot("alice").tokenized_meta).read_text()
+    )["splits"]["validation"]["tweets"]
     assert set(val_tweets) <= set(texts)
     for tweet in val_tweets:
         assert tweet not in train_text
@@ -134,9 +136,9 @@ def test_same_inputs_same_bytes_and_the_seed_moves_the_split(workdir, monkeypatc
     def run(folder: Path, seed: int) -> dict:
         folder.mkdir()
         monkeypatch.chdir(folder)
-        write_tweets(folder / "data/processed/alice/tweets.parquet", texts)
+        write_tweets(folder / layout.processed("alice"), texts)
         tokenize.main("alice", duo_params(**{"tokenize.seed": seed}))
-        out = folder / "data/tokenized/alice"
+        out = folder / layout.bot("alice").tokenized
         return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
                 for p in sorted(out.rglob("*")) if p.is_file()}
 
@@ -155,12 +157,12 @@ def test_tiny_tokenizer_learns_from_training_tweets_only():
 
 
 def test_a_bot_packs_all_its_handles(workdir):
-    write_tweets(workdir / "data/processed/alice/tweets.parquet", tweets(200, seed=4))
-    write_tweets(workdir / "data/processed/bob/tweets.parquet", ["bob says " + t for t in
+    write_tweets(workdir / layout.processed("alice"), tweets(200, seed=4))
+    write_tweets(workdir / layout.processed("bob"), ["bob says " + t for t in
                                                                tweets(200, seed=5)])
     for handle in ("alice", "bob"):  # filter's counts, which a bot's card shows
-        (workdir / "reports" / handle).mkdir(parents=True)
-        (workdir / "reports" / handle / "stats.json").write_text(json.dumps(
+        (workdir / layout.bot(handle).reports).mkdir(parents=True)
+        (workdir / layout.bot(handle).stats).write_text(json.dumps(
             {"downloaded": 250, "retweets": 30, "short": 20, "kept": 200}))
     tokenize.main("alicebob", duo_params())
     meta = json.loads((workdir / "data/tokenized/alicebob/meta.json").read_text())
@@ -183,20 +185,20 @@ def test_missing_input_is_a_one_line_error(workdir):
 
 
 def test_too_small_corpus_is_a_clear_error_and_keeps_old_output(workdir):
-    write_tweets(workdir / "data/processed/alice/tweets.parquet", tweets(300, seed=6))
+    write_tweets(workdir / layout.processed("alice"), tweets(300, seed=6))
     tokenize.main("alice", duo_params())
-    before = (workdir / "data/tokenized/alice/meta.json").read_bytes()
-    write_tweets(workdir / "data/processed/alice/tweets.parquet", ["just two words", "hi there"])
+    before = (workdir / layout.bot("alice").tokenized_meta).read_bytes()
+    write_tweets(workdir / layout.processed("alice"), ["just two words", "hi there"])
     with pytest.raises(TweetlmError) as e:
         tokenize.main("alice", duo_params())
     msg = str(e.value)
     assert "data/processed/alice/tweets.parquet" in msg and "train.block_size" in msg
     assert "\n" not in msg
-    assert (workdir / "data/tokenized/alice/meta.json").read_bytes() == before
+    assert (workdir / layout.bot("alice").tokenized_meta).read_bytes() == before
 
 
 def test_empty_corpus_is_a_clear_error(workdir):
-    write_tweets(workdir / "data/processed/alice/tweets.parquet", [])
+    write_tweets(workdir / layout.processed("alice"), [])
     with pytest.raises(TweetlmError, match="no tweets"):
         tokenize.main("alice", duo_params())
 
@@ -235,9 +237,9 @@ def test_tracking_failure_warns_once_and_the_stage_goes_on(workdir, monkeypatch,
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setattr(wandb, "init", refuse)
-    write_tweets(workdir / "data/processed/alice/tweets.parquet", tweets(300, seed=9))
+    write_tweets(workdir / layout.processed("alice"), tweets(300, seed=9))
     tokenize.main("alice", duo_params())
-    assert (workdir / "data/tokenized/alice/meta.json").is_file()
+    assert (workdir / layout.bot("alice").tokenized_meta).is_file()
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["tweetlm: warning: W&B tracking is off for this tokenize run: "
                    "wandb-core could not start"]

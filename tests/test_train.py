@@ -41,28 +41,28 @@ def small_params(**overrides) -> Params:
 @pytest.fixture(scope="module")
 def tokenized_once(tmp_path_factory):
     root = tmp_path_factory.mktemp("tokenized")
-    write_tweets(root / "data/processed" / NAME / "tweets.parquet", tweets(400, seed=11))
+    write_tweets(root / layout.processed(NAME), tweets(400, seed=11))
     run_stages(root, NAME, small_params(), tokenize)
-    return root / "data/tokenized" / NAME
+    return root / layout.bot(NAME).tokenized
 
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch, tokenized_once):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_MODE", "disabled")
-    shutil.copytree(tokenized_once, tmp_path / "data/tokenized" / NAME)
+    shutil.copytree(tokenized_once, tmp_path / layout.bot(NAME).tokenized)
     return tmp_path
 
 
 def model_files(root: Path) -> list[str]:
-    return sorted(p.name for p in (root / "models" / NAME).iterdir())
+    return sorted(p.name for p in (root / layout.bot(NAME).model).iterdir())
 
 
 def test_train_writes_a_loadable_model_metrics_and_plots(workdir, capsys):
-    (workdir / "models" / NAME).mkdir(parents=True)
+    (workdir / layout.bot(NAME).model).mkdir(parents=True)
     # what predict and card wrote earlier stays untouched
-    (workdir / "models" / NAME / "generation_config.json").write_text("{}")
-    (workdir / "models" / NAME / "README.md").write_text("card")
+    (workdir / layout.bot(NAME).generation_config).write_text("{}")
+    (workdir / layout.bot(NAME).card).write_text("card")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         train.main(NAME, small_params())
@@ -71,20 +71,21 @@ def test_train_writes_a_loadable_model_metrics_and_plots(workdir, capsys):
 
     assert model_files(workdir) == sorted([*layout.MODEL_FILES, "README.md", "adapter",
                                            "generation_config.json"])
-    assert (workdir / "models" / NAME / "README.md").read_text() == "card"
-    note = (workdir / "models" / NAME / "adapter/README.md").read_text()
+    assert (workdir / layout.bot(NAME).card).read_text() == "card"
+    note = (workdir / layout.bot(NAME).adapter / "README.md").read_text()
     assert "trained from scratch" in note and "fine-tuned" not in note  # the tiny preset
-    assert not list((workdir / "models" / NAME).glob(".*"))  # no staging left behind
+    assert not list((workdir / layout.bot(NAME).model).glob(".*"))  # no staging left behind
     assert not (workdir / "checkpoints").exists()  # removed after success
 
     from transformers import pipeline
 
-    generator = pipeline("text-generation", model=str(workdir / "models" / NAME), device="cpu")
+    generator = pipeline("text-generation", model=str(workdir / layout.bot(NAME).model),
+                         device="cpu")
     out = generator("My cat", max_new_tokens=8, do_sample=True)
     assert out[0]["generated_text"].startswith("My cat")
     assert generator.model.config.n_positions == 32
 
-    metrics = json.loads((workdir / "reports" / NAME / "train_metrics.json").read_text())
+    metrics = json.loads((workdir / layout.bot(NAME).train_metrics).read_text())
     for key in ("eval_loss", "perplexity", "initial_eval_loss", "train_loss", "train_runtime_s",
                 "tokens_per_s"):
         assert isinstance(metrics[key], float) and math.isfinite(metrics[key]), key
@@ -95,11 +96,11 @@ def test_train_writes_a_loadable_model_metrics_and_plots(workdir, capsys):
     assert metrics["training_path"] == "transformers"  # train.fast_gpt2 auto: lean on CUDA only
     assert metrics["epochs"] == 2 and metrics["steps"] > 0
     assert metrics["learning_rate"] == 3e-3  # train.learning_rate: the tiny preset's too
-    meta = json.loads((workdir / "data/tokenized" / NAME / "meta.json").read_text())
+    meta = json.loads((workdir / layout.bot(NAME).tokenized_meta).read_text())
     assert metrics["tokens_seen"] == 2 * meta["splits"]["train"]["blocks"] * 32
     assert metrics["validation_tokens"] == meta["splits"]["validation"]["tokens_in_blocks"]
 
-    plots = workdir / "reports" / NAME / "train/plots/metrics"
+    plots = workdir / layout.bot(NAME).train_plots
     loss = (plots / "train/loss.tsv").read_text().splitlines()
     assert loss[0] == "step\tloss" and len(loss) > 3
     steps = [int(line.split("\t")[0]) for line in loss[1:]]
@@ -123,8 +124,8 @@ def test_lean_gpt2_trains_as_the_transformers_model_and_saves_the_same_folder(wo
     runs = {}
     for fast in (False, True):
         train.main(NAME, small_params(**{"train.fast_gpt2": fast}))
-        metrics = json.loads((workdir / "reports" / NAME / "train_metrics.json").read_text())
-        runs[fast] = metrics, load_file(workdir / "models" / NAME / "model.safetensors")
+        metrics = json.loads((workdir / layout.bot(NAME).train_metrics).read_text())
+        runs[fast] = metrics, load_file(workdir / layout.bot(NAME).model / "model.safetensors")
     (hf, hf_weights), (lean, lean_weights) = runs[False], runs[True]
     assert (hf["training_path"], lean["training_path"]) == ("transformers", "lean GPT-2")
     assert lean["parameters"] == hf["parameters"] and lean["steps"] == hf["steps"]
@@ -135,7 +136,8 @@ def test_lean_gpt2_trains_as_the_transformers_model_and_saves_the_same_folder(wo
     for key, value in hf_weights.items():
         assert lean_weights[key].shape == value.shape, key  # padded rows sliced off
         torch.testing.assert_close(lean_weights[key], value, rtol=1e-3, atol=1e-4, msg=key)
-    generator = pipeline("text-generation", model=str(workdir / "models" / NAME), device="cpu")
+    generator = pipeline("text-generation", model=str(workdir / layout.bot(NAME).model),
+                         device="cpu")
     assert generator("My cat", max_new_tokens=4)[0]["generated_text"].startswith("My cat")
 
 
@@ -166,7 +168,7 @@ def test_interrupted_run_resumes_to_identical_results(workdir, tmp_path_factory,
     saved = list((workdir / "checkpoints" / NAME).glob("*/last.pt"))
     assert len(saved) == 1  # step 30: steps 31.. are redone
     assert (workdir / "checkpoints/.gitignore").read_text().strip().endswith("*")
-    assert not (workdir / "models" / NAME).exists()
+    assert not (workdir / layout.bot(NAME).model).exists()
     stale = workdir / "checkpoints" / NAME / "0123456789abcdef"
     stale.mkdir()
     capsys.readouterr()
@@ -179,11 +181,11 @@ def test_interrupted_run_resumes_to_identical_results(workdir, tmp_path_factory,
         expected.pop(timing), got.pop(timing)
     assert got == expected
     for f in layout.MODEL_FILES:
-        assert (workdir / "models" / NAME / f).read_bytes() == \
-            (reference / "models" / NAME / f).read_bytes(), f
+        assert (workdir / layout.bot(NAME).model / f).read_bytes() == \
+            (reference / layout.bot(NAME).model / f).read_bytes(), f
     plots = "train/plots/metrics/train/loss.tsv"
-    assert (workdir / "reports" / NAME / plots).read_text() == \
-        (reference / "reports" / NAME / plots).read_text()
+    assert (workdir / layout.bot(NAME).reports / plots).read_text() == \
+        (reference / layout.bot(NAME).reports / plots).read_text()
 
 
 @pytest.mark.parametrize("poison", [float("nan"), float("inf")], ids=["nan", "inf"])
@@ -213,8 +215,8 @@ def test_a_diverged_run_fails_in_one_line_and_saves_nothing(workdir, poison):
     assert "\n" not in message
     assert message.startswith(f"train {NAME}: the loss is ") and " at step 4: " in message
     assert "lower train.learning_rate" in message
-    assert not (workdir / "models" / NAME).exists()
-    assert not (workdir / "reports" / NAME / "train_metrics.json").exists()
+    assert not (workdir / layout.bot(NAME).model).exists()
+    assert not (workdir / layout.bot(NAME).train_metrics).exists()
     (saved,) = (workdir / "checkpoints" / NAME).glob("*/last.pt")
     assert torch.load(saved, weights_only=True)["step"] == 2  # the last good one
 
@@ -226,17 +228,17 @@ def test_a_batch_larger_than_the_data_warns_in_one_line(workdir, capsys):
     (line,) = [x for x in capsys.readouterr().err.splitlines() if "warning" in x]
     assert line.startswith(f"tweetlm: warning: train {NAME}: train.batch_size 1024 x grad_accum 1 "
                            "is more than the ") and line.endswith("lower train.batch_size")
-    assert json.loads((workdir / "reports" / NAME / "train_metrics.json").read_text())["steps"] == 1
+    assert json.loads((workdir / layout.bot(NAME).train_metrics).read_text())["steps"] == 1
 
 
 def _metrics(root: Path) -> dict:
-    return json.loads((root / "reports" / NAME / "train_metrics.json").read_text())
+    return json.loads((root / layout.bot(NAME).train_metrics).read_text())
 
 
 @pytest.mark.slow
 def test_checkpoint_of_other_params_is_not_resumed(workdir):
     params = small_params()
-    tokenized = workdir / "data/tokenized" / NAME
+    tokenized = workdir / layout.bot(NAME).tokenized
     other = small_params(**{"train.learning_rate": 1e-3})
     fp_other = fingerprint(tokenized, other, "cpu")
     assert fp_other != fingerprint(tokenized, params, "cpu")
@@ -318,13 +320,13 @@ def test_auto_block_size_is_resolved_and_recorded(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "disabled")
     params = small_params(**{"train.block_size": "auto", "model.tiny.n_positions": 48,
                              "train.epochs": 0.2})
-    write_tweets(tmp_path / "data/processed" / NAME / "tweets.parquet", tweets(200, seed=13))
+    write_tweets(tmp_path / layout.processed(NAME), tweets(200, seed=13))
     tokenize.main(NAME, params)
     train.main(NAME, params)
     metrics = _metrics(tmp_path)
     assert metrics["block_size"] == 48 and metrics["finetuning"] == "from scratch"
     assert metrics["lora_r"] is None and metrics["trained_parameters"] == metrics["parameters"]
-    config = json.loads((tmp_path / "models" / NAME / "config.json").read_text())
+    config = json.loads((tmp_path / layout.bot(NAME).model / "config.json").read_text())
     assert config["n_positions"] == 48
 
 
@@ -359,7 +361,7 @@ def test_offline_wandb_runs_form_the_lineage(workdir, monkeypatch, tmp_path_fact
         monkeypatch.setenv(var, str(scratch / var.lower()))
     monkeypatch.setenv("WANDB_MODE", "offline")
     shutil.rmtree(workdir / "data/tokenized")
-    write_tweets(workdir / "data/processed" / NAME / "tweets.parquet", tweets(400, seed=11))
+    write_tweets(workdir / layout.processed(NAME), tweets(400, seed=11))
     tokenize.main(NAME, small_params())
     train.main(NAME, small_params())
     # run.finish() only informs W&B's service process, which closes the run file later; a
@@ -393,13 +395,13 @@ def test_no_validation_split_trains_without_eval_metrics(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_MODE", "disabled")
     params = small_params(**{"tokenize.val_fraction": 0.0, "train.epochs": 1})
-    write_tweets(tmp_path / "data/processed" / NAME / "tweets.parquet", tweets(200, seed=12))
+    write_tweets(tmp_path / layout.processed(NAME), tweets(200, seed=12))
     tokenize.main(NAME, params)
     train.main(NAME, params)
     metrics = _metrics(tmp_path)
     assert metrics["eval_loss"] is None and metrics["perplexity"] is None
     assert metrics["validation_tokens"] == 0 and math.isfinite(metrics["train_loss"])
-    assert not (tmp_path / "reports" / NAME / "train/plots/metrics/eval").exists()
+    assert not (tmp_path / layout.bot(NAME).train_plots / "eval").exists()
 
 
 def test_gradient_accumulation_equals_one_big_batch():

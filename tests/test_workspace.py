@@ -13,6 +13,7 @@ import pytest
 
 from helpers.pipeline import SMALL
 from helpers.project import Project, copy_project, is_run_output, ran_stages
+from tweetlm.core import layout
 from tweetlm.core.layout import stage_id
 
 OUTPUT_FOLDERS = ("data/", "models/", "reports/")
@@ -49,7 +50,7 @@ def built(tmp_path_factory) -> Project:
 
     kept_going = project.dvc("repro", "--keep-going", check=False)
     assert kept_going.returncode != 0
-    assert (project.root / "models/sample/model.safetensors").is_file()
+    assert (project.root / layout.bot("sample").model / "model.safetensors").is_file()
     assert untracked_outputs(project) == []
 
     project.set_params(handles=["sample"])  # the broken handle out, as docs/robustness.md says
@@ -70,9 +71,9 @@ def test_a_failed_or_kept_going_run_and_the_commit_flow_leave_outputs_out_of_git
 
 @pytest.mark.slow
 def test_checkout_and_exp_apply_leave_outputs_out_of_git(built):
-    shutil.rmtree(built.root / "models/sample")
+    shutil.rmtree(built.root / layout.bot("sample").model)
     built.dvc("checkout")
-    assert (built.root / "models/sample/model.safetensors").is_file()
+    assert (built.root / layout.bot("sample").model / "model.safetensors").is_file()
     assert porcelain(built) == []
 
     built.dvc("exp", "run", "-n", "words4", stage_id("filter", "sample"), "-S", "filter.min_words=4")

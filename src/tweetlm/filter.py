@@ -152,14 +152,14 @@ def filter_tweets(
     schema = output_schema(table.schema)
     kept = pa.concat_tables([p.kept for p in parts], promote_options="none") if parts \
         else schema.empty_table()
-    return kept, stats_of(parts)
+    return kept, stats_of(parts)._asdict()
 
 
 class Part(NamedTuple):
     """One slice of the input, filtered."""
 
     kept: pa.Table
-    counts: tuple[int, int, int, int]  # layout.STATS_KEYS: downloaded, retweets, short, kept
+    counts: layout.FilterCounts
     chars: int  # characters of the kept texts (no separators)
     languages: Counter  # language code -> kept tweets (`language_code` of their `lang`)
 
@@ -200,7 +200,8 @@ def filter_slice(table: pa.Table, min_words: int, keep_newlines: bool) -> Part:
     n, retweets, originals = len(raw), len(raw) - len(cleaned), len(cleaned)
     short = originals - int(long_enough.sum())
     chars = int(pc.sum(pc.utf8_length(text)).as_py() or 0) if len(text) else 0
-    return Part(kept, (n, retweets, short, kept.num_rows), chars, languages_of(kept))
+    return Part(kept, layout.FilterCounts(n, retweets, short, kept.num_rows), chars,
+                languages_of(kept))
 
 
 # Twitter's `lang` is BCP 47 with its own extras: und (undetermined), zxx (no text), qam,
@@ -242,9 +243,10 @@ def output_schema(schema: pa.Schema) -> pa.Schema:
     return schema.set(at, text.with_type(pa.large_string()))
 
 
-def stats_of(parts: Iterable[Part]) -> dict[str, int]:
-    totals = [sum(c) for c in zip(*(p.counts for p in parts))] or [0] * 4
-    return dict(zip(layout.STATS_KEYS, totals))
+def stats_of(parts: Iterable[Part]) -> layout.FilterCounts:
+    counts = [p.counts for p in parts]
+    return layout.FilterCounts._make(map(sum, zip(*counts))) if counts else \
+        layout.FilterCounts(0, 0, 0, 0)
 
 
 def read_interim(path: Path, handle: str) -> pq.ParquetFile:
@@ -256,6 +258,16 @@ def read_interim(path: Path, handle: str) -> pq.ParquetFile:
         return pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as e:
         raise _unreadable(path, handle, e) from None
+
+
+def dictionary_columns(source: pq.ParquetFile) -> list[str]:
+    """The columns ingest wrote with a Parquet dictionary (its DICTIONARY_COLUMNS), as its
+    file says: filter's output, the same table less some rows, keeps the encoding."""
+    meta = source.metadata
+    group = meta.row_group(0) if meta.num_row_groups else None
+    return [] if group is None else [group.column(i).path_in_schema
+                                     for i in range(group.num_columns)
+                                     if group.column(i).has_dictionary_page]
 
 
 def _slices(source: pq.ParquetFile, path: Path, handle: str) -> Iterator[pa.Table]:
@@ -271,7 +283,7 @@ def _slices(source: pq.ParquetFile, path: Path, handle: str) -> Iterator[pa.Tabl
 
 
 def _ingest(handle: str) -> str:
-    return f"`tweetlm ingest {handle}` (or `dvc repro ingest@{handle}`)"
+    return f"`tweetlm ingest {handle}` (or `dvc repro {layout.stage_id('ingest', handle)}`)"
 
 
 def _unreadable(path: Path, handle: str, e: Exception) -> TweetlmError:
@@ -286,27 +298,27 @@ def kept_chars(text: pa.ChunkedArray | pa.Array) -> int:
     return int(pc.sum(pc.utf8_length(text)).as_py() or 0) + len(SEPARATOR) * (len(text) - 1)
 
 
-def check_kept(handle: str, stats: dict[str, int], chars: int, rules) -> list[str]:
+def check_kept(handle: str, counts: layout.FilterCounts, chars: int, rules) -> list[str]:
     """The warnings (one line each) about what the bot will learn from; raises TweetlmError
     when the kept text is under `rules.min_kept_chars` (`rules`: params.filter)."""
     where = layout.raw_dir(handle)
-    original = stats["downloaded"] - stats["retweets"]
-    mostly_short = stats["short"] * 2 > original
-    short_hint = (f"{stats['short']:,} of {original:,} tweets were dropped as short (fewer than "
+    original = counts.downloaded - counts.retweets
+    mostly_short = counts.short * 2 > original
+    short_hint = (f"{counts.short:,} of {original:,} tweets were dropped as short (fewer than "
                   f"filter.min_words={rules.min_words} words; words are counted by spaces, so a "
                   "Japanese or Chinese tweet is one word)")
     if chars < rules.min_kept_chars:
         fix = (f"{short_hint}: lower filter.min_words in params.yaml" if mostly_short else
                "add more of the account's tweets (the archive's data/tweets.js, more API pages)")
-        raise TweetlmError(f"{where}: only {chars:,} characters of text kept ({stats['kept']:,} of "
-                           f"{stats['downloaded']:,} tweets), under filter.min_kept_chars="
+        raise TweetlmError(f"{where}: only {chars:,} characters of text kept ({counts.kept:,} of "
+                           f"{counts.downloaded:,} tweets), under filter.min_kept_chars="
                            f"{rules.min_kept_chars:,}: too little to train a bot on; {fix}")
     warnings = []
     if mostly_short:
         warnings.append(f"{where}: {short_hint}: lower filter.min_words in params.yaml "
                         "(0 keeps every tweet) if these are the account's real tweets")
     if chars < rules.warn_kept_chars:
-        warnings.append(f"{where}: {chars:,} characters of text kept ({stats['kept']:,} tweets), "
+        warnings.append(f"{where}: {chars:,} characters of text kept ({counts.kept:,} tweets), "
                         f"under filter.warn_kept_chars={rules.warn_kept_chars:,}: a bot trained on "
                         "this little will mostly repeat these tweets; add more tweets if there "
                         "are any")
@@ -324,28 +336,28 @@ def main(handle: str, params: Params) -> None:
         # so a failed one removes the unfinished file (and any folder made for it).
         with atomic_path(out) as tmp, \
                 pq.ParquetWriter(tmp, output_schema(source.schema_arrow), compression="zstd",
-                                 use_dictionary=list(layout.DICTIONARY_COLUMNS)) as w:
+                                 use_dictionary=dictionary_columns(source)) as w:
             for part in filter_parts(_slices(source, src, handle), rules.min_words,
                                      rules.keep_newlines):
                 w.write_table(part.kept)
                 parts.append(part._replace(kept=None))
-            stats = stats_of(parts)
-            chars = sum(p.chars for p in parts) + len(SEPARATOR) * max(stats["kept"] - 1, 0)
-            warnings = check_kept(handle, stats, chars, rules)
+            counts = stats_of(parts)
+            chars = sum(p.chars for p in parts) + len(SEPARATOR) * max(counts.kept - 1, 0)
+            warnings = check_kept(handle, counts, chars, rules)
             # the kept tweets' languages, most first: the card's `language` (card.language auto)
-            stats["languages"] = dict(sum((p.languages for p in parts), Counter()).most_common())
+            languages = dict(sum((p.languages for p in parts), Counter()).most_common())
     except TweetlmError:
         for folder in made:
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
         raise
-    write_json(stats_path, stats)
+    write_json(stats_path, {**counts._asdict(), "languages": languages})
     print(
-        f"filter {handle}: {stats['downloaded']} tweets; dropped {stats['retweets']} retweets, "
-        f"{stats['short']} short; kept {stats['kept']} ({chars:,} characters) -> {out}, "
+        f"filter {handle}: {counts.downloaded} tweets; dropped {counts.retweets} retweets, "
+        f"{counts.short} short; kept {counts.kept} ({chars:,} characters) -> {out}, "
         f"{stats_path}"
     )
-    if not stats["kept"]:
+    if not counts.kept:
         warn(f"no tweet of {handle!r} passed the filters")
     for warning in warnings:
         warn(warning)

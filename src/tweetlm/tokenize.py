@@ -50,23 +50,24 @@ import numpy as np
 from tweetlm.shared import pretrained, tracking
 from tweetlm.shared.balance import balance, oversampling_warnings
 from tweetlm.core import layout
-from tweetlm.core.errors import TweetlmError, warn
+from tweetlm.core.errors import TweetlmError, not_built, rerun, run_first, warn
 from tweetlm.core.outputs import atomic_path, read_json, write_json
 from tweetlm.core.params import Params
 
 EOS = "<|endoftext|>"  # the tiny tokenizer's only special token (GPT-2's); other bases bring theirs
 
 
-def read_tweets(path: Path) -> list[str]:
-    """The non-empty `text` values of a processed tweets file, in file order."""
+def read_tweets(handle: str) -> list[str]:
+    """The non-empty `text` values of a handle's processed tweets (filter's), in file order."""
     import pyarrow.parquet as pq
 
+    path, filter_stage = layout.processed(handle), layout.stage_id("filter", handle)
     if not path.is_file():
-        raise TweetlmError(f"{path}: not found: run `dvc repro` (ingest and filter) first")
+        raise not_built(path, filter_stage)
     try:
         table = pq.read_table(path, columns=["text"])
     except (OSError, ValueError, KeyError) as e:  # pyarrow: ArrowInvalid is a ValueError
-        raise TweetlmError(f"{path}: cannot read column `text` ({e}): rerun `dvc repro filter`")
+        raise TweetlmError(f"{path}: cannot read column `text` ({e}): {rerun(filter_stage)}")
     texts = [t for t in table.column("text").to_pylist() if t and t.strip()]
     if not texts:
         raise TweetlmError(f"{path}: no tweets left to train on: add raw tweets or relax "
@@ -77,7 +78,7 @@ def read_tweets(path: Path) -> list[str]:
 def member_stats(handle: str) -> dict[str, int]:
     """filter's counts for one handle of a bot, reports/<handle>/stats.json, as filter wrote
     them: the bot's card shows them."""
-    return read_json(layout.stats(handle), f"run `dvc repro filter@{handle}` first")
+    return read_json(layout.stats(handle), run_first(layout.stage_id("filter", handle)))
 
 
 def split_tweets(texts: list[str], val_fraction: float, seed: int, key: str = ""):
@@ -249,7 +250,7 @@ def main(name: str, params: Params) -> None:
     handles, bot = params.bot_handles(name), layout.bot(name)
     sources = [layout.processed(h) for h in handles]
     base = pretrained.resolve(params.model.base, params.model.revision)
-    tweets = {h: read_tweets(p) for h, p in zip(handles, sources)}
+    tweets = {h: read_tweets(h) for h in handles}
     # a bot's card shows each handle's filter counts: copied here, so that the card's deps
     # name one file of the bot's own (dvc.yaml cannot list a bot's handles)
     stats = {h: member_stats(h) for h in handles} if name in params.bots else None
@@ -268,9 +269,9 @@ def main(name: str, params: Params) -> None:
         with atomic_path(bot.tokenized, directory=True) as tmp:
             for split, table in splits.items():
                 write_split(table, layout.split_file(tmp, split))
-            save_tokenizer(tokenizer, tmp / "tokenizer")
-            write_json(tmp / "meta.json", meta)
-            write_json(tmp / bot.train_tweets.name, list(dict.fromkeys(train_texts)))
+            save_tokenizer(tokenizer, tmp / layout.TOKENIZER_DIR)
+            write_json(tmp / layout.TOKENIZED_META, meta)
+            write_json(tmp / layout.TRAIN_TWEETS, list(dict.fromkeys(train_texts)))
         if stats is not None:
             write_json(bot.stats,
                        {h: {**stats[h], **meta.get("balance", {}).get(h, {})} for h in handles})

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tweetlm.shared import pretrained, tracking
 from tweetlm.core import layout, outputs
-from tweetlm.core.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError, not_built, rerun, run_first
 from tweetlm.core.outputs import atomic_path
 from tweetlm.core.params import Params
 from tweetlm.shared.identity import SYNTHETIC_HANDLES, avatar, avatar_color, display_name, initials
@@ -139,7 +139,7 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
         real=[h for h in handles if not h["synthetic"]],
         stats_rows=[(label, [h["stats"][key] for h in handles])
                     for key, label in STATS_ROWS.items()],
-        tweets_kept=sum(h["stats"]["kept"] for h in handles),
+        tweets_kept=sum(layout.FilterCounts.of(h["stats"]).kept for h in handles),
         min_words=params.filter.min_words,
         base=base,
         weights=weights,
@@ -151,7 +151,7 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
         examples=[(p["prompt"], markdown_text(p["generations"][0]))
                   for p in predictions["predictions"] if p["generations"]],
         hub_id=f"{namespace}/{bot}",
-        card_stage="bot-card" if bot in params.bots else "card",  # dvc.yaml's name for it
+        card_stage=layout.stage_id("card", bot, bot in params.bots),  # DVC's name for it
         first_prompt=json.dumps(prompts[0], ensure_ascii=False),  # a Python string literal
         block_size=block_size,
         lora=lora,
@@ -195,9 +195,11 @@ def metric_rows(metrics: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def describe_weights(model_dir: Path, stage: str = "train") -> dict:
-    """Architecture (config.json), parameter count and sha256 (model.safetensors) of a model."""
-    config = read_json(model_dir / "config.json", stage)
+def describe_weights(model_dir: Path, stage: str | None = None) -> dict:
+    """Architecture (config.json), parameter count and sha256 (model.safetensors) of a model;
+    `stage`: dvc.yaml's name of the stage that wrote it (handles/NAME/dvc.yaml:train if not given)."""
+    stage = stage or layout.stage_id("train", model_dir.name)
+    config = outputs.read_json(model_dir / "config.json", run_first(stage))
     path = model_dir / "model.safetensors"
     try:
         with path.open("rb") as f:
@@ -206,7 +208,7 @@ def describe_weights(model_dir: Path, stage: str = "train") -> dict:
             f.seek(0)
             sha256 = hashlib.file_digest(f, "sha256").hexdigest()
     except FileNotFoundError:
-        raise TweetlmError(f"{path}: not found: run `dvc repro {stage}@{model_dir.name}` first")
+        raise not_built(path, stage) from None
     shapes = [v["shape"] for k, v in header.items() if k != "__metadata__"]
 
     def first(*keys):  # GPT-2's names, then most others' (Llama, Qwen2, Mistral, Phi)
@@ -224,36 +226,31 @@ def describe_weights(model_dir: Path, stage: str = "train") -> dict:
     }
 
 
-def read_json(path: Path, stage: str) -> dict:
-    """What `stage` wrote for this bot (trusted); missing, a one-line error naming it."""
-    return outputs.read_json(path, f"run the {stage} stage first "
-                                   f"(dvc repro {stage}@{path.parent.name})")
-
-
 def main(name: str, params: Params) -> None:
-    paths = layout.bot(name)
-    if name in params.bots:  # its stages are bot-tokenize@NAME..., its counts in its own file
-        prefix = "bot-"
-        per_handle = read_json(paths.stats, "bot-tokenize")  # tokenize's copy, per handle
+    paths, is_bot = layout.bot(name), name in params.bots
+
+    def stage(kind: str) -> str:  # DVC's name: bots/NAME/dvc.yaml:tokenize ... for a bot
+        return layout.stage_id(kind, name, is_bot)
+
+    if is_bot:  # its counts in its own file
+        per_handle = outputs.read_json(paths.stats, run_first(stage("tokenize")))  # tokenize's copy
         handles = params.bot_handles(name)
         missing = [h for h in handles if h not in per_handle]  # `bots` changed since tokenize
         if missing:
             raise TweetlmError(f"{paths.stats}: no counts for {', '.join(missing)}: "
-                               f"rerun `dvc repro -f bot-tokenize@{name}`")
+                               f"{rerun(stage('tokenize'))}")
         sources = [(h, per_handle[h]) for h in handles]
     else:
-        prefix = ""
-        sources = [(name, read_json(paths.stats, "filter"))]
-    metrics = read_json(paths.train_metrics, f"{prefix}train")
-    predictions = read_json(paths.predictions, f"{prefix}predict")
+        sources = [(name, outputs.read_json(paths.stats, run_first(stage("filter"))))]
+    metrics = outputs.read_json(paths.train_metrics, run_first(stage("train")))
+    predictions = outputs.read_json(paths.predictions, run_first(stage("predict")))
     if not paths.picture.is_file():
-        raise TweetlmError(f"{paths.picture}: not found: run the predict stage first "
-                           f"(dvc repro {prefix}predict@{name})")
-    tokenized = read_json(paths.tokenized_meta, f"{prefix}tokenize")
+        raise not_built(paths.picture, stage("predict"))
+    tokenized = outputs.read_json(paths.tokenized_meta, run_first(stage("tokenize")))
     if "base_kind" not in tokenized or "oversampling" not in tokenized:
-        raise TweetlmError(f"{paths.tokenized_meta}: written by an older tweetlm: rerun "
-                           f"`dvc repro -f {prefix}tokenize@{name}`")
-    weights = describe_weights(paths.model, f"{prefix}train")
+        raise TweetlmError(f"{paths.tokenized_meta}: written by an older tweetlm: "
+                           f"{rerun(stage('tokenize'))}")
+    weights = describe_weights(paths.model, stage("train"))
     card = render_card(name, sources, metrics, predictions, weights, params, tokenized)
     with atomic_path(paths.thumbnail) as tmp:
         shutil.copyfile(paths.picture, tmp)

@@ -25,3 +25,27 @@ def show_path(name) -> str:
     """A path for a one-line message: control characters escaped."""
     text = str(name)
     return text if text.isprintable() else ascii(text)[1:-1]
+
+
+def run_first(stage: str) -> str:
+    """The fix for an input an earlier stage writes, missing: run that stage, as dvc.yaml
+    names it (layout.stage_id: `handles/alice/dvc.yaml:tokenize`, `bots/duo/dvc.yaml:train`); the one wording of it."""
+    return f"run `dvc repro {stage}` first"
+
+
+def rerun(stage: str) -> str:
+    """The fix for an input an earlier stage wrote for other params or an older tweetlm:
+    run that stage again, even though DVC sees nothing changed."""
+    return f"rerun `dvc repro -f {stage}`"
+
+
+def build_first(name: str) -> str:
+    """The fix when a whole bot's outputs are missing (what the gallery and serve show):
+    every stage of it."""
+    return f"run `dvc repro` for {name} first"
+
+
+def not_built(path, stage: str) -> TweetlmError:
+    """The one line for a missing input that `stage` writes (dvc.yaml's name of it):
+    `PATH: not found: run `dvc repro STAGE` first`."""
+    return TweetlmError(f"{show_path(path)}: not found: {run_first(stage)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 PARAMS_FILE = Path("params.yaml")
 CHECKPOINTS = Path("checkpoints")  # resumable training state: outside DVC's outputs
@@ -35,18 +36,37 @@ STAGE_PARAMS = {
     "gallery": ("card.display_names",),  # the names the page shows
 }
 
-# Columns of the tweet tables (interim and processed tweets.parquet) worth a Parquet
-# dictionary: few distinct values. The texts are not: trying one costs more than the write.
-DICTIONARY_COLUMNS = ("lang", "source", "format")
 # What train writes into models/<bot>/, exactly (DVC outs, one per file).
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 # LoRA's adapter in models/<bot>/adapter/ (peft's names), beside the merged weights. The
 # folder is one DVC out whatever train.lora says: its README.md is always there.
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+
+
+class FilterCounts(NamedTuple):
+    """filter's counts of a handle's tweets: the keys of reports/<handle>/stats.json
+    (STATS_KEYS), in the card's order; kept = downloaded - retweets - short."""
+
+    downloaded: int  # the unique tweets ingest read
+    retweets: int
+    short: int  # original tweets under filter.min_words
+    kept: int
+
+    @classmethod
+    def of(cls, stats: dict) -> FilterCounts:
+        """The counts in a stats.json (which holds more: languages, a bot's balance)."""
+        return cls(*(stats[k] for k in cls._fields))
+
+
 # filter's counts in reports/<handle>/stats.json, in the card's order.
-STATS_KEYS = ("downloaded", "retweets", "short", "kept")
+STATS_KEYS = FilterCounts._fields
 # tokenize's token ids, one Arrow IPC file per split in data/tokenized/<bot>/ (split_file).
 SPLITS = ("train", "validation")
+# The rest of tokenize's folder (BotPaths.tokenizer, .tokenized_meta, .train_tweets): names
+# inside it, for tokenize writing a temporary copy of the folder and train reading another.
+TOKENIZER_DIR = "tokenizer"
+TOKENIZED_META = "meta.json"
+TRAIN_TWEETS = "train_tweets.json"
 # dvclive's folder under reports/<bot>/ for the loss curves (a DVC plot, x = step).
 TRAIN_PLOTS = "train/plots/metrics"
 # The static page of every bot (gallery-page) and the per-bot entries it is built from: the
@@ -140,11 +160,15 @@ class BotPaths:
 
     @property
     def tokenized_meta(self) -> Path:  # tokenize's record: counts, base, balance, warnings
-        return self.tokenized / "meta.json"
+        return self.tokenized / TOKENIZED_META
 
     @property
     def train_tweets(self) -> Path:  # the training tweets as text: predict's copy check
-        return self.tokenized / "train_tweets.json"
+        return self.tokenized / TRAIN_TWEETS
+
+    @property
+    def tokenizer(self) -> Path:  # the tokenizer train must use (save_pretrained's files)
+        return self.tokenized / TOKENIZER_DIR
 
     @property
     def model(self) -> Path:  # MODEL_FILES + generation_config.json + README.md + predictions.png

@@ -65,7 +65,7 @@ def write_json(path: Path | str, obj) -> None:
 
 def read_json(path: Path | str, rerun: str):
     """JSON an earlier stage of the pipeline wrote; missing, one line: `PATH: not found:
-    {rerun}` (which stage to run)."""
+    {rerun}`, the fix: errors.run_first(the stage that writes it) or errors.build_first."""
     path = Path(path)
     if not path.is_file():
         raise TweetlmError(f"{path}: not found: {rerun}")

@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.layout import PARAMS_FILE, RESERVED_NAMES
 
-# Handles and bot names become directory names and DVC stage keys (`train@name`):
+# Handles and bot names become directory names (data/raw/<name>, handles/<name>/dvc.yaml):
 # no path separators, no leading dot, no `@`, bounded length.
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 NAME_RULE = "1-64 letters, digits, '_' or '-', not starting with '-'"

@@ -16,7 +16,7 @@ import csv
 from pathlib import Path
 
 from tweetlm.core import layout
-from tweetlm.core.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError, build_first
 from tweetlm.core.outputs import atomic_path, read_json, write_json
 from tweetlm.core.params import Params
 from tweetlm.gallery.page import page
@@ -39,7 +39,7 @@ def read_curve(path: Path) -> list[list[float]]:
 
 def handle_stats(name: str, handles: list[str], root: Path = Path(".")) -> dict[str, dict]:
     """filter's counts per handle: a handle's stats.json, or a bot's copy of its handles'."""
-    stats = read_json(root / layout.stats(name), f"run `dvc repro` for {name} first")
+    stats = read_json(root / layout.stats(name), build_first(name))
     if all(k in stats for k in layout.STATS_KEYS):
         stats = {name: stats}
     return {h: {k: stats.get(h, {}).get(k) for k in layout.STATS_KEYS} for h in handles}
@@ -52,13 +52,12 @@ def data_uri(path: Path) -> str:
 def entry(name: str, display_names: dict[str, str], root: Path = Path(".")) -> dict:
     """What the page shows of bot `name`, from its stages' outputs under `root`."""
     paths = layout.bot(name)
-    rerun = f"run `dvc repro` for {name} first"
-    predictions = read_json(root / paths.predictions, rerun)
+    predictions = read_json(root / paths.predictions, build_first(name))
     handles = predictions["handles"]
-    metrics = read_json(root / paths.train_metrics, rerun)
-    memo = read_json(root / paths.predict_metrics, rerun)
+    metrics = read_json(root / paths.train_metrics, build_first(name))
+    memo = read_json(root / paths.predict_metrics, build_first(name))
     if not (root / paths.picture).is_file():
-        raise TweetlmError(f"{paths.picture}: not found: {rerun}")
+        raise TweetlmError(f"{paths.picture}: not found: {build_first(name)}")
     samples = [{"prompt": p["prompt"], "text": text, "copy": check["copy"]}
                for p in predictions["predictions"]
                for text, check in zip(p["generations"], p["checks"])]

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tweetlm.core import arrays, layout
+from tweetlm.core import arrays
 from tweetlm.core.errors import TweetlmError, show_path, warn
 from tweetlm.core.progress import progress
 from tweetlm.ingest import account
@@ -30,6 +30,9 @@ SCHEMA = pa.schema([  # the output; tweetlm.ingest's docstring says what each co
     pa.field("source", pa.string(), nullable=False),
     pa.field("format", pa.string(), nullable=False),
 ])
+# Columns of SCHEMA worth a Parquet dictionary: few distinct values. The texts are not:
+# trying one costs more than the write. filter keeps the encoding its input has.
+DICTIONARY_COLUMNS = ("lang", "source", "format")
 
 
 @dataclass
@@ -191,6 +194,6 @@ def write(rows: pa.Table, order: pa.Array, path: Path, batch: int = 1 << 17) -> 
     """The output as Parquet, `batch` rows at a time: never a second copy of all the rows."""
     # snappy: the filter reads it fastest; no dictionary for columns whose values rarely repeat
     # (trying one and falling back costs more than the rest of the write)
-    with pq.ParquetWriter(path, SCHEMA, use_dictionary=list(layout.DICTIONARY_COLUMNS)) as writer:
+    with pq.ParquetWriter(path, SCHEMA, use_dictionary=list(DICTIONARY_COLUMNS)) as writer:
         for i in range(0, max(len(order), 1), batch):
             writer.write_table(_ordered(rows, order[i:i + batch]), row_group_size=batch)

@@ -25,22 +25,22 @@ import torch
 
 from tweetlm.shared import pretrained
 from tweetlm.core import layout
-from tweetlm.core.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError, run_first
 from tweetlm.core.outputs import atomic_path, read_json, write_json
 from tweetlm.core.params import MemorizationParams, Params, PredictParams
 from tweetlm.shared.identity import SYNTHETIC_HANDLES, avatar_image, display_name
 from tweetlm.predict import memorization, picture
 
 
-def load_model(model_dir: Path, stage: str = "train"):
+def load_model(model_dir: Path, stage: str | None = None):
     """(model, tokenizer) from `model_dir` through pretrained's safe loaders (safetensors
-    only, no remote code), on the GPU in bf16 when there is one."""
+    only, no remote code), on the GPU in bf16 when there is one. `stage`: dvc.yaml's name of
+    the stage that writes it (handles/NAME/dvc.yaml:train if not given)."""
     missing = [f for f in layout.MODEL_FILES if not (model_dir / f).is_file()]
     if missing:
-        raise TweetlmError(
-            f"{model_dir}: no trained model ({', '.join(missing)} missing): "
-            f"run `dvc repro {stage}@{model_dir.name}` first"
-        )
+        stage = stage or layout.stage_id("train", model_dir.name)
+        raise TweetlmError(f"{model_dir}: no trained model ({', '.join(missing)} missing): "
+                           f"{run_first(stage)}")
     cuda = torch.cuda.is_available()
     dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
     tokenizer = pretrained.load_tokenizer(model_dir, fix="rerun train")
@@ -145,8 +145,8 @@ def generate(model, tokenizer, p: PredictParams, config, one_line: bool = False
 
 
 def read_train_tweets(path: Path, stage: str) -> list[str]:
-    return read_json(path, f"run `dvc repro {stage}` (it lists the training tweets that "
-                           "predict checks samples against)")
+    """tokenize's list of the training tweets, which predict checks samples against."""
+    return read_json(path, run_first(stage))
 
 
 def sample_checked(model, tokenizer, p: PredictParams, config, tweets: list[str],
@@ -194,9 +194,9 @@ def main(name: str, params: Params) -> None:
 
     logging.disable_progress_bar()
     p, paths, handles = params.predict, layout.bot(name), params.bot_handles(name)
-    prefix = "bot-" if name in params.bots else ""
-    model, tokenizer = load_model(paths.model, f"{prefix}train")
-    tweets = read_train_tweets(paths.train_tweets, f"{prefix}tokenize@{name}")
+    is_bot = name in params.bots
+    model, tokenizer = load_model(paths.model, layout.stage_id("train", name, is_bot))
+    tweets = read_train_tweets(paths.train_tweets, layout.stage_id("tokenize", name, is_bot))
     config = generation_config(p, tokenizer)
     one_line = not params.filter.keep_newlines
     started = time.perf_counter()

@@ -11,7 +11,7 @@ import torch
 
 from tweetlm.shared import pretrained
 from tweetlm.core import arrays, layout
-from tweetlm.core.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError, not_built, rerun
 from tweetlm.core.params import Params
 
 
@@ -19,27 +19,28 @@ def resolve_base(tokenized: Path, params: Params) -> tuple[pretrained.Base, int]
     """(the base to train, the resolved block size), once sure the data was tokenized for
     them: params may have moved on since tokenize ran (`tweetlm train` by hand, a hub cache
     updated underneath)."""
-    meta_path = tokenized / "meta.json"
+    stage = layout.stage_id("tokenize", tokenized.name, tokenized.name in params.bots)
+    meta_path = tokenized / layout.TOKENIZED_META
     if not meta_path.is_file():
-        raise TweetlmError(f"{tokenized}: no tokenized data: run `dvc repro` (tokenize) first")
+        raise not_built(meta_path, stage)
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    rerun = "run `dvc repro` (tokenize)"
     if meta.get("packing") != "per-epoch":
-        raise TweetlmError(f"{meta_path}: tokenized by an older tweetlm (fixed blocks): {rerun}")
+        raise TweetlmError(f"{meta_path}: tokenized by an older tweetlm (fixed blocks): "
+                           f"{rerun(stage)}")
     if meta.get("base") != params.model.base:
         raise TweetlmError(f"{meta_path}: tokenized for base {meta.get('base')!r} but "
-                           f"model.base is {params.model.base!r}: {rerun}")
+                           f"model.base is {params.model.base!r}: {rerun(stage)}")
     base = pretrained.resolve(params.model.base, params.model.revision)
     if meta.get("base_revision") != base.revision:
         raise TweetlmError(f"{meta_path}: tokenized with {base.name} at "
                            f"{meta.get('base_revision')} but the cache now has {base.revision}: "
-                           "pin model.revision, or rerun tokenize (dvc repro -f tokenize@NAME)")
+                           f"pin model.revision, or {rerun(stage)}")
     block_size = pretrained.block_size(base, params.train.block_size,
                                        params.model.tiny.n_positions)
     if meta.get("block_size") != block_size:  # train.block_size changed since tokenize ran
         raise TweetlmError(f"{meta_path}: blocks of {meta.get('block_size')} tokens but "
                            f"train.block_size is {params.train.block_size} ({block_size}): "
-                           f"{rerun}")
+                           f"{rerun(stage)}")
     return base, block_size
 
 

@@ -52,7 +52,7 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
     # train.fast_gpt2 says so, the lean copy of gpt2.py, exported back at the end) and optimizer
     lean = not tp.lora.enabled and (tp.fast_gpt2 is True or (tp.fast_gpt2 == "auto" and cuda))
     torch.manual_seed(tp.seed)
-    model = build_model(paths.tokenized / "tokenizer", params, base,
+    model = build_model(paths.tokenizer, params, base,
                         "cpu" if lean else device)  # lean: the copy alone goes to the device
     if lean and (reason := gpt2.unsupported(model.config)):
         if tp.fast_gpt2 is True:
@@ -250,7 +250,7 @@ def _train(params: Params, paths: BotPaths, world: dist.World, on_step, run) -> 
         raise TweetlmError(f"train {name}: the trained weights hold NaN or infinity: "
                            f"nothing saved; {_LOWER}")
     if world.main:
-        save_model(model, paths.tokenized / "tokenizer", paths.model)
+        save_model(model, paths.tokenizer, paths.model)
         save_plots(state.history, paths.train_plots)
         write_json(paths.train_metrics, metrics)
         ckpt.clear()

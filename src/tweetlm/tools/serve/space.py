@@ -14,7 +14,7 @@ from pathlib import Path
 
 import tweetlm
 from tweetlm.core import layout
-from tweetlm.core.errors import TweetlmError
+from tweetlm.core.errors import TweetlmError, build_first
 from tweetlm.core.params import Params
 
 # What the Space's page imports (tweetlm.tools.serve and what it reads); the pipeline's DVC, W&B,
@@ -67,7 +67,7 @@ def readme(name: str, names: list[str]) -> str:
 def write_space(name: str, params: Params, out: Path, with_tweets: bool) -> Path:
     missing = [p for p in layout.bot(name).model_files if not p.is_file()]
     if missing:
-        raise TweetlmError(f"{missing[0]}: not found: run `dvc repro` for {name} first")
+        raise TweetlmError(f"{missing[0]}: not found: {build_first(name)}")
     if out.exists():
         shutil.rmtree(out)
     for path in files_of(name, with_tweets):
