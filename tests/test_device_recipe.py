@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 import yaml
 from helpers.project import ROOT
+from tweetlm.core import layout
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "DVC_NO_ANALYTICS": "1", "WANDB_MODE": "disabled"}
 
@@ -51,6 +53,7 @@ def test_small_base_and_e2e_copy(tmp_path):
 
 def test_stage_timer_splits_a_stage(tmp_path):
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    shutil.copytree(ROOT / "handles", tmp_path / "handles")  # the pipeline files validate checks
     times = tmp_path / "times.jsonl"
     subprocess.run([sys.executable, str(ROOT / "benchmarks/stage_timer.py"), "validate"],
                    cwd=tmp_path, check=True, capture_output=True,
@@ -62,4 +65,4 @@ def test_stage_timer_splits_a_stage(tmp_path):
     assert all(record[k] >= 0 for k in parts)
     assert record["imports_s"] > 0 and record["saving_s"] > 0  # pydantic; reports/params/
     assert sum(record[k] for k in parts) <= record["wall_s"] + 0.02
-    assert (tmp_path / "reports/params/train.json").is_file()
+    assert (tmp_path / layout.params_stamp("train", layout.SAMPLE_HANDLE)).is_file()

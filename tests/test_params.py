@@ -287,6 +287,7 @@ def test_validate_refuses_a_handle_without_a_raw_folder(tmp_path):
     later); one line names the handle and the fix. `@alice` is told to drop the @."""
     def validate(*handles):
         write(tmp_path, shipped(handles=list(handles)))
+        subprocess.run([TWEETLM, "sync"], cwd=tmp_path, capture_output=True)  # pipeline files
         return subprocess.run([TWEETLM, "validate"], cwd=tmp_path, capture_output=True, text=True)
 
     proc = validate("sample", "alice")
@@ -320,7 +321,8 @@ def test_every_command_says_what_it_reads_writes_and_each_option():
     parser = build_parser()
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     assert set(commands.choices) == {"validate", "sample", "compare", "gallery-page", "serve",
-                                     "space", *layout.STAGE_PARAMS}
+                                     "space", "add", "remove", "sync", "migrate",
+                                     *layout.STAGE_PARAMS}
     for name, sub in commands.choices.items():
         text = " ".join(sub.format_help().split())
         assert "Reads: " in text and "Writes: " in text, name
@@ -357,7 +359,7 @@ def test_the_readmes_own_tweets_params_are_the_gpt2_recipe(tmp_path):
 
     def merge(into: dict, new: dict) -> dict:
         for key, value in new.items():
-            into[key] = merge(into[key], value) if isinstance(value, dict) else value
+            into[key] = merge(into.get(key, {}), value) if isinstance(value, dict) else value
         return into
 
     (tmp_path / "data/raw/alice").mkdir(parents=True)  # what `tweetlm add alice` leaves

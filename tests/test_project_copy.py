@@ -112,14 +112,16 @@ def test_a_run_of_the_real_pipeline_is_never_copied(tmp_path):
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     project = ["dvc.yaml", "params.yaml", ".gitignore", ".dvc/config", ".dvc/.gitignore",
-               "src/tweetlm/__init__.py", "tests/conftest.py"]
+               "src/tweetlm/__init__.py", "tests/conftest.py",
+               *(str(p.relative_to(ROOT)) for p in (ROOT / "handles").glob("*/dvc.yaml"))]
     for name in project:
         write(repo, name, (ROOT / name).read_text())
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "the project")
     outs = dvc_outs(repo)
     assert any(o.startswith("models/") for o in outs) and len(outs) > 10  # DVC resolved it
-    written = ["dvc.lock"]
+    written = ["dvc.lock", *(str(Path(p).with_suffix(".lock")) for p in project
+                             if p.startswith("handles/"))]
     for out in sorted(outs):
         written += [f"{out}/file", str(Path(out).parent / ".gitignore")] \
             if not Path(out).suffix else [out, str(Path(out).parent / ".gitignore")]

@@ -52,8 +52,9 @@ STAGES = {
 }
 NOT_STAGES = ("space",)  # take a BOT like a stage, but run outside the pipeline
 NAMES = {"handle": f"a handle listed under `handles` in params.yaml (its raw files are in "
-                   f"{layout.raw_dir(_H)}/)",
-         "bot": "a handle, or a bot listed under `bots` in params.yaml (trained on its handles)"}
+                   f"{layout.raw_dir(_H)}/; its `overrides` apply)",
+         "bot": "a handle, or a bot listed under `bots` in params.yaml (trained on its "
+                "handles; its `overrides` apply)"}
 
 
 def _describe(reads: str, writes: str) -> str:
@@ -103,7 +104,7 @@ def _pipeline_commands(sub) -> None:
     for stage, (what, short, reads, writes) in STAGES.items():
         keys = ", ".join(layout.STAGE_PARAMS[stage])  # as validate stamps them
         p = sub.add_parser(stage, help=short, epilog=GLOBAL, description=_describe(
-            f"{reads}; from params.yaml: {keys} (with NAME's overrides)", writes))
+            f"{reads}; from params.yaml: {keys}", writes))
         p.add_argument("name", metavar=what.upper(), help=NAMES[what])
     sub.add_parser("gallery-page", help="every bot on one static page",
                    description=_describe(f"{layout.GALLERY}/*.json (no params)",

@@ -227,9 +227,6 @@ class WandbParams:
 class Params:
     handles: Annotated[list[Str], Field(min_length=1)]
     bots: Annotated[dict[str, list[Str]], BeforeValidator(_empty)]  # name -> its handles
-    # handle or bot -> its own values of any keys below ({train: {learning_rate: 1e-4}})
-    overrides: Annotated[dict[str, Annotated[dict, BeforeValidator(_empty)]],
-                         BeforeValidator(_empty)]
     ingest: IngestParams
     filter: FilterParams
     tokenize: TokenizeParams
@@ -238,6 +235,9 @@ class Params:
     predict: PredictParams
     card: CardParams
     wandb: WandbParams
+    # handle or bot -> its own values of any keys above ({train: {learning_rate: 1e-4}})
+    overrides: Annotated[dict[str, Annotated[dict, BeforeValidator(_empty)]],
+                         BeforeValidator(_empty)]
 
     def bot_handles(self, bot: str) -> list[str]:
         """The handles a bot is trained on: its `bots` entry, or the handle itself."""
