@@ -248,8 +248,8 @@ class ExactScanner:
         first[1:] = np.diff(bs) != 1
         run_start = np.maximum.accumulate(np.where(first, np.arange(bs.size), 0))
         if bs.size and bs[-1] == buf.size - 1:  # a run reaches the chunk's end
-            s = int(bs[run_start[-1]])
-            self.backslashes = buf.size - s + (carry if s == 0 else 0)
+            last_run = int(bs[run_start[-1]])
+            self.backslashes = buf.size - last_run + (carry if last_run == 0 else 0)
         else:
             self.backslashes = 0
         if not quotes.size or (not bs.size and not carry):
@@ -261,12 +261,12 @@ class ExactScanner:
         cand = np.flatnonzero(prev)
         if not cand.size:
             return cand
-        p = quotes[cand]
-        length = np.full(p.size, carry, np.int64)  # a quote at offset 0: only the carried run
-        mid = p > 0
-        end = np.searchsorted(bs, p[mid] - 1)
-        s = run_start[end]
-        length[mid] = end - s + 1 + np.where(bs[s] == 0, carry, 0)
+        at = quotes[cand]  # the quotes after a backslash
+        length = np.full(at.size, carry, np.int64)  # a quote at offset 0: only the carried run
+        mid = at > 0
+        end = np.searchsorted(bs, at[mid] - 1)
+        run = run_start[end]
+        length[mid] = end - run + 1 + np.where(bs[run] == 0, carry, 0)
         return cand[(length & 1) == 1]
 
     def _check_blank(self, buf: np.ndarray, base: int) -> None:
