@@ -179,7 +179,8 @@ def main() -> int:
     parser.add_argument("--compile", action="store_true", help="torch.compile both paths")
     parser.add_argument("--warmup", type=int, default=5, help="steps left out of the timing")
     parser.add_argument("--min-speedup", type=float, default=1.05)
-    parser.add_argument("--out", type=Path, default=ROOT / "reports/benchmarks/device-lean-vs-hf.json")
+    parser.add_argument("--out", type=Path,
+                        default=ROOT / "reports/benchmarks/device-lean-vs-hf.json")
     args = parser.parse_args()
 
     import torch
