@@ -155,8 +155,8 @@ def bench_cpu_tiny(params, steps: int, rounds: int = 5) -> dict:
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    tiny, tp = params.model.tiny, params.train
-    block = tp.block_size if tp.block_size != "auto" else tiny.n_positions
+    tiny, recipe = params.model.tiny, params.train
+    block = recipe.block_size if recipe.block_size != "auto" else tiny.n_positions
     device = torch.device("cpu")
     config = GPT2Config(vocab_size=tiny.vocab_size, n_positions=block, n_embd=tiny.n_embd,
                         n_layer=tiny.n_layer, n_head=tiny.n_head, resid_pdrop=tiny.dropout,
@@ -168,7 +168,7 @@ def bench_cpu_tiny(params, steps: int, rounds: int = 5) -> dict:
         torch.manual_seed(0)
         model = GPT2LMHeadModel(config).train()
         fpt = flops_per_token(model, block)
-        run, info = make_stepper(model, tp.batch_size, block, device=device, compile_=False,
+        run, info = make_stepper(model, recipe.batch_size, block, device=device, compile_=False,
                                  optimized=True, lean=label == "lean")
         run(5)  # warm-up
         runners[label] = run, fpt
@@ -181,7 +181,7 @@ def bench_cpu_tiny(params, steps: int, rounds: int = 5) -> dict:
     for label, (_, fpt) in runners.items():
         r = out[label]
         r["step_ms"] = min(r["round_ms"])
-        r["tokens_per_s"] = tp.batch_size * block / (r["step_ms"] / 1000)
+        r["tokens_per_s"] = recipe.batch_size * block / (r["step_ms"] / 1000)
         r["achieved_tflops"] = r["tokens_per_s"] * fpt / 1e12
         r["mfu"] = r["tokens_per_s"] * fpt / peak
     out.update({"device": platform.processor() or platform.machine(),

@@ -1,5 +1,6 @@
 """benchmarks/device (the GPU recipe) and benchmarks/stage_timer.py, as far as a CPU can run
-them: the small GPT-2-shaped base, e2e.sh's project copy and params edit, one timed stage."""
+them: the small GPT-2-shaped base, e2e.sh's project copy and params edit, one timed stage, and
+lean_vs_hf.py's comparison of the two training paths and its verdict on train.fast_gpt2."""
 
 from __future__ import annotations
 
@@ -66,3 +67,86 @@ def test_stage_timer_splits_a_stage(tmp_path):
     assert record["imports_s"] > 0 and record["saving_s"] > 0  # pydantic; reports/params/
     assert sum(record[k] for k in parts) <= record["wall_s"] + 0.02
     assert (tmp_path / layout.params_stamp("train", layout.SAMPLE_HANDLE)).is_file()
+
+
+def _lean_vs_hf():
+    """benchmarks/device/lean_vs_hf.py as a module (its decide() and tolerance())."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "lean_vs_hf", ROOT / "benchmarks/device/lean_vs_hf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_lean_vs_hf_on_a_cpu_trains_both_alike_and_decides_nothing(tmp_path):
+    """The GPU comparison run on a CPU in fp32 with a tiny GPT-2: both paths from the same
+    weights on the same batches give the same loss curve (fp32: to 1e-4 of the loss), every
+    step timed, the JSON a table benchmarks/tables.py renders, and no params change (a CPU
+    decides nothing about the CUDA default)."""
+    from helpers.tinymodel import save_tiny_gpt2
+
+    base = save_tiny_gpt2(tmp_path / "base", n_positions=64)
+    out = tmp_path / "device-lean-vs-hf.json"
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/device/lean_vs_hf.py", "--base", str(base), "--steps", "6",
+         "--batch", "2", "--block", "64", "--warmup", "1", "--out", str(out)],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    hf, lean = report["curves"]["hf"], report["curves"]["lean"]
+    assert len(hf) == len(lean) == 6 and set(report["curves"]) == {"hf", "lean"}  # fp32: no ref
+    assert all(len(report["step_ms"][k]) == 6 and min(report["step_ms"][k]) > 0
+               for k in ("hf", "lean"))
+    assert hf[-1] < hf[0]  # it trained
+    assert max(abs(a - b) for a, b in zip(hf, lean)) < 1e-4 * hf[0] and report["matches"]
+    assert report["device"] == "cpu" and report["dtype"] == "fp32"
+    assert report["params_change"] is None and "decides nothing" in report["verdict"]
+    assert proc.stdout.splitlines()[-1] == f"verdict: {report['verdict']}"
+    assert [row[0] for row in report["rows"]] == ["hf", "lean"]
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import tables
+
+    assert "| lean |" in "\n".join(tables.section(out))
+
+
+def test_the_verdict_names_the_params_change_only_for_a_match_that_is_faster():
+    lvh = _lean_vs_hf()
+    hf = [10.0 - 0.1 * i for i in range(50)]
+    ref = [v + 0.01 * (i % 3) for i, v in enumerate(hf)]  # bf16 moved hf by up to 0.02
+    fast, slow = {"hf": [100.0] * 50, "lean": [70.0] * 50}, {"hf": [100.0] * 50,
+                                                            "lean": [99.0] * 50}
+    # tolerance: 2 x the bf16 envelope (0.04) or 2^-8 of the first loss (0.039), the larger
+    assert lvh.tolerance(hf, ref, "bf16") == pytest.approx(0.04)
+    assert lvh.tolerance(hf, hf, "bf16") == pytest.approx(10.0 / 256)
+    assert lvh.tolerance(hf, None, "fp32") == pytest.approx(1e-3)
+
+    def decide(lean, step_ms, **how):
+        return lvh.decide({"hf": hf, "lean": lean, "hf_fp32": ref}, step_ms,
+                          **{"dtype": "bf16", "device": "cuda", **how})
+
+    close = [v + 0.035 for v in hf]
+    yes = decide(close, fast)
+    assert yes["matches"] and yes["faster"] and yes["speedup"] == pytest.approx(100 / 70)
+    assert yes["params_change"] == "train.fast_gpt2: auto"
+    assert "set `train.fast_gpt2: auto` in params.yaml" in yes["verdict"]
+
+    apart = close[:40] + [hf[40] + 0.06] + close[41:]  # leaves the band at step 41
+    no = decide(apart, fast)
+    assert not no["matches"] and no["worst_step"] == 41 and no["params_change"] is None
+    assert "keep `train.fast_gpt2: false`" in no["verdict"] and "fix train/gpt2.py" in no["verdict"]
+
+    no = decide(close, slow)  # 1.01x: timing noise, not a reason to switch
+    assert no["matches"] and not no["faster"] and no["params_change"] is None
+    assert no["verdict"].endswith("no faster")
+
+    nan = decide(close[:-1] + [float("nan")], fast)
+    assert not nan["matches"] and nan["params_change"] is None
+
+    warm = decide(close, {"hf": [900.0] * 5 + [100.0] * 45, "lean": [5000.0] * 5 + [70.0] * 45})
+    assert warm["speedup"] == pytest.approx(100 / 70)  # warm-up steps (compile) left out
+
+    for where in ({"device": "cpu"}, {"dtype": "fp32"}):  # decides nothing off a CUDA bf16 run
+        assert decide(close, fast, **where)["params_change"] is None

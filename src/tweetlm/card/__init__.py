@@ -12,14 +12,15 @@ import json
 import math
 import re
 import shutil
-import struct
 from pathlib import Path
+
+from safetensors import safe_open
 
 from tweetlm.shared import pretrained, tracking
 from tweetlm.core import layout, outputs
 from tweetlm.core.errors import TweetlmError, not_built, rerun, run_first
 from tweetlm.core.outputs import atomic_path
-from tweetlm.core.params import Params
+from tweetlm.core.params import Params, TrainParams
 from tweetlm.shared.identity import SYNTHETIC_HANDLES, avatar, avatar_color, display_name, initials
 
 TEMPLATE = Path(__file__).with_name("template.md")
@@ -43,7 +44,7 @@ def markdown_text(text: str) -> str:
     """Generated text made inert in Markdown/HTML, as one line without control characters:
     only what could become markup is backslash-escaped, so `I'll` and `you: &` read as written."""
     line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    line = _MARKUP.sub(lambda m: "\\" + m.group(), line)
+    line = _MARKUP.sub(lambda markup: "\\" + markup.group(), line)
     start = _LINE_START.match(line)
     if start and start.group().isdigit():  # `1. ` would be a list: escape its `.` or `)`
         return line[:start.end()] + "\\" + line[start.end():]
@@ -61,7 +62,7 @@ def card_language(setting: str, sources: list[tuple[str, dict]]) -> str | list[s
         for code, n in stats.get("languages", {}).items():
             counts[code] = counts.get(code, 0) + n
     total = sum(counts.values())
-    chosen = [code for code, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))
+    chosen = [code for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
               if n * 10 >= total]
     return chosen[0] if len(chosen) == 1 else chosen or None
 
@@ -82,55 +83,14 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
     `metrics` is train_metrics.json, `predictions` predictions.json, `weights` what
     `describe_weights` read from the model folder, `tokenized` tokenize's meta.json.
     """
-    from huggingface_hub import ModelCard, ModelCardData
+    from huggingface_hub import ModelCard
 
-    card_params = params.card
-    handles = [
-        {
-            "handle": handle,
-            "name": display_name(handle, params),
-            "initials": initials(display_name(handle, params)),
-            "color": "#%02x%02x%02x" % avatar_color(handle),
-            "avatar": avatar(handle),  # a PNG data URI from the archive, or None
-            "synthetic": handle in SYNTHETIC_HANDLES,
-            "stats": stats,
-        }
-        for handle, stats in sources
-    ]
+    handles = handle_rows(sources, params)
     base = describe_base(tokenized)
     prompts = [p["prompt"] for p in predictions["predictions"]]
-    hub_namespace = card_params.hub_namespace
-    namespace = hub_namespace or "<user>"
-    thumbnail = (f"https://huggingface.co/{hub_namespace}/{bot}/resolve/main/predictions.png"
-                 if hub_namespace else "predictions.png")
-    lora = metrics.get("finetuning") == "lora"
-    known_license = metrics.get("base_license") or GPT2_LICENSES.get(params.model.base)
-    data = ModelCardData(
-        language=card_language(card_params.language, sources),
-        license=known_license if base["kind"] != "tiny" else None,  # tiny: nobody's to say
-        library_name="transformers",
-        pipeline_tag="text-generation",
-        base_model=base["hub_id"],
-        tags=["huggingtweets", "tweetlm", "text-generation", *(["lora", "peft"] if lora else [])],
-        thumbnail=thumbnail,
-        widget=[{"text": prompt} for prompt in prompts],
-    )
-    t = params.train
-    block_size = metrics.get("block_size", t.block_size)  # resolved by train (auto)
-    hyperparameters = [
-        ("Fine-tuning", finetuning(metrics, base["kind"])),
-        ("Epochs", f"{t.epochs:g}, each packing the tweets afresh in a new order"),
-        ("Block size", f"{block_size} tokens" + (" (train.block_size: auto)"
-                                                  if t.block_size == "auto" else "")),
-        ("Learning rate", f"{t.learning_rate:g}, {t.lr_scheduler} schedule, "
-                          f"{t.warmup_steps} warmup steps"),
-        ("Weight decay", f"{t.weight_decay:g}"),
-        ("Batch size", f"{t.batch_size} blocks x {t.grad_accum} accumulation steps = "
-                       f"{t.batch_size * t.grad_accum} blocks of {block_size} tokens"),
-        ("Seed", f"{t.seed}"),
-    ]
+    block_size = metrics.get("block_size", params.train.block_size)  # resolved by train (auto)
     rendered = ModelCard.from_template(
-        data,
+        card_data(bot, sources, metrics, prompts, params, base["kind"], base["hub_id"]),
         template_path=str(template),
         bot=bot,
         handles=handles,
@@ -143,27 +103,87 @@ def render_card(bot: str, sources: list[tuple[str, dict]], metrics: dict, predic
         min_words=params.filter.min_words,
         base=base,
         weights=weights,
-        hyperparameters=hyperparameters,
+        hyperparameters=hyperparameters(params.train, metrics, base["kind"], block_size),
         metric_table=metric_rows(metrics),
         run=metrics,
         val_percent=f"{params.tokenize.val_fraction * 100:g}",
         sampling=predictions["sampling"],
         examples=[(p["prompt"], markdown_text(p["generations"][0]))
                   for p in predictions["predictions"] if p["generations"]],
-        hub_id=f"{namespace}/{bot}",
+        hub_id=f"{params.card.hub_namespace or '<user>'}/{bot}",
         card_stage=layout.stage_id("card", bot, bot in params.bots),  # DVC's name for it
         first_prompt=json.dumps(prompts[0], ensure_ascii=False),  # a Python string literal
         block_size=block_size,
-        lora=lora,
+        lora=metrics.get("finetuning") == "lora",
         memorization=predictions.get("memorization"),
-        tweets_of=(f"@{sources[0][0]}'s tweets" if len(sources) == 1 else
-                   "tweets from " + " and ".join(
-                       [", ".join(f"@{h}" for h, _ in sources[:-1]), f"@{sources[-1][0]}"])),
+        tweets_of=tweets_of([handle for handle, _ in sources]),
         wandb={"mode": tracking.mode(params), "project": params.wandb.project},
-        author=card_params.author,
+        author=params.card.author,
         oversampling=tokenized["oversampling"],  # tokenize's warnings, as it gave them
     )
     return ModelCard(str(rendered).rstrip("\n") + "\n")  # Jinja drops the final newline
+
+
+def handle_rows(sources: list[tuple[str, dict]], params: Params) -> list[dict]:
+    """Each handle as the card shows it: name, avatar (or initials on a colour), its counts."""
+    return [
+        {
+            "handle": handle,
+            "name": display_name(handle, params),
+            "initials": initials(display_name(handle, params)),
+            "color": "#%02x%02x%02x" % avatar_color(handle),
+            "avatar": avatar(handle),  # a PNG data URI from the archive, or None
+            "synthetic": handle in SYNTHETIC_HANDLES,
+            "stats": stats,
+        }
+        for handle, stats in sources
+    ]
+
+
+def card_data(bot: str, sources: list[tuple[str, dict]], metrics: dict, prompts: list[str],
+              params: Params, base_kind: str, base_hub_id: str | None):
+    """The card's YAML front matter (ModelCardData): what the Hub reads."""
+    from huggingface_hub import ModelCardData
+
+    hub_namespace = params.card.hub_namespace
+    lora = metrics.get("finetuning") == "lora"
+    known_license = metrics.get("base_license") or GPT2_LICENSES.get(params.model.base)
+    return ModelCardData(
+        language=card_language(params.card.language, sources),
+        license=known_license if base_kind != "tiny" else None,  # tiny: nobody's to say
+        library_name="transformers",
+        pipeline_tag="text-generation",
+        base_model=base_hub_id,
+        tags=["huggingtweets", "tweetlm", "text-generation", *(["lora", "peft"] if lora else [])],
+        thumbnail=(f"https://huggingface.co/{hub_namespace}/{bot}/resolve/main/predictions.png"
+                   if hub_namespace else "predictions.png"),
+        widget=[{"text": prompt} for prompt in prompts],
+    )
+
+
+def hyperparameters(recipe: TrainParams, metrics: dict, base_kind: str,
+                    block_size: int) -> list[tuple[str, str]]:
+    """The card's training table: train's params, as this run used them."""
+    return [
+        ("Fine-tuning", finetuning(metrics, base_kind)),
+        ("Epochs", f"{recipe.epochs:g}, each packing the tweets afresh in a new order"),
+        ("Block size", f"{block_size} tokens" + (" (train.block_size: auto)"
+                                                  if recipe.block_size == "auto" else "")),
+        ("Learning rate", f"{recipe.learning_rate:g}, {recipe.lr_scheduler} schedule, "
+                          f"{recipe.warmup_steps} warmup steps"),
+        ("Weight decay", f"{recipe.weight_decay:g}"),
+        ("Batch size", f"{recipe.batch_size} blocks x {recipe.grad_accum} accumulation steps = "
+                       f"{recipe.batch_size * recipe.grad_accum} blocks of {block_size} tokens"),
+        ("Seed", f"{recipe.seed}"),
+    ]
+
+
+def tweets_of(handles: list[str]) -> str:
+    """`@alice's tweets`, or `tweets from @alice, @bob and @carol`."""
+    if len(handles) == 1:
+        return f"@{handles[0]}'s tweets"
+    return "tweets from " + " and ".join([", ".join(f"@{h}" for h in handles[:-1]),
+                                          f"@{handles[-1]}"])
 
 
 def finetuning(metrics: dict, kind: str) -> str:
@@ -202,14 +222,12 @@ def describe_weights(model_dir: Path, stage: str | None = None) -> dict:
     config = outputs.read_json(model_dir / "config.json", run_first(stage))
     path = model_dir / "model.safetensors"
     try:
+        with safe_open(path, framework="numpy") as weights_file:  # reads the header alone
+            shapes = [weights_file.get_slice(key).get_shape() for key in weights_file.keys()]
         with path.open("rb") as f:
-            (size,) = struct.unpack("<Q", f.read(8))  # safetensors: u64 header length, JSON
-            header = json.loads(f.read(size))
-            f.seek(0)
             sha256 = hashlib.file_digest(f, "sha256").hexdigest()
     except FileNotFoundError:
         raise not_built(path, stage) from None
-    shapes = [v["shape"] for k, v in header.items() if k != "__metadata__"]
 
     def first(*keys):  # GPT-2's names, then most others' (Llama, Qwen2, Mistral, Phi)
         return next((config[k] for k in keys if config.get(k) is not None), None)

@@ -15,44 +15,44 @@ import tweetlm
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 
-_H, _B = "HANDLE", layout.bot("BOT")
-_TOKENIZED = f"{_B.tokenized}/ (train and validation tweets as token ids, the tokenizer, " \
-             f"meta.json, {_B.train_tweets.name})"
-_MODEL = f"{_B.model}/ ({', '.join(layout.MODEL_FILES)}, adapter/)"
+HANDLE, BOT = "HANDLE", layout.bot("BOT")  # the placeholders help texts show
+_TOKENIZED = f"{BOT.tokenized}/ (train and validation tweets as token ids, the tokenizer, " \
+             f"{BOT.tokenized_meta.name}, {BOT.train_tweets.name})"
+_MODEL = f"{BOT.model}/ ({', '.join(layout.MODEL_FILES)}, adapter/)"
 # stage -> (what NAME is, one line for `tweetlm --help`, what it reads, what it writes)
 STAGES = {
     "ingest": ("handle", "raw tweet files -> one table of unique tweets",
-               f"every file under {layout.raw_dir(_H)}/ (the account archive, zipped or not; "
+               f"every file under {layout.raw_dir(HANDLE)}/ (the account archive, zipped or not; "
                "API, scraper, exporter or dataset JSON, JSON Lines or CSV; "
                "tweetlm-fields.yaml, a declared layout)",
-               f"{layout.interim(_H)}, {layout.account(_H)} (display name and avatar)"),
+               f"{layout.interim(HANDLE)}, {layout.account(HANDLE)} (display name and avatar)"),
     "filter": ("handle", "drop retweets and short tweets, clean the text, count them",
-               f"{layout.interim(_H)}",
-               f"{layout.processed(_H)} (the kept tweets), {layout.stats(_H)} (the counts)"),
+               f"{layout.interim(HANDLE)}",
+               f"{layout.processed(HANDLE)} (the kept tweets), {layout.stats(HANDLE)} (the counts)"),
     "tokenize": ("bot", "split tweets into train/validation and encode them",
-                 f"{layout.processed(_H)} of each of BOT's handles; the tokenizer of "
+                 f"{layout.processed(HANDLE)} of each of BOT's handles; the tokenizer of "
                  "model.base",
-                 f"{_TOKENIZED}; for a bot under `bots`, also {_B.stats}"),
+                 f"{_TOKENIZED}; for a bot under `bots`, also {BOT.stats}"),
     "train": ("bot", "train the model on the tokenized tweets",
-              f"{_B.tokenized}/; model.base",
-              f"{_MODEL}, {_B.train_metrics}, {_B.train_plots}/; {_B.checkpoints}/ while "
+              f"{BOT.tokenized}/; model.base",
+              f"{_MODEL}, {BOT.train_metrics}, {BOT.train_plots}/; {BOT.checkpoints}/ while "
               "it runs (removed at the end)"),
     "predict": ("bot", "sample tweets and check them for copies of training tweets",
-                f"{_B.model}/ (the model), {_B.train_tweets}",
-                f"{_B.predictions}, {_B.predict_metrics}, {_B.picture}, "
-                f"{_B.generation_config}"),
+                f"{BOT.model}/ (the model), {BOT.train_tweets}",
+                f"{BOT.predictions}, {BOT.predict_metrics}, {BOT.picture}, "
+                f"{BOT.generation_config}"),
     "card": ("bot", "write the model card",
-             f"{_B.stats}, {_B.train_metrics}, {_B.predictions}, {_B.picture}, "
-             f"{_B.model}/config.json and model.safetensors",
-             f"{_B.card}, {_B.thumbnail}"),
+             f"{BOT.stats}, {BOT.train_metrics}, {BOT.predictions}, {BOT.picture}, "
+             f"{BOT.model}/config.json and model.safetensors",
+             f"{BOT.card}, {BOT.thumbnail}"),
     "gallery": ("bot", "the bot's part of the static page",
-                f"{_B.stats}, {_B.train_metrics}, {_B.train_plots}/, {_B.predictions}, "
-                f"{_B.predict_metrics}, {_B.picture}",
-                f"{_B.gallery_entry}"),
+                f"{BOT.stats}, {BOT.train_metrics}, {BOT.train_plots}/, {BOT.predictions}, "
+                f"{BOT.predict_metrics}, {BOT.picture}",
+                f"{BOT.gallery_entry}"),
 }
 NOT_STAGES = ("space",)  # take a BOT like a stage, but run outside the pipeline
 NAMES = {"handle": f"a handle listed under `handles` in params.yaml (its raw files are in "
-                   f"{layout.raw_dir(_H)}/; its `overrides` apply)",
+                   f"{layout.raw_dir(HANDLE)}/; its `overrides` apply)",
          "bot": "a handle, or a bot listed under `bots` in params.yaml (trained on its "
                 "handles; its `overrides` apply)"}
 
@@ -81,13 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _pipeline_commands(sub) -> None:
     """The commands dvc.yaml and the pipeline files run: one per stage."""
-    stamps = layout.params_stamp("STAGE", _H)
+    stamps = layout.params_stamp("STAGE", HANDLE)
     sub.add_parser("validate", help="check params.yaml, the handles' raw folders and the "
                                     "pipeline files (the pipeline's first stage)",
                    description=_describe(
                        f"params.yaml (every key, type and range) and, for each handle but "
-                       f"{layout.SAMPLE_HANDLE!r}, that {layout.raw_dir(_H)}/ exists; that "
-                       f"each pipeline file ({layout.pipeline_file(_H)}, "
+                       f"{layout.SAMPLE_HANDLE!r}, that {layout.raw_dir(HANDLE)}/ exists; that "
+                       f"each pipeline file ({layout.pipeline_file(HANDLE)}, "
                        f"{layout.pipeline_file('BOT', bot=True)}) is what `tweetlm sync` writes",
                        f"each stage's params.yaml keys for each handle and bot: {stamps}"),
                    epilog=GLOBAL)
@@ -117,17 +117,17 @@ def _handle_commands(sub) -> None:
         "add", help="a new handle: its tweet files, versioned, listed, with its pipeline file",
         epilog=GLOBAL, description=_describe(
             "PATH: the account archive .zip, tweet files or a folder of them",
-            f"{layout.raw_dir(_H)}/ (a copy), {layout.raw_dvc_file(_H)} (`dvc add`), HANDLE "
-            f"under `handles` in params.yaml, {layout.pipeline_file(_H)}"))
+            f"{layout.raw_dir(HANDLE)}/ (a copy), {layout.raw_dvc_file(HANDLE)} (`dvc add`), HANDLE "
+            f"under `handles` in params.yaml, {layout.pipeline_file(HANDLE)}"))
     add.add_argument("name", metavar="HANDLE", help="the new handle's name (its folder's)")
     add.add_argument("paths", nargs="*", metavar="PATH",
-                     help=f"files or folders to copy into {layout.raw_dir(_H)}/ (none: the "
+                     help=f"files or folders to copy into {layout.raw_dir(HANDLE)}/ (none: the "
                           "folder is there already)")
     remove = sub.add_parser(
         "remove", help="take a handle out: params.yaml, its pipeline file, its raw record",
         epilog=GLOBAL, description=_describe(
             "params.yaml", f"params.yaml without HANDLE (and its overrides); removes "
-                           f"{layout.pipeline_file(_H)} and {layout.raw_dvc_file(_H)} "
+                           f"{layout.pipeline_file(HANDLE)} and {layout.raw_dvc_file(HANDLE)} "
                            "(`dvc remove`); the raw files stay on disk"))
     remove.add_argument("name", metavar="HANDLE", help=NAMES["handle"])
     for command in (add, remove):
@@ -135,7 +135,7 @@ def _handle_commands(sub) -> None:
                              help="leave the raw folder's DVC record (.dvc file) alone")
     sub.add_parser("sync", help="write the pipeline files params.yaml asks for", epilog=GLOBAL,
                    description=_describe("params.yaml (handles, bots)",
-                                         f"{layout.pipeline_file(_H)} for each handle, "
+                                         f"{layout.pipeline_file(HANDLE)} for each handle, "
                                          f"{layout.pipeline_file('BOT', bot=True)} for each bot;"
                                          " removes the others"))
     sub.add_parser("migrate", help="move a project built with one dvc.yaml for all handles "
@@ -170,7 +170,7 @@ def _tools(sub) -> None:
                             "who reaches it can run your models and read your bots' reports")
     space = sub.add_parser(
         "space", help="a Hugging Face Space folder (app.py) for one bot", epilog=GLOBAL,
-        description=_describe(f"{_B.model}/ and {_B.reports}/",
+        description=_describe(f"{BOT.model}/ and {BOT.reports}/",
                               "--out: app.py, the model, its reports and requirements.txt, "
                               "spaces/BOT/ by default"))
     space.add_argument("name", metavar="BOT", help=NAMES["bot"])

@@ -176,7 +176,9 @@ class TrainParams:
     grad_accum: ints(1, 1024)
     seed: Seed
     compile: Bool  # torch.compile on a GPU
-    fast_gpt2: AutoBool  # the lean GPT-2 (train/gpt2.py) for GPT-2 bases; auto: on CUDA only
+    # the lean GPT-2 (train/gpt2.py) for GPT-2 bases; auto: on CUDA only. Shipped false until
+    # a GPU run shows it matches transformers' and is faster (benchmarks/device/lean_vs_hf.py)
+    fast_gpt2: AutoBool
     checkpoint_steps: Steps  # save a resumable checkpoint this often
     logging_steps: Steps
     max_grad_norm: floats(ge=0, le=1000)  # clip the gradient norm (0 = off)

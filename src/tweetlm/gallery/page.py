@@ -86,16 +86,21 @@ def curve_svg(loss: dict, width: int = 480, height: int = 180) -> str:
 
 
 def settings_table(entry: dict) -> str:
-    t, s, m = entry["train"], entry["sampling"], entry["memorization"]
-    share = m.get("copy_share")
+    metrics, sampling, copies = entry["train"], entry["sampling"], entry["memorization"]
+    share = copies.get("copy_share")
     rows = {
-        "Eval loss": _num(t.get("eval_loss")), "Perplexity": _num(t.get("perplexity")),
-        "Copies a training tweet": "-" if share is None else f"{share:.0%} of {m['samples']}",
-        "Base model": _num(t.get("base")), "Training": _num(t.get("finetuning")),
-        "Epochs / steps": f"{_num(t.get('epochs'))} / {_num(t.get('steps'))}",
-        "Block size x batch": f"{_num(t.get('block_size'))} x {_num(t.get('batch_size'))}",
-        "Learning rate": _num(t.get("learning_rate")), "Parameters": _num(t.get("parameters")),
-        "Sampling": f"top_p {_num(s.get('top_p'))}, temperature {_num(s.get('temperature'))}",
+        "Eval loss": _num(metrics.get("eval_loss")),
+        "Perplexity": _num(metrics.get("perplexity")),
+        "Copies a training tweet": "-" if share is None else f"{share:.0%} of {copies['samples']}",
+        "Base model": _num(metrics.get("base")),
+        "Training": _num(metrics.get("finetuning")),
+        "Epochs / steps": f"{_num(metrics.get('epochs'))} / {_num(metrics.get('steps'))}",
+        "Block size x batch": f"{_num(metrics.get('block_size'))} x "
+                              f"{_num(metrics.get('batch_size'))}",
+        "Learning rate": _num(metrics.get("learning_rate")),
+        "Parameters": _num(metrics.get("parameters")),
+        "Sampling": f"top_p {_num(sampling.get('top_p'))}, "
+                    f"temperature {_num(sampling.get('temperature'))}",
     }
     return '<table class="settings">' + "".join(
         f'<tr><th>{k}</th><td class="n">{v}</td></tr>' for k, v in rows.items()) + "</table>"

@@ -69,10 +69,11 @@ def from_rows(rows: pa.Table) -> dict:
     if not len(names):  # (combining no chunks would have pyarrow import pandas)
         return {}
     counts = pc.value_counts(names.combine_chunks()).to_pylist()  # a few distinct names
-    counts = [c for c in counts if c["values"]]
+    counts = [count for count in counts if count["values"]]  # {values: name, counts: n}
     if not counts:
         return {}
-    return {"display_name": max(counts, key=lambda c: c["counts"])["values"], "avatar": None}
+    return {"display_name": max(counts, key=lambda count: count["counts"])["values"],
+            "avatar": None}
 
 
 def data_uri(image: bytes) -> str | None:

@@ -205,8 +205,8 @@ def tweet_files(kind: str, root: Path, shown: Path) -> list[Path]:
 
 def _part(name: str) -> tuple[int, str]:
     """tweets.js (part 0) before tweets-part1.js, tweets-part2.js ... tweets-part10.js."""
-    m = re.search(r"-part(\d+)\.js$", name)
-    return (int(m.group(1)) if m else 0, name)
+    part = re.search(r"-part(\d+)\.js$", name)
+    return (int(part.group(1)) if part else 0, name)
 
 
 def zip_tweet_members(names: list[str], read, where: str) -> list[str] | None:

@@ -194,16 +194,16 @@ def _sniff(source: Source, head: bytes) -> tuple[str | None, int, bool]:
         raise TweetlmError(f"{source.shown}: is UTF-16 or binary, not UTF-8 JSON: "
                            "save it as UTF-8 or remove it from the folder")
     skip = 3 if head.startswith(b"\xef\xbb\xbf") else 0
-    m = YTD_RE.match(head, skip)
+    ytd = YTD_RE.match(head, skip)  # `window.YTD.<name>.part0 = `
     archive = False
     if is_manifest(head):  # an archive's data/manifest.js, away from its archive
         return None, 0, True
-    if m:
-        if m.group(1) not in TWEET_YTD:
+    if ytd:
+        if ytd.group(1) not in TWEET_YTD:
             return None, 0, True
-        skip, archive = m.end(), True
-    elif m := GRAILBIRD_RE.match(head, skip):  # a month of a pre-2019 archive
-        skip, archive = m.end(), True
+        skip, archive = ytd.end(), True
+    elif grailbird := GRAILBIRD_RE.match(head, skip):  # a month of a pre-2019 archive
+        skip, archive = grailbird.end(), True
     elif head[skip:skip + 6] == b"window" or head[skip:skip + 3] == b"var":
         raise TweetlmError(f"{source.shown}: a JavaScript file that is not an archive's "
                            "tweets.js: remove it from the folder")

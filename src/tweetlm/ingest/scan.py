@@ -107,50 +107,70 @@ class ExactScanner:
         pos, ch = self._structure(buf)
         delta = _DELTA[ch]
         depth = np.cumsum(delta, dtype=np.int64) + self.depth
-        before = depth - delta
         if depth.size:
             if depth.min() < 0:
                 i = int(np.argmax(depth < 0))
                 self._fail(base + int(pos[i]), f"unexpected {chr(ch[i])!r}: brackets do not match; "
                            "fix or download the file again")
             self.depth = int(depth[-1])
-        newline = ch == 10
         if self.mode == "array":
-            out[pos[newline]] = 32
-            out[pos[(before == 0) & (delta == 1)]] = 32  # the opening '['
-            close = np.flatnonzero((depth == 0) & (delta == -1))
-            if close.size:
-                i = int(close[0])
-                if ch[i] != ord("]"):
-                    self._fail(base + int(pos[i]), "the array closes with '}': brackets do not match")
-                out[pos[i]] = 32
-                after = pos[i + 1:][~newline[i + 1:]]
-                if after.size:
-                    self._fail(base + int(after[0]), "a second JSON value after the array: a file "
-                               "holds one array, or one JSON object per line")
-                self._check_blank(buf[pos[i] + 1:], base + int(pos[i]) + 1)
-                self.closed = True
-            breaks = pos[(ch == 44) & (before == 1)]
-            out[breaks] = 10
-            self.commas += breaks.size
+            breaks, stops = self._array_breaks(buf, out, base, pos, ch, delta, depth), None
         else:
-            out[pos[newline & (before >= 1)]] = 32
-            breaks = pos[newline & (before == 0)]
-            stops = pos[(depth == 0) & (delta == -1)]
-            opens = pos[(before == 0) & (delta == 1)]
-            self.records += stops.size
-            if opens.size:
-                self.opened = base + int(opens[-1])
-            newlines = np.flatnonzero(buf == 10)  # in strings too (raw, so invalid there)
-            if newlines.size:
-                self.newline = base + int(newlines[-1])
-            if breaks.size:
-                self.between = base + int(breaks[-1])
+            breaks, stops = self._line_breaks(buf, out, base, pos, ch, delta, depth)
+        return self._cut(chunk, out, base, breaks, stops)
+
+    def _array_breaks(self, buf, out, base: int, pos, ch, delta, depth):
+        """Array mode: blank the array's brackets and every newline, turn the elements'
+        separating commas into newlines (returned: their offsets in the chunk); check that
+        nothing but blanks follows the closing ']'."""
+        before = depth - delta
+        newline = ch == 10
+        out[pos[newline]] = 32
+        out[pos[(before == 0) & (delta == 1)]] = 32  # the opening '['
+        close = np.flatnonzero((depth == 0) & (delta == -1))
+        if close.size:
+            i = int(close[0])
+            if ch[i] != ord("]"):
+                self._fail(base + int(pos[i]), "the array closes with '}': brackets do not match")
+            out[pos[i]] = 32
+            after = pos[i + 1:][~newline[i + 1:]]
+            if after.size:
+                self._fail(base + int(after[0]), "a second JSON value after the array: a file "
+                           "holds one array, or one JSON object per line")
+            self._check_blank(buf[pos[i] + 1:], base + int(pos[i]) + 1)
+            self.closed = True
+        breaks = pos[(ch == 44) & (before == 1)]
+        out[breaks] = 10
+        self.commas += breaks.size
+        return breaks
+
+    def _line_breaks(self, buf, out, base: int, pos, ch, delta, depth):
+        """Lines mode: blank the newlines inside records; returns (the newlines between
+        records, the records' closing brackets), offsets in the chunk, and notes where the
+        last record opened and the last newlines were (for `cut_line`)."""
+        before = depth - delta
+        newline = ch == 10
+        out[pos[newline & (before >= 1)]] = 32
+        breaks = pos[newline & (before == 0)]
+        stops = pos[(depth == 0) & (delta == -1)]
+        opens = pos[(before == 0) & (delta == 1)]
+        self.records += stops.size
+        if opens.size:
+            self.opened = base + int(opens[-1])
+        newlines = np.flatnonzero(buf == 10)  # in strings too (raw, so invalid there)
+        if newlines.size:
+            self.newline = base + int(newlines[-1])
+        if breaks.size:
+            self.between = base + int(breaks[-1])
+        return breaks, stops
+
+    def _cut(self, chunk: bytes, out, base: int, breaks, stops) -> Segment | None:
+        """The segment of records completed so far: cut after the last complete record; the
+        rest waits for the next chunk."""
         if breaks.size:
             lines = np.diff(breaks, prepend=self.last_break - base)
             self.longest = max(self.longest, int(lines.max()))
             self.last_break = base + int(breaks[-1])
-        # Cut after the last complete record; the rest waits for the next chunk.
         if self.closed:
             cut = len(chunk)
         elif self.mode == "array":
@@ -228,8 +248,8 @@ class ExactScanner:
         first[1:] = np.diff(bs) != 1
         run_start = np.maximum.accumulate(np.where(first, np.arange(bs.size), 0))
         if bs.size and bs[-1] == buf.size - 1:  # a run reaches the chunk's end
-            s = int(bs[run_start[-1]])
-            self.backslashes = buf.size - s + (carry if s == 0 else 0)
+            last_run = int(bs[run_start[-1]])
+            self.backslashes = buf.size - last_run + (carry if last_run == 0 else 0)
         else:
             self.backslashes = 0
         if not quotes.size or (not bs.size and not carry):
@@ -241,12 +261,12 @@ class ExactScanner:
         cand = np.flatnonzero(prev)
         if not cand.size:
             return cand
-        p = quotes[cand]
-        length = np.full(p.size, carry, np.int64)  # a quote at offset 0: only the carried run
-        mid = p > 0
-        end = np.searchsorted(bs, p[mid] - 1)
-        s = run_start[end]
-        length[mid] = end - s + 1 + np.where(bs[s] == 0, carry, 0)
+        at = quotes[cand]  # the quotes after a backslash
+        length = np.full(at.size, carry, np.int64)  # a quote at offset 0: only the carried run
+        mid = at > 0
+        end = np.searchsorted(bs, at[mid] - 1)
+        run = run_start[end]
+        length[mid] = end - run + 1 + np.where(bs[run] == 0, carry, 0)
         return cand[(length & 1) == 1]
 
     def _check_blank(self, buf: np.ndarray, base: int) -> None:

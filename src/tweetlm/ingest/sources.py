@@ -157,6 +157,22 @@ def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
         raise TweetlmError(f"{show_path(raw_dir)}: {what}: put the account's tweet files there "
                            "(API JSON, JSON Lines, or the Twitter/X archive, zipped or unpacked)")
     found = Found([], [])
+    for path in _walk(raw_dir, found):
+        _add_file(path, raw_dir, found, max_archive_mb)
+    for source in found.sources:
+        if source.member is None:
+            source.declared = found.declared
+    if not found.sources:
+        raise TweetlmError(f"{show_path(raw_dir)}: holds no tweet files: put the account's API "
+                           "JSON, JSON Lines or Twitter/X archive (zipped or unpacked) there")
+    return found
+
+
+def _walk(raw_dir: Path, found: Found) -> list[Path]:
+    """The files under `raw_dir` that may hold tweets, in path order: an unpacked archive's
+    tweet files, and every file outside archives but the skipped ones and declared.json.
+    Notes on `found` what else it met: archive roots, their other files, skipped files, the
+    declared shape."""
     paths = []
     roots: list[tuple[Path, str, set[Path]]] = []  # unpacked archives: kind, tweet files
     for folder, dirs, files in os.walk(raw_dir):
@@ -187,30 +203,26 @@ def find_sources(raw_dir: Path, max_archive_mb: int) -> Found:
                 found.declared = declared.shape(declared.load(path))
             else:
                 paths.append(path)
-    paths.sort(key=lambda p: p.relative_to(raw_dir).parts)
-    for path in paths:
-        rel = path.relative_to(raw_dir).as_posix()
-        try:
-            with open(path, "rb") as f:
-                head = f.read(4)
-        except OSError as e:
-            raise TweetlmError(f"{show_path(path)}: cannot read: {e.strerror}")
-        if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-            members, passed, notes = _zip_sources(path, rel, max_archive_mb)
-            found.sources += members
-            found.archive_files += passed
-            found.notes += notes
-            prefix = members[0].member.rpartition("data/")[0]
-            found.roots.append(ArchiveRoot(path, prefix))
-        else:
-            found.sources.append(Source(rel, path, size=path.stat().st_size))
-    for source in found.sources:
-        if source.member is None:
-            source.declared = found.declared
-    if not found.sources:
-        raise TweetlmError(f"{show_path(raw_dir)}: holds no tweet files: put the account's API "
-                           "JSON, JSON Lines or Twitter/X archive (zipped or unpacked) there")
-    return found
+    return sorted(paths, key=lambda p: p.relative_to(raw_dir).parts)
+
+
+def _add_file(path: Path, raw_dir: Path, found: Found, max_archive_mb: int) -> None:
+    """A file as sources on `found`: an archive zip's tweet members, or the file itself."""
+    rel = path.relative_to(raw_dir).as_posix()
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise TweetlmError(f"{show_path(path)}: cannot read: {e.strerror}")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        members, passed, notes = _zip_sources(path, rel, max_archive_mb)
+        found.sources += members
+        found.archive_files += passed
+        found.notes += notes
+        prefix = members[0].member.rpartition("data/")[0]
+        found.roots.append(ArchiveRoot(path, prefix))
+    else:
+        found.sources.append(Source(rel, path, size=path.stat().st_size))
 
 
 def _zip_sources(path: Path, rel: str, max_archive_mb: int) -> tuple[list[Source], int, list[Source]]:

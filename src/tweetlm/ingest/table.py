@@ -113,7 +113,7 @@ def _account_only(rows: pa.Table, raw_dir, report: Report) -> pa.Table:
     if authors.null_count == len(authors):
         return rows
     counts = pc.value_counts(authors.combine_chunks().drop_null()).to_pylist()
-    account = max(counts, key=lambda c: c["counts"])["values"]
+    account = max(counts, key=lambda count: count["counts"])["values"]  # the commonest author
     others = pc.fill_null(pc.not_equal(authors, arrays.scalar(account, pa.string())), arrays.FALSE)
     report.others = pc.sum(others).as_py() or 0
     if report.others:

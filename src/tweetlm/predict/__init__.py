@@ -48,50 +48,50 @@ def load_model(model_dir: Path, stage: str | None = None):
     return model.to("cuda" if cuda else "cpu").eval(), tokenizer
 
 
-def generation_config(p: PredictParams, tokenizer):
+def generation_config(settings: PredictParams, tokenizer):
     """The sampling settings, as the GenerationConfig that predict uses and saves with the model."""
     from transformers import GenerationConfig
 
     eos = tokenizer.eos_token_id  # load_tokenizer made sure there is one
     return GenerationConfig(
-        do_sample=p.do_sample,
-        top_p=p.top_p,
-        top_k=p.top_k,
-        temperature=p.temperature,
-        max_length=p.max_length,
-        min_new_tokens=p.min_new_tokens,
+        do_sample=settings.do_sample,
+        top_p=settings.top_p,
+        top_k=settings.top_k,
+        temperature=settings.temperature,
+        max_length=settings.max_length,
+        min_new_tokens=settings.min_new_tokens,
         bos_token_id=tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos,
         eos_token_id=eos,
         pad_token_id=pretrained.pad_token_id(tokenizer),
     )
 
 
-def prompt_ids(tokenizer, p: PredictParams) -> list[list[int]]:
+def prompt_ids(tokenizer, settings: PredictParams) -> list[list[int]]:
     """Each prompt's ids after the end-of-text token; it must leave room under max_length."""
     eos = tokenizer.eos_token_id
     # As tokenize encodes tweets: a literal end-of-text in a prompt is text, not the token.
-    encoded = tokenizer(p.prompts, add_special_tokens=False, split_special_tokens=True)
+    encoded = tokenizer(settings.prompts, add_special_tokens=False, split_special_tokens=True)
     out = [[eos] + ids for ids in encoded["input_ids"]]
     for i, ids in enumerate(out):
-        if len(ids) >= p.max_length:
+        if len(ids) >= settings.max_length:
             raise TweetlmError(
                 f"params.yaml: predict.prompts[{i}]: {len(ids)} tokens with {tokenizer.eos_token} "
-                f"leave no room under predict.max_length ({p.max_length}): shorten it"
+                f"leave no room under predict.max_length ({settings.max_length}): shorten it"
             )
     return out
 
 
-def generate_ids(model, prompts: list[list[int]], n: int, p: PredictParams, config,
+def generate_ids(model, prompts: list[list[int]], n: int, settings: PredictParams, config,
                  seed: int) -> list[list[int]]:
     """`n` samples for each of `prompts` (token ids), prompt-major: the prompt, then the
-    generated tokens up to (not including) the next end-of-text; at most p.max_length."""
+    generated tokens up to (not including) the next end-of-text; at most settings.max_length."""
     from transformers import set_seed
 
     eos, pad = config.eos_token_id, config.pad_token_id
     call_config = copy.deepcopy(config)  # the saved one keeps num_return_sequences 1
     call_config.num_return_sequences = n
     set_seed(seed)  # Python, NumPy and torch (every device)
-    per_call = max(1, p.batch_size // n)  # prompts per generate() call
+    per_call = max(1, settings.batch_size // n)  # prompts per generate() call
     context = pretrained.context_length(model.config)
     samples = []
     for start in range(0, len(prompts), per_call):
@@ -102,14 +102,15 @@ def generate_ids(model, prompts: list[list[int]], n: int, p: PredictParams, conf
         input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in chunk])
         mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in chunk])
         # max_length counts padding: extend it so the shortest prompt, too, gets up to
-        # p.max_length real tokens, then cut each row there (as if it had stopped)...
-        call_config.max_length = p.max_length + width - min(map(len, chunk))
+        # settings.max_length real tokens, then cut each row there (as if it had stopped)...
+        call_config.max_length = settings.max_length + width - min(map(len, chunk))
         # ...but padded columns take positions too: never past the model's context (a tiny
         # model's is model.tiny.n_positions), which would index past its embeddings.
         if context:
             call_config.max_length = min(call_config.max_length, context)
         # a long prompt near max_length gets what room is left (generate() would warn)
-        call_config.min_new_tokens = max(0, min(p.min_new_tokens, call_config.max_length - width))
+        call_config.min_new_tokens = max(0, min(settings.min_new_tokens,
+                                                call_config.max_length - width))
         with torch.inference_mode():
             out = model.generate(
                 input_ids=input_ids.to(model.device),
@@ -119,16 +120,19 @@ def generate_ids(model, prompts: list[list[int]], n: int, p: PredictParams, conf
         rows = (ids for ids in chunk for _ in range(n))
         for ids, row in zip(rows, out):
             new = row[width:]
-            samples.append((ids + (new[:new.index(eos)] if eos in new else new))[:p.max_length])
+            sampled = ids + (new[:new.index(eos)] if eos in new else new)
+            samples.append(sampled[:settings.max_length])
     return samples
 
 
-def sample_ids(model, tokenizer, p: PredictParams, config) -> list[list[list[int]]]:
-    """Token ids of `p.num_sequences` samples per prompt: end-of-text, the prompt, then the
-    generated tokens up to (not including) the next end-of-text; at most p.max_length."""
-    flat = generate_ids(model, prompt_ids(tokenizer, p), p.num_sequences, p, config, p.seed)
-    n = p.num_sequences
-    return [flat[i * n:(i + 1) * n] for i in range(len(p.prompts))]
+def sample_ids(model, tokenizer, settings: PredictParams, config) -> list[list[list[int]]]:
+    """Token ids of `settings.num_sequences` samples per prompt: end-of-text, the prompt,
+    then the generated tokens up to (not including) the next end-of-text; at most
+    settings.max_length."""
+    n = settings.num_sequences
+    flat = generate_ids(model, prompt_ids(tokenizer, settings), n, settings, config,
+                        settings.seed)
+    return [flat[i * n:(i + 1) * n] for i in range(len(settings.prompts))]
 
 
 def decode(tokenizer, ids: list[int], one_line: bool) -> str:
@@ -137,11 +141,11 @@ def decode(tokenizer, ids: list[int], one_line: bool) -> str:
     return (text.split("\n", 1)[0] if one_line else text).strip()
 
 
-def generate(model, tokenizer, p: PredictParams, config, one_line: bool = False
+def generate(model, tokenizer, settings: PredictParams, config, one_line: bool = False
              ) -> list[list[str]]:
-    """`p.num_sequences` tweets per prompt, as text: each starts with its prompt."""
+    """`settings.num_sequences` tweets per prompt, as text: each starts with its prompt."""
     return [[decode(tokenizer, ids, one_line) for ids in samples]
-            for samples in sample_ids(model, tokenizer, p, config)]
+            for samples in sample_ids(model, tokenizer, settings, config)]
 
 
 def read_train_tweets(path: Path, stage: str) -> list[str]:
@@ -149,18 +153,19 @@ def read_train_tweets(path: Path, stage: str) -> list[str]:
     return read_json(path, run_first(stage))
 
 
-def sample_checked(model, tokenizer, p: PredictParams, config, tweets: list[str],
+def sample_checked(model, tokenizer, settings: PredictParams, config, tweets: list[str],
                    one_line: bool) -> tuple[list[str], list[dict], dict]:
     """(samples prompt-major, their memorization checks, the summary). The first draw is
-    checked; with p.memorization.resample its copies are drawn again, each round with its
+    checked; with settings.memorization.resample its copies are drawn again, each round with its
     own seed, until none is left or max_tries rounds have run."""
-    rules: MemorizationParams = p.memorization
-    prompts = prompt_ids(tokenizer, p)
+    rules: MemorizationParams = settings.memorization
+    prompts = prompt_ids(tokenizer, settings)
 
     def check(texts):
         return memorization.check(texts, tweets, rules.ngram, rules.threshold, not one_line)
 
-    texts = [t for samples in generate(model, tokenizer, p, config, one_line) for t in samples]
+    texts = [text for samples in generate(model, tokenizer, settings, config, one_line)
+             for text in samples]
     checks = check(texts)
     tries = [1] * len(texts)
     first = list(checks)  # the model's own memorization, before any resampling
@@ -168,9 +173,9 @@ def sample_checked(model, tokenizer, p: PredictParams, config, tweets: list[str]
     while rules.resample and rounds < rules.max_tries and any(c.copy for c in checks):
         rounds += 1
         again = [i for i, c in enumerate(checks) if c.copy]
-        redo = [prompts[i // p.num_sequences] for i in again]
+        redo = [prompts[i // settings.num_sequences] for i in again]
         new = [decode(tokenizer, ids, one_line) for ids in
-               generate_ids(model, redo, 1, p, config, p.seed + rounds)]
+               generate_ids(model, redo, 1, settings, config, settings.seed + rounds)]
         for i, text, c in zip(again, new, check(new)):
             texts[i], checks[i] = text, c
             tries[i] += 1
@@ -193,18 +198,18 @@ def main(name: str, params: Params) -> None:
     from transformers.utils import logging
 
     logging.disable_progress_bar()
-    p, paths, handles = params.predict, layout.bot(name), params.bot_handles(name)
+    settings, paths, handles = params.predict, layout.bot(name), params.bot_handles(name)
     is_bot = name in params.bots
     model, tokenizer = load_model(paths.model, layout.stage_id("train", name, is_bot))
     tweets = read_train_tweets(paths.train_tweets, layout.stage_id("tokenize", name, is_bot))
-    config = generation_config(p, tokenizer)
+    config = generation_config(settings, tokenizer)
     one_line = not params.filter.keep_newlines
     started = time.perf_counter()
-    texts, checks, summary = sample_checked(model, tokenizer, p, config, tweets, one_line)
+    texts, checks, summary = sample_checked(model, tokenizer, settings, config, tweets, one_line)
     seconds = time.perf_counter() - started
     device, dtype = model.device.type, str(model.dtype).removeprefix("torch.")
-    n = p.num_sequences
-    generations = [texts[i * n:(i + 1) * n] for i in range(len(p.prompts))]
+    n = settings.num_sequences
+    generations = [texts[i * n:(i + 1) * n] for i in range(len(settings.prompts))]
 
     with atomic_path(paths.generation_config) as tmp:
         config.to_json_file(tmp)
@@ -215,29 +220,32 @@ def main(name: str, params: Params) -> None:
         "device": device,
         "dtype": dtype,
         "sampling": {
-            "do_sample": p.do_sample, "top_p": p.top_p, "top_k": p.top_k,
-            "temperature": p.temperature, "max_length": p.max_length,
-            "min_new_tokens": p.min_new_tokens, "num_return_sequences": p.num_sequences,
-            "seed": p.seed, "batch_size": p.batch_size, "prefix": tokenizer.eos_token,
+            "do_sample": settings.do_sample, "top_p": settings.top_p, "top_k": settings.top_k,
+            "temperature": settings.temperature, "max_length": settings.max_length,
+            "min_new_tokens": settings.min_new_tokens,
+            "num_return_sequences": settings.num_sequences,
+            "seed": settings.seed, "batch_size": settings.batch_size, "prefix": tokenizer.eos_token,
             "cut_at_newline": one_line,
         },
         "memorization": summary,
         "predictions": [{"prompt": prompt, "generations": gens, "checks": checks[i * n:(i + 1) * n]}
-                        for i, (prompt, gens) in enumerate(zip(p.prompts, generations))],
+                        for i, (prompt, gens) in enumerate(zip(settings.prompts, generations))],
     })
     write_json(paths.predict_metrics, {k: summary[k] for k in (
         "copy_share", "verbatim_share", "copy_share_shown", "samples", "resampled")})
-    footer = picture.footer(pretrained.shown_name(params.model.base), p.top_p, p.temperature,
+    footer = picture.footer(pretrained.shown_name(params.model.base), settings.top_p,
+                            settings.temperature,
                             synthetic=[h for h in handles if h in SYNTHETIC_HANDLES],
                             handles=handles)
     image = picture.draw_card([display_name(h, params) for h in handles], handles,
-                              picture.showcase(p.prompts, generations), footer,
+                              picture.showcase(settings.prompts, generations), footer,
                               [avatar_image(h) for h in handles])
     with atomic_path(paths.picture) as tmp:
         image.save(tmp, format="PNG", optimize=True)
-    print(f"predict {name}: {len(p.prompts)} prompts x {n} tweets sampled in {seconds:.2f}s on "
-          f"{device} ({dtype}); {summary['copies']} of {summary['samples']} copy a training "
+    print(f"predict {name}: {len(settings.prompts)} prompts x {n} tweets sampled in "
+          f"{seconds:.2f}s on {device} ({dtype}); {summary['copies']} of {summary['samples']} "
+          f"copy a training "
           f"tweet ({summary['verbatim']} verbatim)"
           + (f", {summary['resampled']} resampled, {summary['copies_shown']} left"
-             if p.memorization.resample else ", not resampled")
+             if settings.memorization.resample else ", not resampled")
           + f" -> {paths.predictions}, {paths.picture.name}")

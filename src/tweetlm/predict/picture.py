@@ -202,19 +202,19 @@ def draw_card(names: list[str], handles: list[str], tweets: list[tuple[str, str]
     img = Image.new("RGB", (WIDTH, HEIGHT), PAPER)
     draw = ImageDraw.Draw(img)
     shown = list(zip(names, handles))[:3]  # up to three avatars side by side, as the Hub card
-    d = AVATAR if len(shown) == 1 else 92
+    side = AVATAR if len(shown) == 1 else 92  # an avatar's square, in pixels
     for i, (name, handle) in enumerate(shown):
-        x0 = MARGIN + i * (d + 8)
+        x0 = MARGIN + i * (side + 8)
         face = avatars[i] if avatars and i < len(avatars) else None
         if face is not None:  # the profile image in a circle, as the Hub card shows it
-            mask = Image.new("L", (d, d), 0)
-            ImageDraw.Draw(mask).ellipse((0, 0, d - 1, d - 1), fill=255)
-            img.paste(face.resize((d, d)), (x0, MARGIN), mask)
+            mask = Image.new("L", (side, side), 0)
+            ImageDraw.Draw(mask).ellipse((0, 0, side - 1, side - 1), fill=255)
+            img.paste(face.resize((side, side)), (x0, MARGIN), mask)
             continue
-        draw.ellipse((x0, MARGIN, x0 + d, MARGIN + d), fill=avatar_color(handle))
-        draw_text(draw, (x0 + d / 2, MARGIN + d / 2), drawable(initials(name)), d * 2 // 5,
-                  PAPER, bold=True, anchor="mm")
-    text_x = MARGIN + len(shown) * (d + 8) + 20
+        draw.ellipse((x0, MARGIN, x0 + side, MARGIN + side), fill=avatar_color(handle))
+        draw_text(draw, (x0 + side / 2, MARGIN + side / 2), drawable(initials(name)),
+                  side * 2 // 5, PAPER, bold=True, anchor="mm")
+    text_x = MARGIN + len(shown) * (side + 8) + 20
     # "<name> 🤖 AI Bot": the robot is drawn in the avatar grey; the names give way to '...'
     label = "AI Bot" if len(handles) == 1 else "AI Cyborg"
     room = WIDTH - MARGIN - text_x - length(" " + label, 40) - 56

@@ -46,7 +46,8 @@ def experiments(show: list[dict]) -> list[Experiment]:
             if entry.get("error") or not data:
                 continue
             params = data.get("params", {}).get(str(layout.PARAMS_FILE), {}).get("data", {})
-            metrics = {path: m.get("data") or {} for path, m in data.get("metrics", {}).items()}
+            metrics = {path: entry.get("data") or {}
+                       for path, entry in data.get("metrics", {}).items()}
             bots = sorted({Path(p).parts[1] for p in metrics if len(Path(p).parts) == 3
                            and Path(p) == layout.bot(Path(p).parts[1]).train_metrics})
             found.append(Experiment(name, flatten(params), metrics, bots))

@@ -19,8 +19,10 @@ Resumable: every train.checkpoint_steps the full state goes to checkpoints/<bot>
 `tweetlm train` again after a crash or Ctrl-C (which finishes the current step and saves
 first) and it resumes there; the result is the same as an uninterrupted run.
 
-On CUDA a GPT-2 base (the tiny preset too) trains as the lean GPT-2 of gpt2.py (same maths,
-fused kernels; train.fast_gpt2), its weights copied back into the transformers model to save.
+With train.fast_gpt2 (auto: on CUDA; true: everywhere) a GPT-2 base, the tiny preset too,
+trains as the lean GPT-2 of gpt2.py (same maths, fused kernels), its weights copied back into
+the transformers model to save. Shipped false, transformers' model, until a GPU run of
+benchmarks/device/lean_vs_hf.py shows the lean one matches it and is faster.
 `torchrun --nproc_per_node N -m tweetlm.core.cli train NAME` trains data-parallel (dist.py);
 rank 0 alone writes and tracks.
 
@@ -31,7 +33,7 @@ tokenizer from the tokenize stage.
     data.py        the tokenized tweets, checked against params; each epoch's blocks
     model.py       model, optimizer, lr schedule, one step, eval loss
     lora.py        LoRA adapters with peft, merged at the end
-    gpt2.py        the lean GPT-2 trained in place of a GPT-2 base on CUDA (train.fast_gpt2)
+    gpt2.py        the lean GPT-2, trained in place of a GPT-2 base with train.fast_gpt2
     dist.py        data-parallel training under torchrun: ranks, the gradient all-reduce
     checkpoint.py  the resumable State, checkpoint files, Ctrl-C
     save.py        the model folder and the loss plots

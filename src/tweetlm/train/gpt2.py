@@ -151,15 +151,15 @@ class LeanGPT2(nn.Module):
         """The weights (or, with `grads`, their gradients) under GPT2LMHeadModel's names and
         shapes: Conv1D weights transposed, padded vocabulary rows sliced off, lm_head = wte."""
         out = {}
-        for name, p in self.named_parameters():
-            t = p.grad if grads else p.detach()
-            if t is None:
+        for name, param in self.named_parameters():
+            tensor = param.grad if grads else param.detach()
+            if tensor is None:
                 continue
             if name == "transformer.wte.weight":
-                t = t[:self.vocab]
+                tensor = tensor[:self.vocab]
             elif _conv1d(name) and name.endswith(".weight"):
-                t = t.t()
-            out[name] = t
+                tensor = tensor.t()
+            out[name] = tensor
         if "transformer.wte.weight" in out:
             out["lm_head.weight"] = out["transformer.wte.weight"]
         return out

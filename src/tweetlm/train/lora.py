@@ -25,23 +25,23 @@ def targets(model, wanted: list[str]) -> list[str]:
     kind = model.config.model_type
     found = TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING.get(kind)
     if not found:
-        names = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
-                        if type(m).__name__ in ("Linear", "Conv1D") and "." in n})
+        names = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                        if type(module).__name__ in ("Linear", "Conv1D") and "." in name})
         raise TweetlmError(f"params.yaml: train.lora.target_modules: peft has no default for "
                            f"{kind} models: name the layers to adapt, from {', '.join(names)}")
     return list(found)
 
 
-def wrap(model, lp: LoraParams):
+def wrap(model, settings: LoraParams):
     """(the peft model: base frozen, adapters trainable; the target modules used)."""
     from peft import LoraConfig, get_peft_model
     from transformers.pytorch_utils import Conv1D
 
-    modules = targets(model, lp.target_modules)
+    modules = targets(model, settings.target_modules)
     # GPT-2's Conv1D stores weights transposed: peft must know, or it warns and guesses
-    conv1d = any(isinstance(m, Conv1D) for n, m in model.named_modules()
-                 if n.rsplit(".", 1)[-1] in modules)
-    config = LoraConfig(r=lp.r, lora_alpha=lp.alpha, lora_dropout=lp.dropout,
+    conv1d = any(isinstance(module, Conv1D) for name, module in model.named_modules()
+                 if name.rsplit(".", 1)[-1] in modules)
+    config = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                         target_modules=modules, fan_in_fan_out=conv1d, bias="none",
                         task_type="CAUSAL_LM")
     try:

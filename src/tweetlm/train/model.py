@@ -111,8 +111,9 @@ def train_step(loss_fn, model, optimizer, batches: list, lr: float, max_grad_nor
     accumulation equals one big batch); returns the step's mean loss as a device tensor,
     so the caller decides when to pay for a host sync. `loss_fn(x)` is the summed loss of
     blocks `x`. Data-parallel: `tokens` counts the step's tokens on every rank and
-    `sync(loss)` adds up the ranks' gradients and losses (dist.World.reduce), returning the
-    step's loss."""
+    `sync(loss)` adds up the ranks' gradients and losses (dist.World.reduce, before clipping);
+    the step then returns what `sync` returned (the summed loss and any scalars reduced with
+    it)."""
     for group in optimizer.param_groups:
         group["lr"] = lr
     step_tokens = tokens or sum(x.shape[0] * (x.shape[1] - 1) for x in batches)
@@ -124,7 +125,7 @@ def train_step(loss_fn, model, optimizer, batches: list, lr: float, max_grad_nor
         loss.backward()
         step_loss += loss.detach()
     if sync is not None:
-        step_loss = sync(step_loss)
+        step_loss = sync(step_loss)  # data-parallel: the summed loss, and what rode along
     if max_grad_norm > 0:
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
     optimizer.step()

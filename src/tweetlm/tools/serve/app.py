@@ -149,10 +149,10 @@ def prompt_box(gr, bots: Bots, value, prefix: str, pair: bool = False, right=Non
 
 def own_settings(bots: Bots, name) -> tuple[float, float]:
     try:
-        s = bots.defaults(name)
+        defaults = bots.defaults(name)
     except TweetlmError:
-        s = Settings()
-    return s.temperature, s.top_p
+        defaults = Settings()
+    return defaults.temperature, defaults.top_p
 
 
 def app(bots: Bots):

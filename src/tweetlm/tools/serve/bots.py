@@ -153,31 +153,32 @@ class Bot:
         from tweetlm.predict.memorization import check
         from tweetlm.shared.pretrained import context_length
 
-        s = settings.checked()
+        chosen = settings.checked()
         prompt = " ".join(str(prompt or "").split())
         if not prompt:
             raise TweetlmError("type the start of a tweet first: the prompt is empty")
         if len(prompt) > MAX_PROMPT_CHARS:
             raise TweetlmError(f"the prompt is {len(prompt)} characters: keep it under "
                                f"{MAX_PROMPT_CHARS}")
-        config = replace_config(self.config, temperature=s.temperature, top_p=s.top_p)
+        config = replace_config(self.config, temperature=chosen.temperature,
+                                top_p=chosen.top_p)
         # a tweet ends at max_length tokens, and never past the model's context
         limit = min(filter(None, (config.max_length, context_length(self.model.config))))
-        p = SimpleNamespace(prompts=[prompt], max_length=limit, batch_size=MAX_TWEETS,
-                            min_new_tokens=config.min_new_tokens or 0)
+        request = SimpleNamespace(prompts=[prompt], max_length=limit, batch_size=MAX_TWEETS,
+                                  min_new_tokens=config.min_new_tokens or 0)  # as PredictParams
         try:
-            ids = prompt_ids(self.tokenizer, p)
+            ids = prompt_ids(self.tokenizer, request)
         except TweetlmError:  # predict's message names params.yaml: not what was typed here
             raise TweetlmError(f"the prompt is too long for this bot: it writes at most "
                                f"{limit} tokens, prompt included") from None
-        seed = s.seed if s.seed is not None else random.randrange(2**31)
+        seed = chosen.seed if chosen.seed is not None else random.randrange(2**31)
         with self.lock:  # seeds torch globally: two bots at once may mix their streams
-            rows = generate_ids(self.model, ids, s.n, p, config, seed)
+            rows = generate_ids(self.model, ids, chosen.n, request, config, seed)
         texts = [decode(self.tokenizer, row, self.one_line) for row in rows]
         if self.tweets is None:
-            return [Tweet(t, False, None) for t in texts]
+            return [Tweet(text, False, None) for text in texts]
         checks = check(texts, self.tweets, self.ngram, self.threshold, not self.one_line)
-        return [Tweet(t, c.copy, c.source) for t, c in zip(texts, checks)]
+        return [Tweet(text, found.copy, found.source) for text, found in zip(texts, checks)]
 
 
 def replace_config(config, **changes):

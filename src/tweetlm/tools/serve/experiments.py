@@ -78,9 +78,9 @@ def with_model(root: Path, bots: list[str], runs: dict[str, str]) -> list[str]:
 def fetch(root: Path, rev: str, bot: str, dest: Path) -> Path:
     """The files a Bot reads, at commit `rev`, under `dest` (returned) at their layout paths."""
     fs = _fs(root, rev)
-    b = layout.bot(bot)
-    for path in (*b.model_files, b.generation_config, b.predictions, b.train_metrics,
-                 b.train_tweets):
+    paths = layout.bot(bot)
+    for path in (*paths.model_files, paths.generation_config, paths.predictions,
+                 paths.train_metrics, paths.train_tweets):
         if fs.exists(path.as_posix()):
             (dest / path).parent.mkdir(parents=True, exist_ok=True)
             fs.get_file(path.as_posix(), str(dest / path))

@@ -48,10 +48,11 @@ def launch(root: Path, name: str, display_names: dict[str, str]) -> None:
 
 def files_of(name: str, with_tweets: bool) -> list[Path]:
     """The project files a Space of bot `name` copies (what the page reads)."""
-    b = layout.bot(name)
-    found = [*b.model_files, b.generation_config, b.card, b.predictions, b.predict_metrics,
-             b.train_metrics, b.picture, b.stats, b.train_loss, b.eval_loss]
-    return found + ([b.train_tweets] if with_tweets else [])
+    paths = layout.bot(name)
+    found = [*paths.model_files, paths.generation_config, paths.card, paths.predictions,
+             paths.predict_metrics, paths.train_metrics, paths.picture, paths.stats,
+             paths.train_loss, paths.eval_loss]
+    return found + ([paths.train_tweets] if with_tweets else [])
 
 
 def readme(name: str, names: list[str]) -> str:
