@@ -51,6 +51,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from tweetlm.core.layout import stage_id  # noqa: E402  (after the path: this checkout's)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -312,18 +313,20 @@ def e2e_project(dest: Path, base: str | None = None, sets: dict | None = None):
                     for k, v in (sets or {}).items()})
     if updates:
         project.set_params(**updates)
-    dvc_yaml = dest / "dvc.yaml"
-    text = dvc_yaml.read_text()
-    timed = re.sub(r"(cmd:\s*)tweetlm ", lambda m: f"{m.group(1)}{sys.executable} benchmarks/stage_timer.py ",
-                   text)
-    if timed.count("stage_timer.py") < len(STAGES):
-        raise RuntimeError("dvc.yaml: stage commands are no longer `tweetlm STAGE`")
-    dvc_yaml.write_text(timed)
-    project.git("commit", "-qam", "bench: timed stages" + (f", {updates}" if updates else ""))
+    # Every stage's `tweetlm` runs through benchmarks/stage_timer.py: a `tweetlm` first on the
+    # copy's PATH (the pipeline files stay as generated, so validate accepts them).
+    shim = dest / ".bench-bin" / "tweetlm"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{dest}/benchmarks/stage_timer.py" "$@"\n')
+    shim.chmod(0o755)
+    (dest / ".git/info/exclude").write_text("/.bench-bin/\n")
+    project.git("commit", "-qa", "--allow-empty", "-m",
+                "bench: timed stages" + (f", {updates}" if updates else ""))
     # the copy's src first; keep the caller's PYTHONPATH (a GPU image's carried packages)
     project.env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(dest / "src"), os.environ.get("PYTHONPATH")]))
-    project.env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{project.env['PATH']}"
+    project.env["PATH"] = os.pathsep.join([str(shim.parent), str(Path(sys.executable).parent),
+                                           project.env["PATH"]])
     return project
 
 
@@ -361,7 +364,7 @@ def bench_e2e(modes=("offline", "disabled"), base: str | None = None, sets: dict
             own = {}
             for line in times.read_text().splitlines() if times.is_file() else []:
                 r = json.loads(line)
-                own[f"{r['stage']}@{r['name']}" if r["name"] else r["stage"]] = r
+                own[stage_id(r["stage"], r["name"], bot=False) if r["name"] else r["stage"]] = r
             stages = {}
             for (name, t), end in zip(marks, ends):
                 r, dvc_s = own.get(name, {}), end - t
@@ -375,7 +378,7 @@ def bench_e2e(modes=("offline", "disabled"), base: str | None = None, sets: dict
             out["runs"][mode] = {
                 "load_before": load, "total_s": round(total, 2),
                 "raw_json_to_card_s": round(sum(v["dvc_s"] for k, v in stages.items()
-                                                if k.split("@")[0] in STAGES[2:]), 2),
+                                                if k.split(":")[-1] in STAGES[2:]), 2),
                 "stages": stages,
                 "train": {k: metrics.get(k) for k in ("train_runtime_s", "tokens_per_s",
                                                        "device", "precision", "eval_loss",

@@ -40,8 +40,10 @@ def test_small_base_and_e2e_copy(tmp_path):
         params = yaml.safe_load(open(f"{copy}/params.yaml"))
         assert params["model"]["base"] == str(base.resolve())
         assert params["train"]["epochs"] == 1 and params["train"]["compile"] is True
-        cmds = [line for line in open(f"{copy}/dvc.yaml") if "cmd:" in line]
-        assert cmds and all("benchmarks/stage_timer.py" in c for c in cmds)
+        # every stage's `tweetlm` is the timer, first on the copy's PATH; the files as generated
+        assert "benchmarks/stage_timer.py" in open(f"{copy}/.bench-bin/tweetlm").read()
+        cmds = [line for line in open(f"{copy}/{layout.pipeline_file('sample')}") if "cmd:" in line]
+        assert cmds and all("cmd: tweetlm " in c for c in cmds)
         git = lambda *a: subprocess.run(["git", *a], cwd=copy, capture_output=True, text=True,
                                         check=True).stdout
         assert git("status", "--porcelain") == ""  # committed: DVC sees a clean copy

@@ -258,7 +258,7 @@ sys.exit(main(sys.argv[2:]))
 '''
 # stage -> the output it is killed publishing
 KILLED_WRITES = {
-    "validate": "reports/params/train.json", "sample": "data/raw/sample",
+    "validate": str(layout.params_stamp("train", "sample")), "sample": "data/raw/sample",
     "ingest": "interim/sample/tweets.parquet", "filter": "processed/sample/tweets.parquet",
     "tokenize": "data/tokenized/sample", "train": "models/sample/model.safetensors",
     "predict": "reports/sample/predictions.json", "card": "models/sample/README.md",
