@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_repro.py scale               # 10, 100, 300, 1,000 handles
     .venv/bin/python benchmarks/bench_repro.py scale --sizes 10,100 --json out.json
     .venv/bin/python benchmarks/bench_repro.py concurrency --handles 8 --jobs 2
-    .venv/bin/python benchmarks/bench_repro.py --quick             # 10 and 30 handles; 2 built
+    .venv/bin/python benchmarks/bench_repro.py --quick             # scale: 10, 30; concurrency: 2
 
 Everything runs in temporary git+DVC copies of the project (the checkout as git knows it,
 like tests/helpers/project.py; a benchmark imports nothing from tests/), never in it.
@@ -23,6 +23,12 @@ small file each). Measured at each size:
                  `xargs -P JOBS -I{} dvc --wait-for-lock repro -s handles/{}/dvc.yaml`, then a
                  `dvc repro` that must run gallery-page only (--build repro: one plain
                  `dvc repro` instead); its time over N is the per-handle figure
+                 Sizes above --build-max (default 100) are not built from nothing (1,000
+                 handles would take about an hour on 2 busy cores): they copy the largest
+                 built project's handles, outputs and lock files name for name (the same
+                 bytes, so the same hashes), `dvc repro validate sample` stamps the new
+                 names and a `dvc repro` must then run gallery-page only; the figures
+                 below are measured on them as on the others
   full no-op     `dvc repro` with nothing to do (once)
   no-op one      `dvc repro -s handles/<h>/dvc.yaml` with nothing to do (median of --rounds)
   rebuild one    <h>'s raw file changed, `dvc repro -s handles/<h>/dvc.yaml`: its 7 stages
