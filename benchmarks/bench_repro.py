@@ -497,27 +497,32 @@ def scale_json(results: dict, sizes: list[int], how: str, jobs: int, rounds: int
     build = (f"`dvc repro validate sample`, then `xargs -P {jobs} -I{{}} dvc --wait-for-lock "
              "repro -s handles/{}/dvc.yaml` over the handles, then `dvc repro` (gallery-page)"
              if how == "xargs" else "one plain `dvc repro`")
+
+    def s(figure: dict, digits: int = 2) -> str:  # wall seconds, and CPU seconds of dvc
+        return f"{figure['wall_s']:.{digits}f} ({figure['cpu_s']:.{digits}f})"
+
     rows = []
     for size in sizes:
         f, b = new[size], new[size]["build"]
         if "replicated_from" in b:
             built = [f"not built: copies of the {b['replicated_from']:,} built", "-", "-"]
         else:
-            built = [f"{b['wall_s']:.0f} s", f"{b['per_handle_s']:.2f} s",
+            built = [s(b, 0), f"{b['per_handle_s']:.2f} ({b['cpu_s'] / size:.2f})",
                      f"{b['load_start']:.1f}-{b['load_end']:.1f}"]
-        rows.append([size, 3 + len(STAGES) * size, built[0], built[1],
-                     f"{f['full_noop']['wall_s']:.1f} s", f"{f['noop_one']['wall_s']:.2f} s",
-                     f"{f['rebuild_one']['wall_s']:.2f} s", built[2]])
+        loads = [x["load"] for k in ("noop_one", "rebuild_one") for x in f[k]["runs"]]
+        rows.append([size, 3 + len(STAGES) * size, built[0], built[1], s(f["full_noop"], 1),
+                     s(f["noop_one"]), s(f["rebuild_one"]), built[2],
+                     f"{min(loads):.1f}-{max(loads):.1f}"])
     old_rows = []
     for size in sorted(old):
         f, n = old[size], new[size]
         built = ("assembled (not built: O(N^2))" if f["build"].get("assembled")
-                 else f"{f['build']['wall_s']:.0f} s")
-        old_rows.append([size, built, f"{f['full_noop']['wall_s']:.1f} s",
-                         f"{f['noop_one']['wall_s']:.2f} s", f"{f['rebuild_one']['wall_s']:.2f} s",
-                         f"{n['full_noop']['wall_s'] / f['full_noop']['wall_s']:.2f}",
-                         f"{n['noop_one']['wall_s'] / f['noop_one']['wall_s']:.2f}",
-                         f"{n['rebuild_one']['wall_s'] / f['rebuild_one']['wall_s']:.2f}"])
+                 else s(f["build"], 0))
+        ratio = {k: f"{n[k]['wall_s'] / f[k]['wall_s']:.2f} ({n[k]['cpu_s'] / f[k]['cpu_s']:.2f})"
+                 for k in ("full_noop", "noop_one", "rebuild_one")}
+        old_rows.append([size, built, s(f["full_noop"], 1), s(f["noop_one"]),
+                         s(f["rebuild_one"]), ratio["full_noop"], ratio["noop_one"],
+                         ratio["rebuild_one"]])
     return {
         "title": "One handle's cost as the project grows: handles/<h>/dvc.yaml (generated), "
                  "stage commands stubbed",
@@ -535,14 +540,16 @@ def scale_json(results: dict, sizes: list[int], how: str, jobs: int, rounds: int
                         f"per handle = build all / handles. No-op one and rebuild one: `dvc repro "
                         f"-s handles/<h>/dvc.yaml` with nothing to do, and after <h>'s raw file "
                         f"changed (its 7 stages run), median of {rounds}; full no-op: `dvc repro`, "
-                        "once. Wall seconds.",
+                        "once. Seconds: wall (CPU: user + system of the dvc processes). Load: "
+                        "the 1-minute load average of the 2 cores.",
              "columns": ["handles", "stages", "build all", "per handle", "full no-op",
-                         "no-op one", "rebuild one", "load during build"],
+                         "no-op one", "rebuild one", "load during build",
+                         "load, one-handle runs"],
              "rows": rows},
             {"caption": "Same run, old layout (one dvc.yaml, `foreach: ${handles}`, the same stub "
                         "commands): one handle as `dvc repro -s ingest@<h> ... gallery@<h>`; "
-                        "new/old = the new layout's time over the old's (below 1: the new is "
-                        "faster). Larger sizes skipped: building them costs O(N^2).",
+                        "new/old = the new layout's time over the old's, wall (CPU) (below 1: "
+                        "the new is faster). Larger sizes skipped: building them costs O(N^2).",
              "columns": ["handles", "build all (plain dvc repro)", "full no-op", "no-op one",
                          "rebuild one", "new/old full no-op", "new/old no-op one",
                          "new/old rebuild one"],
