@@ -673,6 +673,8 @@ def concurrency_json(summary: dict, handles: int, jobs: int, rounds: int, comman
                        "handles/{}/dvc.yaml`"}
     rows = [[how[mode], f"{f['wall_s']:.1f} s", f"{f['handles_per_min']:.1f}",
              f"{f['speedup_vs_serial']:.2f}x",
+             f"{statistics.median(x['cpu_children_s'] for x in f['runs']):.0f} s",
+             f"{statistics.median(x['cpu_children_s'] / x['wall_s'] for x in f['runs']):.2f}",
              f"{statistics.mean(x['load_start'] for x in f['runs']):.1f}"]
             for mode, f in summary.items()]
     return {
@@ -682,7 +684,7 @@ def concurrency_json(summary: dict, handles: int, jobs: int, rounds: int, comman
         "date": time.strftime("%Y-%m-%d"),
         "command": command,
         "columns": ["how", f"{handles} handles", "handles a minute", "against serial",
-                    "load average at start"],
+                    "CPU (all processes)", "cores used (CPU / wall)", "load average at start"],
         "rows": rows,
         "notes": f"{handles} real handles of 200 synthetic tweets, the tiny model, a few training "
                  f"steps each (nothing stubbed: the commands `tweetlm sync` writes); "
