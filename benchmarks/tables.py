@@ -4,8 +4,10 @@
     python benchmarks/tables.py --check    # exit 1 if the committed README.md is out of date
 
 Deterministic: the same JSON files always give the same bytes (files in name order, keys in
-their order in the file). Three shapes are known: a hand-recorded table (`columns` + `rows`,
-with `title`, `machine`, `date`, `command`, `notes`), what `bench_data.py --json` writes
+their order in the file). Four shapes are known: a table (`columns` + `rows`, with `title`,
+`machine`, `date`, `command`, `notes`: hand-recorded, or what `bench_repro.py concurrency
+--json` writes), several (`tables`: each a `caption`, `columns` and `rows`, as `bench_repro.py
+scale --json` writes), what `bench_data.py --json` writes
 (`runs` of tweetlm against the plain loop) and what `bench_train.py` writes (`cpu_tiny`,
 `tiny_run`, `gpu_gpt2`, `e2e`); any other file is listed as its scalar values, key by key.
 tests/test_docs.py fails when the committed README.md differs from what this renders now.
@@ -63,6 +65,8 @@ def about(data: dict) -> list[str]:
         loads = ", ".join(f"{k} {cell(v)}" for k, v in data["load_before"].items())
         facts.append(f"load before each part: {loads}")
     lines = [f"_{'; '.join(facts)}_", ""] if facts else []
+    if "stubbed" in data:
+        lines += [f"Stubbed: {data['stubbed']}.", ""]
     if "command" in data:
         lines += [f"Command: `{data['command']}`", ""]
     return lines
@@ -70,6 +74,14 @@ def about(data: dict) -> list[str]:
 
 def recorded(data: dict) -> list[str]:
     lines = table(data["columns"], data["rows"])
+    return lines + ([data["notes"], ""] if data.get("notes") else [])
+
+
+def tables(data: dict) -> list[str]:
+    lines = []
+    for part in data["tables"]:
+        lines += ([part["caption"], ""] if part.get("caption") else [])
+        lines += table(part["columns"], part["rows"])
     return lines + ([data["notes"], ""] if data.get("notes") else [])
 
 
@@ -150,10 +162,11 @@ def scalars(data, prefix: str = "") -> list[str]:
     return table(["key", "value"], rows)
 
 
-PARTS = {"runs": data_runs, "cpu_tiny": step, "tiny_run": tiny_run, "gpu_gpt2": gpu,
+PARTS = {"tables": tables, "runs": data_runs, "cpu_tiny": step, "tiny_run": tiny_run, "gpu_gpt2": gpu,
          "e2e": e2e}
+# Shown by about() or a part, or not shown: `raw` holds every measured run, for reading
 ABOUT = {"title", "machine", "date", "command", "notes", "torch", "python", "cpu_count",
-         "load_before", "sizes"}
+         "load_before", "sizes", "stubbed", "raw"}
 
 
 def section(path: Path) -> list[str]:

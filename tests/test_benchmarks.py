@@ -37,3 +37,35 @@ def test_big_archive_says_what_it_does_and_writes_what_it_says(tmp_path):
     lines = out.read_text().splitlines()
     assert len(lines) == 50 and all(json.loads(line)["id_str"] for line in lines)
     assert proc.stdout.strip() == f"big_archive: 50 tweets, {out.stat().st_size:,} bytes -> {out}"
+
+
+def test_bench_repro_stub_commands_write_every_out_the_next_stages_read(tmp_path):
+    """bench_repro.py scale runs the generator's stages with stub commands: run in order from
+    a project root, each writes every out of its stage (and the files of a folder out that a
+    later stage reads), and a changed raw file changes every output downstream."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_repro", ROOT / "benchmarks/bench_repro.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    stages = bench.stubbed(bench.pipelines.handle_stages("alice"))
+    assert list(stages) == list(bench.STAGES)
+    assert all("${" not in s["cmd"] for s in stages.values())  # dvc.yaml would interpolate it
+    assert "foreach: ${handles}" in bench.old_layout_yaml(ROOT)
+
+    def build(raw: str) -> dict:
+        (tmp_path / "data/raw/alice").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data/raw/alice/tweets.json").write_text(raw)
+        for stage in stages:
+            stamp = tmp_path / bench.layout.params_stamp(stage, "alice")
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.write_text("{}")
+        for name, stage in stages.items():
+            for dep in (d for d in stage["deps"] if not d.startswith("src/")):
+                assert (tmp_path / dep).exists(), f"{name}: {dep} missing"
+            subprocess.run(["sh", "-c", stage["cmd"]], cwd=tmp_path, check=True)
+            for out in bench.outs_of(stage):
+                assert (tmp_path / out).exists(), f"{name}: {out} not written"
+        return {p: (tmp_path / p).read_text() for p in bench.outs_of(stages["gallery"])}
+
+    assert build("one") != build("two")
