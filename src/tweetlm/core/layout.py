@@ -16,12 +16,13 @@ CHECKPOINTS = Path("checkpoints")  # resumable training state: outside DVC's out
 SAMPLE_HANDLE = "sample"  # synthetic: written by the `sample` stage, tweeted by nobody
 
 # The params.yaml keys each stage's code reads (a section, or a dotted key inside one), and
-# nothing else (tests/test_dvc_graph.py proves it from the code); bots' stages read the same as
-# their handle twins. `validate` writes each stage's values, as validated, to
-# params_stamp(stage), the one params dependency that stage has in dvc.yaml: so a no-op `dvc
-# repro` parses params.yaml once, not once per stage, and an edit still reruns only the stages
-# that read the key. wandb: only the card shows it; tokenize and train log there, but what
-# they write is the same whatever it says.
+# nothing else (tests/test_dvc_graph.py proves it from the code), in the order a handle's
+# stages run (HANDLE_STAGES); a bot's stages read the same. `validate` writes each stage's
+# values, as validated and with the name's `overrides` applied, to params_stamp(stage, name),
+# the one params dependency that stage has: so a no-op `dvc repro` parses params.yaml once,
+# not once per stage, and an edit reruns only the stages, of only the names, that read the
+# key. wandb: only the card shows it; tokenize and train log there, but what they write is
+# the same whatever it says.
 STAGE_PARAMS = {
     "ingest": ("ingest",),
     "filter": ("filter",),
@@ -91,7 +92,7 @@ def params_stamp(stage: str, name: str) -> Path:
 # their stages as `handles/alice/dvc.yaml:train`.
 HANDLE_PIPELINES = Path("handles")
 BOT_PIPELINES = Path("bots")
-HANDLE_STAGES = ("ingest", "filter", "tokenize", "train", "predict", "card", "gallery")
+HANDLE_STAGES = tuple(STAGE_PARAMS)  # ingest ... gallery, in the order they run
 BOT_STAGES = HANDLE_STAGES[2:]  # a bot of several handles trains on their filtered tweets
 
 
