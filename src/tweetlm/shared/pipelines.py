@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from tweetlm.core import layout
+from tweetlm.core.outputs import atomic_path
 
 # The code each stage runs, as dvc.yaml deps: the core (CLI, params, paths) and what the
 # stage module imports (tests/test_dvc_graph.py proves these from the code).
@@ -160,10 +161,8 @@ def sync(params) -> list[str]:
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             continue
         changed.append(f"{'updated' if path.exists() else 'wrote'} {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     for path in existing_files():
         if path not in wanted:
             for stale in (path, path.with_suffix(".lock"), path.parent / ".gitignore"):

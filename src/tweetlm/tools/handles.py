@@ -13,13 +13,14 @@ from pathlib import Path
 
 from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
-from tweetlm.core.params import check_name, load_params
+from tweetlm.core.outputs import atomic_path
+from tweetlm.core.params import Params, check_name, load_params
 from tweetlm.shared import pipelines
 
 
-def _edit_params(params_file, edit) -> None:
-    """Apply `edit` to params.yaml as YAML that keeps its comments, then check the result
-    validates before it replaces the file."""
+def _edit_params(params_file, edit) -> Params:
+    """Apply `edit` to params.yaml as YAML that keeps its comments; the result replaces the
+    file only if it validates. Returns it, validated."""
     from ruamel.yaml import YAML
 
     path = Path(params_file)
@@ -28,22 +29,21 @@ def _edit_params(params_file, edit) -> None:
     rt.width = 100
     data = rt.load(path.read_text(encoding="utf-8"))
     edit(data)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        rt.dump(data, f)
-    try:
-        load_params(tmp)
-    except TweetlmError as e:
-        tmp.unlink()
-        raise TweetlmError(str(e).replace(str(tmp), str(path), 1)) from None
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        with tmp.open("w", encoding="utf-8") as f:
+            rt.dump(data, f)
+        try:
+            return load_params(tmp)
+        except TweetlmError as e:
+            raise TweetlmError(str(e).replace(str(tmp), str(path), 1)) from None
 
 
-def _dvc(*args: str) -> None:
-    proc = subprocess.run(["dvc", *args], capture_output=True, text=True)
+def run_dvc(*args: str) -> None:
+    """A dvc command; its last line of output, when it fails, as one TweetlmError."""
+    proc = subprocess.run(["dvc", *args], check=False, capture_output=True, text=True)
     if proc.returncode:
         last = (proc.stderr.strip() or proc.stdout.strip() or "failed").splitlines()[-1]
-        raise TweetlmError(f"`dvc {' '.join(args)}`: {last}")
+        raise TweetlmError(f"`dvc {' '.join(args[:2])}`: {last}")
 
 
 def _copy_in(sources: list[Path], raw: Path) -> int:
@@ -75,13 +75,12 @@ def add(handle: str, sources: list[str], params_file, version: bool = True) -> l
         raise TweetlmError(f"{raw}/ has no files: give the tweet files to copy there "
                            f"(`tweetlm add {handle} ~/Downloads/twitter.zip`)")
     if version:
-        _dvc("add", str(raw))
-    _edit_params(params_file, lambda data: data["handles"].append(handle))
+        run_dvc("add", str(raw))
+    params = _edit_params(params_file, lambda data: data["handles"].append(handle))
     done = [f"copied {copied} file(s) into {raw}/"] if copied else []
     if version:
         done.append(f"versioned {raw}/ ({layout.raw_dvc_file(handle)})")
-    return done + [f"listed {handle} under `handles` in {params_file}"] + \
-        pipelines.sync(load_params(params_file))
+    return done + [f"listed {handle} under `handles` in {params_file}"] + pipelines.sync(params)
 
 
 def remove(handle: str, params_file, version: bool = True) -> list[str]:
@@ -100,13 +99,13 @@ def remove(handle: str, params_file, version: bool = True) -> list[str]:
         if data.get("overrides") and handle in data["overrides"]:
             del data["overrides"][handle]
 
-    _edit_params(params_file, edit)
+    params = _edit_params(params_file, edit)
     done = [f"took {handle} out of {params_file}"]
     record = layout.raw_dvc_file(handle)
     if version and record.is_file():
-        _dvc("remove", str(record))
+        run_dvc("remove", str(record))
         done.append(f"removed {record} ({layout.raw_dir(handle)}/ is left on disk)")
-    return done + pipelines.sync(load_params(params_file))
+    return done + pipelines.sync(params)
 
 
 def sync(params_file) -> list[str]:

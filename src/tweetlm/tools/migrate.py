@@ -10,7 +10,6 @@ stops the migration with one line, and nothing is written.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import yaml
@@ -19,6 +18,7 @@ from tweetlm.core import layout
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import load_params
 from tweetlm.shared import pipelines
+from tweetlm.tools.handles import run_dvc
 
 LOCK = Path("dvc.lock")
 
@@ -48,12 +48,9 @@ def new_stage(old: str) -> str:
     return layout.stage_id(stage.removeprefix("bot-"), name, bot=bot)
 
 
-def old_entries() -> dict:
-    """The old layout's entries in dvc.lock (stage@name)."""
-    if not LOCK.is_file():
-        return {}
-    stages = (yaml.safe_load(LOCK.read_text(encoding="utf-8")) or {}).get("stages", {})
-    return {name: entry for name, entry in stages.items() if "@" in name}
+def old_entries(lock: dict) -> dict:
+    """The old layout's entries in dvc.lock's data (stage@name)."""
+    return {name: entry for name, entry in lock.get("stages", {}).items() if "@" in name}
 
 
 def check(entries: dict, hasher: Hasher) -> None:
@@ -72,21 +69,19 @@ def check(entries: dict, hasher: Hasher) -> None:
 
 
 def main(params_file) -> list[str]:
-    entries = old_entries()
+    lock = (yaml.safe_load(LOCK.read_text(encoding="utf-8")) or {}) if LOCK.is_file() else {}
+    entries = old_entries(lock)
     if not entries:
         raise TweetlmError(f"{LOCK}: no stage of the one-file layout (ingest@<handle>, ...): "
                            "nothing to migrate")
     params = load_params(params_file)
     check(entries, Hasher())
     done = pipelines.sync(params)
-    stages = yaml.safe_load(LOCK.read_text(encoding="utf-8"))
-    stages["stages"] = {k: v for k, v in stages["stages"].items() if "@" not in k}
-    LOCK.write_text(yaml.safe_dump(stages, sort_keys=False), encoding="utf-8")
+    lock["stages"] = {k: v for k, v in lock["stages"].items() if k not in entries}
+    LOCK.write_text(yaml.safe_dump(lock, sort_keys=False), encoding="utf-8")
     targets = [new_stage(name) for name in entries]
-    for args in (["repro", "validate"], ["commit", "--force", *targets]):
-        proc = subprocess.run(["dvc", *args], capture_output=True, text=True)
-        if proc.returncode:
-            last = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1]
-            raise TweetlmError(f"`dvc {' '.join(args[:2])}`: {last}")
-    return done + [f"recorded {len(targets)} built stages under their new files "
-                   "(dvc commit): nothing reruns"]
+    run_dvc("repro", "validate")
+    run_dvc("commit", "--force", *targets)
+    recorded = (f"recorded {len(targets)} built stages under their new files (dvc commit): "
+                "nothing reruns")
+    return [*done, recorded]
