@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from helpers.params import make_params
 from helpers.stages import write_card_inputs, write_params
 from helpers.tinymodel import tweets, write_tweets
 
-from helpers.project import lock_entries, markdown_table, ran_stages
+from helpers.project import lock_entries, markdown_table, ran_stages, stage_address
 from tweetlm import card, tokenize
 from tweetlm.core.errors import TweetlmError
 from tweetlm.core.params import Params, load_params
@@ -209,17 +208,12 @@ def test_a_bot_cannot_take_a_handles_name(tmp_path):
 MODEL_STAGES = ("tokenize", "train", "predict", "card")
 
 
-def address(stage, root: Path) -> str:
-    rel = Path(stage.path).relative_to(root).as_posix()
-    return stage.name if rel == "dvc.yaml" else f"{rel}:{stage.name}"
-
-
 def resolved(root: Path) -> dict:
     """Stage name -> (cmd, deps, outs, params), as DVC resolves dvc.yaml."""
     from dvc.repo import Repo
 
     with Repo(str(root)) as repo:
-        return {address(s, root): (s.cmd,
+        return {stage_address(s): (s.cmd,
                          {d.def_path for d in s.deps if type(d).__name__ != "ParamsDependency"},
                          {o.def_path for o in s.outs},
                          {k for p in s.params for k in p.params})

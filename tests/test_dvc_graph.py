@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from helpers.params import shipped_raw
-from helpers.project import ROOT, clone, copy_project
+from helpers.project import ROOT, clone, copy_project, stage_address as address
 from tweetlm.core import layout
 
 
@@ -175,14 +175,6 @@ def stages() -> dict:
                 "params": {(p.def_path, key) for p in stage.params for key in (p.params or [""])},
             }
     return resolved
-
-
-def address(stage) -> str:
-    """How DVC names a stage from the project root: `validate`, `handles/h/dvc.yaml:train`
-    (its own `addressing` is relative to the current directory)."""
-    path = Path(stage.path)
-    rel = path.relative_to(Path(stage.repo.root_dir)).as_posix()
-    return stage.name if rel == "dvc.yaml" else f"{rel}:{stage.name}"
 
 
 def instances(stages: dict, name: str) -> list[dict]:

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from helpers.params import shipped_raw
-from helpers.project import ROOT
+from helpers.project import ROOT, stage_address
 from tweetlm.core import layout
 from tweetlm.core.cli import build_parser
 
@@ -54,8 +54,7 @@ def resolved(tmp_path_factory) -> dict[str, dict]:
     with Repo(str(work)) as repo:
         for stage in repo.index.stages:
             outs = stage.outs
-            rel = Path(stage.path).relative_to(work).as_posix()
-            stages[stage.name if rel == "dvc.yaml" else f"{rel}:{stage.name}"] = {
+            stages[stage_address(stage)] = {
                 "cmd": stage.cmd,
                 "outs": {o.def_path for o in outs if not o.metric and not o.plot},
                 "metrics": {o.def_path for o in outs if o.metric},

@@ -38,6 +38,13 @@ def is_run_output(name: str) -> bool:
     return path.name in RUN_FILES or path.parts[0] in RUN_FOLDERS
 
 
+def stage_address(stage) -> str:
+    """How DVC names a stage (a dvc.repo Stage) from the project root: `validate`,
+    `handles/h/dvc.yaml:train` (its own `addressing` is relative to the current directory)."""
+    rel = Path(stage.path).relative_to(Path(stage.repo.root_dir)).as_posix()
+    return stage.name if rel == "dvc.yaml" else f"{rel}:{stage.name}"
+
+
 def lock_entries(root: Path) -> dict:
     """Every dvc.lock entry of the project (the root's and each pipeline file's), by the
     stage's name as DVC prints it: `validate`, `handles/sample/dvc.yaml:train`."""
