@@ -272,9 +272,7 @@ def _merge(base: dict, extra: dict) -> dict:
 
 
 def _with_overrides(params: Params, extra: dict) -> Params:
-    values = (getattr(params, f.name) for f in fields(params))
-    raw = {f.name: asdict(v) if is_dataclass(v) else v for f, v in zip(fields(params), values)}
-    return _ADAPTER.validate_python(_merge(raw, extra) | {"overrides": {}})
+    return _ADAPTER.validate_python(_merge(asdict(params), extra) | {"overrides": {}})
 
 
 _ADAPTER = TypeAdapter(Params)
